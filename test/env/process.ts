@@ -1,0 +1,191 @@
+/**
+ * Runs a long-lived service process for tests: output to a log file, a
+ * readiness probe, a failure that names the service and shows its log tail.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+
+/** Raised when a service of the test environment does not come up. */
+export class ServiceStartError extends Error {
+  /** The service's name, e.g. `kafka`. */
+  readonly service: string;
+  constructor(service: string, reason: string, logTail: string) {
+    super(
+      `Test service "${service}" failed to start: ${reason}\n--- last lines of its log ---\n${logTail}`,
+    );
+    this.name = "ServiceStartError";
+    this.service = service;
+  }
+}
+
+/** A running service process. */
+export interface ServiceProcess {
+  readonly name: string;
+  readonly logPath: string;
+  readonly child: Deno.ChildProcess;
+  /** Stops the process: SIGTERM, then SIGKILL after `graceMs`. */
+  stop(graceMs?: number): Promise<void>;
+  /** The last lines of the log file. */
+  logTail(lines?: number): Promise<string>;
+}
+
+/** Options for {@linkcode startProcess}. */
+export interface StartProcessOptions {
+  /** Service name used in messages. */
+  name: string;
+  command: string;
+  args: string[];
+  /** Folder for the log file. */
+  logDir: string;
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+/** Starts `command` with its stdout and stderr appended to `<logDir>/<name>.log`. */
+export async function startProcess(options: StartProcessOptions): Promise<ServiceProcess> {
+  const logPath = join(options.logDir, `${options.name}.log`);
+  const log = await Deno.open(logPath, { create: true, append: true });
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(options.command, {
+      args: options.args,
+      env: options.env ?? {},
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (error) {
+    log.close();
+    throw new ServiceStartError(options.name, `cannot run ${options.command}: ${error}`, "");
+  }
+  const done = Promise.all([
+    child.stdout.pipeTo(log.writable, { preventClose: true }),
+    child.stderr.pipeTo(log.writable, { preventClose: true }),
+  ]).catch(() => {}).finally(() => {
+    try {
+      log.close();
+    } catch { /* already closed */ }
+  });
+  let stopped = false;
+  const tail = (lines = 40) => logTail(logPath, lines);
+  return {
+    name: options.name,
+    logPath,
+    child,
+    logTail: tail,
+    async stop(graceMs = 10_000) {
+      if (stopped) return;
+      stopped = true;
+      try {
+        child.kill("SIGTERM");
+      } catch { /* already gone */ }
+      const timer = setTimeout(() => {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* already gone */ }
+      }, graceMs);
+      await child.status;
+      clearTimeout(timer);
+      await done;
+    },
+  };
+}
+
+/** The last `lines` lines of a text file, or a note when it cannot be read. */
+export async function logTail(path: string, lines = 40): Promise<string> {
+  try {
+    const text = await Deno.readTextFile(path);
+    return text.trimEnd().split("\n").slice(-lines).join("\n");
+  } catch (error) {
+    return `(no log at ${path}: ${error})`;
+  }
+}
+
+/** Options for {@linkcode waitFor}. */
+export interface WaitForOptions {
+  /** Gives up after this long. */
+  timeoutMs: number;
+  /** What is awaited, for the error message. */
+  what: string;
+  /** The process whose exit ends the wait early. */
+  process?: ServiceProcess;
+  intervalMs?: number;
+}
+
+/**
+ * Polls `probe` until it returns true. Fails with a {@linkcode ServiceStartError}
+ * when the time runs out or the process exits first.
+ */
+export async function waitFor(
+  probe: () => Promise<boolean>,
+  options: WaitForOptions,
+): Promise<void> {
+  const deadline = Date.now() + options.timeoutMs;
+  let exited: Deno.CommandStatus | undefined;
+  options.process?.child.status.then((status) => exited = status);
+  const name = options.process?.name ?? options.what;
+  while (Date.now() < deadline) {
+    if (exited) {
+      throw new ServiceStartError(
+        name,
+        `the process exited with code ${exited.code} before ${options.what}`,
+        await (options.process?.logTail() ?? ""),
+      );
+    }
+    try {
+      if (await probe()) return;
+    } catch { /* not ready yet */ }
+    await new Promise((r) => setTimeout(r, options.intervalMs ?? 200));
+  }
+  throw new ServiceStartError(
+    name,
+    `timed out after ${options.timeoutMs} ms waiting for ${options.what}`,
+    await (options.process?.logTail() ?? ""),
+  );
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** True when something accepts TCP connections on 127.0.0.1:`port`. */
+export async function portOpen(port: number): Promise<boolean> {
+  try {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    conn.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs a command to completion; throws with its output when it fails. */
+export async function run(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string>; what?: string } = {},
+): Promise<string> {
+  const output = await new Deno.Command(command, {
+    args,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+    ...(options.env ? { env: options.env } : {}),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
+  if (!output.success) {
+    throw new Error(
+      `${options.what ?? command} failed (exit ${output.code}): ${command} ${args.join(" ")}\n${
+        text.trimEnd().split("\n").slice(-30).join("\n")
+      }`,
+    );
+  }
+  return text;
+}
