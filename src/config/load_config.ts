@@ -1,0 +1,48 @@
+/**
+ * The whole configuration, read once from the environment at start-up and
+ * passed down from there.
+ *
+ * @module
+ */
+
+import { type Env, EnvReader } from "./env_reader.ts";
+import { type KafkaConfig, readKafkaConfig } from "./kafka.ts";
+import { readWorkerConfig, type WorkerConfig } from "./worker.ts";
+
+/** Observability settings. */
+export interface ObservabilityConfig {
+  /** Port of `/metrics`, `/healthz` and `/readyz`; 0 picks a free one. */
+  metricsPort: number;
+  /** Minimum log level. */
+  logLevel: "debug" | "info" | "warning" | "error";
+  /** `json` lines for machines, `pretty` for people. */
+  logFormat: "json" | "pretty";
+}
+
+/** Everything jobpool reads from the environment. */
+export interface Config {
+  kafka: KafkaConfig;
+  worker: WorkerConfig;
+  observability: ObservabilityConfig;
+}
+
+/**
+ * Reads and validates the configuration.
+ *
+ * @throws {ConfigError} listing every bad variable by name.
+ */
+export function loadConfig(env: Env): Config {
+  const reader = new EnvReader(env);
+  const kafka = readKafkaConfig(reader);
+  const config: Config = {
+    kafka,
+    worker: readWorkerConfig(reader, kafka.topic),
+    observability: {
+      metricsPort: reader.int("METRICS_PORT", 9090, { min: 0, max: 65535 }),
+      logLevel: reader.oneOf("LOG_LEVEL", ["debug", "info", "warning", "error"] as const, "info"),
+      logFormat: reader.oneOf("LOG_FORMAT", ["json", "pretty"] as const, "json"),
+    },
+  };
+  reader.done();
+  return config;
+}

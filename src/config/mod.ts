@@ -1,0 +1,10 @@
+/**
+ * Configuration: the environment, read once into one validated object.
+ *
+ * @module
+ */
+
+export { type Config, loadConfig, type ObservabilityConfig } from "./load_config.ts";
+export { ConfigError, type ConfigProblem, type Env, EnvReader } from "./env_reader.ts";
+export { type KafkaConfig, SASL_MECHANISMS, type SaslMechanism } from "./kafka.ts";
+export type { WorkerConfig } from "./worker.ts";

@@ -1,0 +1,87 @@
+/**
+ * How the worker consumes and runs jobs: group, pool size, which types,
+ * retries, dead letters, deadlines and shutdown.
+ *
+ * @module
+ */
+
+import { expandJobTypePatterns, JOB_TYPES, type JobType } from "../jobs/mod.ts";
+import type { EnvReader } from "./env_reader.ts";
+
+/** Worker pool settings. */
+export interface WorkerConfig {
+  /** The consumer group all workers of one pool share. */
+  consumerGroup: string;
+  /** Concurrent jobs per process; the start size in adaptive mode. */
+  poolSize: number;
+  /** Adaptive mode bounds; fixed size when `min === max`. */
+  poolMin: number;
+  /** Adaptive mode bounds; fixed size when `min === max`. */
+  poolMax: number;
+  /** Fetched messages held in memory; fetching pauses when full. */
+  bufferSize: number;
+  /** Job types this worker handles; others are skipped and committed. */
+  jobTypes: JobType[];
+  /** Where failed jobs go after their last attempt. */
+  deadLetterTopic: string;
+  /** Attempts per job before dead-lettering, by default. */
+  maxAttempts: number;
+  /** First retry delay; doubles per attempt, with jitter. */
+  retryBaseMs: number;
+  /** Cap on one retry delay. */
+  retryMaxMs: number;
+  /** A job running longer than this is aborted and counts as failed. */
+  jobTimeoutMs: number;
+  /** Time in-flight jobs get to finish on shutdown or partition loss. */
+  shutdownTimeoutMs: number;
+  /** Commit at least this often while work finishes. */
+  commitIntervalMs: number;
+  /** Where a new group starts: `earliest` or `latest`. */
+  fromBeginning: boolean;
+}
+
+/**
+ * Reads `KAFKA_JOB_CONSUMER_GROUP`, `KAFKA_WORKER_POOL_SIZE`,
+ * `KAFKA_WORKER_POOL_MIN`, `KAFKA_WORKER_POOL_MAX`, `KAFKA_WORKER_BUFFER_SIZE`,
+ * `KAFKA_JOB_TYPES`, `KAFKA_DLQ_TOPIC`, `JOB_MAX_ATTEMPTS`, `JOB_RETRY_BASE_MS`,
+ * `JOB_RETRY_MAX_MS`, `JOB_TIMEOUT_MS`, `SHUTDOWN_TIMEOUT_MS`,
+ * `KAFKA_COMMIT_INTERVAL_MS` and `KAFKA_OFFSET_RESET`.
+ */
+export function readWorkerConfig(env: EnvReader, topic: string): WorkerConfig {
+  const poolSize = env.int("KAFKA_WORKER_POOL_SIZE", 10, { min: 1, max: 10_000 });
+  const poolMin = env.int("KAFKA_WORKER_POOL_MIN", poolSize, { min: 1, max: 10_000 });
+  const poolMax = env.int("KAFKA_WORKER_POOL_MAX", Math.max(poolSize, poolMin), {
+    min: 1,
+    max: 10_000,
+  });
+  if (poolMin > poolMax) {
+    env.problem("KAFKA_WORKER_POOL_MIN", `must be <= KAFKA_WORKER_POOL_MAX (${poolMax})`);
+  }
+  const patterns = env.list("KAFKA_JOB_TYPES", ["*"]);
+  const jobTypes = expandJobTypePatterns(patterns);
+  for (const pattern of patterns) {
+    if (expandJobTypePatterns([pattern]).length === 0) {
+      env.problem(
+        "KAFKA_JOB_TYPES",
+        `"${pattern}" matches no job type; known types: ${JOB_TYPES.join(", ")}`,
+      );
+    }
+  }
+  const offsetReset = env.oneOf("KAFKA_OFFSET_RESET", ["earliest", "latest"] as const, "earliest");
+  return {
+    consumerGroup: env.string("KAFKA_JOB_CONSUMER_GROUP", "job-workers"),
+    poolSize: Math.min(Math.max(poolSize, poolMin), poolMax),
+    poolMin,
+    poolMax,
+    bufferSize: env.int("KAFKA_WORKER_BUFFER_SIZE", Math.max(100, poolMax * 4), { min: 1 }),
+    jobTypes,
+    deadLetterTopic: env.string("KAFKA_DLQ_TOPIC", `${topic}.dlq`),
+    maxAttempts: env.int("JOB_MAX_ATTEMPTS", 5, { min: 1, max: 100 }),
+    retryBaseMs: env.int("JOB_RETRY_BASE_MS", 500, { min: 0 }),
+    retryMaxMs: env.int("JOB_RETRY_MAX_MS", 60_000, { min: 0 }),
+    jobTimeoutMs: env.int("JOB_TIMEOUT_MS", 300_000, { min: 1 }),
+    shutdownTimeoutMs: env.int("SHUTDOWN_TIMEOUT_MS", 30_000, { min: 0 }),
+    commitIntervalMs: env.int("KAFKA_COMMIT_INTERVAL_MS", 1_000, { min: 10 }),
+    fromBeginning: offsetReset === "earliest",
+  };
+}

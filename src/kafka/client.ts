@@ -1,0 +1,57 @@
+/**
+ * The one place a kafkajs client is built from {@linkcode KafkaConfig}, with
+ * its log lines routed to jobpool's logger.
+ *
+ * @module
+ */
+
+import { Kafka, type LogEntry, logLevel as KafkaLogLevel, type SASLOptions } from "kafkajs";
+import { getLogger } from "@logtape/logtape";
+import type { KafkaConfig } from "../config/mod.ts";
+
+/** Options of {@linkcode createKafkaClient}. */
+export interface KafkaClientOptions {
+  /** Overrides the configured client id, e.g. `jobpool-producer`. */
+  clientId?: string;
+}
+
+/** Builds a kafkajs client for `config` (TLS and SASL included). */
+export function createKafkaClient(config: KafkaConfig, options: KafkaClientOptions = {}): Kafka {
+  return new Kafka({
+    clientId: options.clientId ?? config.clientId,
+    brokers: config.brokers,
+    ssl: tlsOptions(config),
+    ...(config.sasl ? { sasl: saslOptions(config.sasl) } : {}),
+    logLevel: KafkaLogLevel.WARN,
+    logCreator: () => logKafkaEntry,
+  });
+}
+
+function tlsOptions(config: KafkaConfig) {
+  if (!config.tls.enabled) return false;
+  const ca = config.tls.caFile ? [Deno.readTextFileSync(config.tls.caFile)] : undefined;
+  return { rejectUnauthorized: config.tls.rejectUnauthorized, ...(ca ? { ca } : {}) };
+}
+
+function saslOptions(sasl: NonNullable<KafkaConfig["sasl"]>): SASLOptions {
+  const { username, password } = sasl;
+  switch (sasl.mechanism) {
+    case "plain":
+      return { mechanism: "plain", username, password };
+    case "scram-sha-256":
+      return { mechanism: "scram-sha-256", username, password };
+    case "scram-sha-512":
+      return { mechanism: "scram-sha-512", username, password };
+  }
+}
+
+const kafkaLog = getLogger(["jobpool", "kafkajs"]);
+
+function logKafkaEntry({ level, namespace, log }: LogEntry): void {
+  const { message, ...properties } = log;
+  const text = `${namespace}: ${message}`;
+  if (level <= KafkaLogLevel.ERROR) kafkaLog.error(text, properties);
+  else if (level === KafkaLogLevel.WARN) kafkaLog.warn(text, properties);
+  else if (level === KafkaLogLevel.INFO) kafkaLog.info(text, properties);
+  else kafkaLog.debug(text, properties);
+}

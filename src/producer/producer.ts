@@ -1,0 +1,154 @@
+/**
+ * The producer applications use to enqueue jobs: validates each job before
+ * anything reaches Kafka, keys it by campaign and returns its event id.
+ *
+ * @module
+ */
+
+import { CompressionTypes, type Producer } from "kafkajs";
+import type { KafkaConfig } from "../config/mod.ts";
+import {
+  createJobEvent,
+  emailJobType,
+  type EmailKind,
+  type JobEvent,
+  type JobType,
+  type NewJobEvent,
+  toJobMessage,
+} from "../jobs/mod.ts";
+import { createKafkaClient } from "../kafka/client.ts";
+
+/** An email job to enqueue. */
+export interface EmailJobInput {
+  emailKind: EmailKind;
+  accountId: string;
+  campaignId: string;
+  userId: string;
+  /** 0 (lowest) to 10. @default 1 */
+  priority?: number;
+}
+
+/** A position recalculation to enqueue. */
+export interface PositionRecalcJobInput {
+  accountId: string;
+  campaignId: string;
+  pointsPerReferral: number;
+}
+
+/** A reward delivery to enqueue. */
+export interface RewardDeliveryJobInput {
+  accountId: string;
+  campaignId: string;
+  userRewardId: string;
+}
+
+/** Enqueues jobs onto the job topic. */
+export interface JobProducer {
+  /** Enqueues a `job.email.*` job; resolves to its event id. */
+  enqueueEmailJob(input: EmailJobInput): Promise<string>;
+  /** Enqueues a `job.position.recalculate` job; resolves to its event id. */
+  enqueuePositionRecalcJob(input: PositionRecalcJobInput): Promise<string>;
+  /** Enqueues a `job.reward.deliver` job; resolves to its event id. */
+  enqueueRewardDeliveryJob(input: RewardDeliveryJobInput): Promise<string>;
+  /**
+   * Validates every job first, then sends them all in one batch; resolves to
+   * their event ids in order. Nothing is sent when any job is invalid.
+   */
+  enqueueMany(jobs: readonly NewJobEvent<JobType>[]): Promise<string[]>;
+  /** Sends already-built events as they are (used by replay tools). */
+  sendEvents(events: readonly JobEvent[]): Promise<void>;
+  /** Flushes and closes the connection. */
+  disconnect(): Promise<void>;
+}
+
+/** Options of {@linkcode createJobProducer}. */
+export interface JobProducerOptions {
+  /** Bootstrap servers, TLS and SASL; `topic` is where jobs go. */
+  kafka: KafkaConfig;
+  /** Compress batches with gzip. @default false */
+  compress?: boolean;
+}
+
+/**
+ * Connects an idempotent producer (`acks=all`) for the configured topic.
+ *
+ * @example
+ * ```ts ignore
+ * const producer = await createJobProducer({ kafka: config.kafka });
+ * const id = await producer.enqueueEmailJob({ emailKind: "welcome", accountId, campaignId, userId });
+ * await producer.disconnect();
+ * ```
+ */
+export async function createJobProducer(options: JobProducerOptions): Promise<JobProducer> {
+  const producer = createKafkaClient(options.kafka, {
+    clientId: `${options.kafka.clientId}-producer`,
+  })
+    .producer({ idempotent: true, maxInFlightRequests: 5, allowAutoTopicCreation: false });
+  await producer.connect();
+  const topic = options.kafka.topic;
+  const compression = options.compress ? CompressionTypes.GZIP : CompressionTypes.None;
+
+  async function sendEvents(events: readonly JobEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await send(producer, { topic, compression, events });
+  }
+
+  async function enqueueOne<T extends JobType>(input: NewJobEvent<T>): Promise<string> {
+    const event = createJobEvent(input);
+    await sendEvents([event]);
+    return event.id;
+  }
+
+  return {
+    enqueueEmailJob(input) {
+      return enqueueOne({
+        type: emailJobType(input.emailKind),
+        accountId: input.accountId,
+        campaignId: input.campaignId,
+        data: {
+          type: input.emailKind,
+          campaign_id: input.campaignId,
+          user_id: input.userId,
+          priority: input.priority ?? 1,
+        },
+      });
+    },
+    enqueuePositionRecalcJob(input) {
+      return enqueueOne({
+        type: "job.position.recalculate",
+        accountId: input.accountId,
+        campaignId: input.campaignId,
+        data: { campaign_id: input.campaignId, points_per_referral: input.pointsPerReferral },
+      });
+    },
+    enqueueRewardDeliveryJob(input) {
+      return enqueueOne({
+        type: "job.reward.deliver",
+        accountId: input.accountId,
+        campaignId: input.campaignId,
+        data: { user_reward_id: input.userRewardId },
+      });
+    },
+    async enqueueMany(jobs) {
+      const events = jobs.map((job) => createJobEvent(job));
+      await sendEvents(events);
+      return events.map((event) => event.id);
+    },
+    sendEvents,
+    async disconnect() {
+      await producer.disconnect();
+    },
+  };
+}
+
+async function send(
+  producer: Producer,
+  options: { topic: string; compression: CompressionTypes; events: readonly JobEvent[] },
+): Promise<void> {
+  await producer.send({
+    topic: options.topic,
+    acks: -1,
+    compression: options.compression,
+    messages: options.events.map(toJobMessage),
+  });
+}
