@@ -1,0 +1,81 @@
+/**
+ * What integration tests read to find the real services that `test/run.ts`
+ * started for them. A test that needs a service which is not running fails
+ * with a message saying how to run it; it never skips.
+ *
+ * @module
+ */
+
+/** Environment variables through which the runner hands services to tests. */
+export const SERVICE_VARIABLES = {
+  kafkaBrokers: "JOBPOOL_TEST_KAFKA_BROKERS",
+  kafkaVersion: "JOBPOOL_TEST_KAFKA_VERSION",
+  kafkaSaslBrokers: "JOBPOOL_TEST_KAFKA_SASL_BROKERS",
+  kafkaSaslUser: "JOBPOOL_TEST_KAFKA_SASL_USER",
+  kafkaSaslPassword: "JOBPOOL_TEST_KAFKA_SASL_PASSWORD",
+  databaseUrl: "JOBPOOL_TEST_DATABASE_URL",
+  kubeconfig: "JOBPOOL_TEST_KUBECONFIG",
+  kubeServer: "JOBPOOL_TEST_KUBE_SERVER",
+  kubeToken: "JOBPOOL_TEST_KUBE_TOKEN",
+  kubectl: "JOBPOOL_TEST_KUBECTL",
+  helm: "JOBPOOL_TEST_HELM",
+  crdDir: "JOBPOOL_TEST_CRD_DIR",
+} as const;
+
+/** A service of the test environment is not available to this test. */
+export class ServiceMissingError extends Error {
+  constructor(service: string, variable: string) {
+    super(
+      `Test service "${service}" is not running (${variable} is unset): run the tests with ` +
+        "'deno task test', which starts Kafka, PostgreSQL and the Kubernetes API for them",
+    );
+    this.name = "ServiceMissingError";
+  }
+}
+
+function need(service: string, variable: string): string {
+  const value = Deno.env.get(variable);
+  if (!value) throw new ServiceMissingError(service, variable);
+  return value;
+}
+
+/** The real Kafka broker's bootstrap servers. */
+export function kafkaBrokers(): string[] {
+  return need("kafka", SERVICE_VARIABLES.kafkaBrokers).split(",");
+}
+
+/** The SASL listener of the real broker and its user, when it has one. */
+export function kafkaSasl(): { brokers: string[]; username: string; password: string } {
+  return {
+    brokers: need("kafka (SASL)", SERVICE_VARIABLES.kafkaSaslBrokers).split(","),
+    username: need("kafka (SASL)", SERVICE_VARIABLES.kafkaSaslUser),
+    password: need("kafka (SASL)", SERVICE_VARIABLES.kafkaSaslPassword),
+  };
+}
+
+/** The admin URL of the real PostgreSQL server's `jobpool` database. */
+export function databaseUrl(): string {
+  return need("postgres", SERVICE_VARIABLES.databaseUrl);
+}
+
+/** Connection details of the real Kubernetes API server. */
+export function kube(): {
+  kubeconfig: string;
+  server: string;
+  token: string;
+  kubectl: string;
+  helm: string;
+} {
+  return {
+    kubeconfig: need("kube-apiserver", SERVICE_VARIABLES.kubeconfig),
+    server: need("kube-apiserver", SERVICE_VARIABLES.kubeServer),
+    token: need("kube-apiserver", SERVICE_VARIABLES.kubeToken),
+    kubectl: need("kube-apiserver", SERVICE_VARIABLES.kubectl),
+    helm: need("kube-apiserver", SERVICE_VARIABLES.helm),
+  };
+}
+
+/** A name no other test run uses: `prefix-<random>`, safe for topics, groups and databases. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${crypto.randomUUID().slice(0, 8)}`.replaceAll("-", "_").toLowerCase();
+}
