@@ -1,0 +1,105 @@
+/**
+ * The `jobworkerpools.jobpool.dev` CustomResourceDefinition.
+ *
+ * @module
+ */
+
+import { jobWorkerPoolSchema } from "./schema.ts";
+import {
+  CRD_NAME,
+  GROUP,
+  KIND,
+  LIST_KIND,
+  PLURAL,
+  SHORT_NAME,
+  SINGULAR,
+  VERSION,
+} from "./types.ts";
+
+/** An `apiextensions.k8s.io/v1` CustomResourceDefinition, as plain JSON. */
+export interface CustomResourceDefinition {
+  apiVersion: "apiextensions.k8s.io/v1";
+  kind: "CustomResourceDefinition";
+  metadata: { name: string; labels?: Record<string, string> };
+  spec: {
+    group: string;
+    scope: "Namespaced" | "Cluster";
+    names: {
+      kind: string;
+      listKind: string;
+      plural: string;
+      singular: string;
+      shortNames: string[];
+      categories: string[];
+    };
+    versions: {
+      name: string;
+      served: boolean;
+      storage: boolean;
+      schema: { openAPIV3Schema: unknown };
+      subresources: { status: Record<string, never> };
+      additionalPrinterColumns: {
+        name: string;
+        type: string;
+        jsonPath: string;
+        description?: string;
+        priority?: number;
+      }[];
+    }[];
+  };
+}
+
+/**
+ * The CRD: namespaced, short name `jwp`, status subresource, printer columns
+ * Replicas, Lag, Ready and Age, with the schema of `schema.ts`. A new object
+ * each call.
+ */
+export function jobWorkerPoolCrd(): CustomResourceDefinition {
+  return {
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
+    metadata: {
+      name: CRD_NAME,
+      labels: { "app.kubernetes.io/part-of": "jobpool" },
+    },
+    spec: {
+      group: GROUP,
+      scope: "Namespaced",
+      names: {
+        kind: KIND,
+        listKind: LIST_KIND,
+        plural: PLURAL,
+        singular: SINGULAR,
+        shortNames: [SHORT_NAME],
+        categories: ["jobpool"],
+      },
+      versions: [{
+        name: VERSION,
+        served: true,
+        storage: true,
+        schema: { openAPIV3Schema: structuredClone(jobWorkerPoolSchema) },
+        subresources: { status: {} },
+        additionalPrinterColumns: [
+          {
+            name: "Replicas",
+            type: "integer",
+            jsonPath: ".status.replicas",
+            description: "Replicas of the worker Deployment",
+          },
+          {
+            name: "Lag",
+            type: "integer",
+            jsonPath: ".status.lag",
+            description: "Consumer group lag",
+          },
+          {
+            name: "Ready",
+            type: "string",
+            jsonPath: '.status.conditions[?(@.type=="Ready")].status',
+          },
+          { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
+        ],
+      }],
+    },
+  };
+}
