@@ -6,7 +6,9 @@
  */
 
 import { type Env, EnvReader } from "./env_reader.ts";
+import { type DatabaseConfig, readDatabaseConfig } from "./database.ts";
 import { type KafkaConfig, readKafkaConfig } from "./kafka.ts";
+import { type MailConfig, readMailConfig } from "./mail.ts";
 import { readWorkerConfig, type WorkerConfig } from "./worker.ts";
 
 /** Observability settings. */
@@ -24,6 +26,8 @@ export interface Config {
   kafka: KafkaConfig;
   worker: WorkerConfig;
   observability: ObservabilityConfig;
+  database: DatabaseConfig;
+  mail: MailConfig;
 }
 
 /**
@@ -42,6 +46,8 @@ export function loadConfig(env: Env): Config {
       logLevel: reader.oneOf("LOG_LEVEL", ["debug", "info", "warning", "error"] as const, "info"),
       logFormat: reader.oneOf("LOG_FORMAT", ["json", "pretty"] as const, "json"),
     },
+    database: readDatabaseConfig(reader),
+    mail: readMailConfig(reader),
   };
   reader.done();
   return config;

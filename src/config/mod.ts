@@ -8,3 +8,12 @@ export { type Config, loadConfig, type ObservabilityConfig } from "./load_config
 export { ConfigError, type ConfigProblem, type Env, EnvReader } from "./env_reader.ts";
 export { type KafkaConfig, SASL_MECHANISMS, type SaslMechanism } from "./kafka.ts";
 export type { WorkerConfig } from "./worker.ts";
+export { type DatabaseConfig, DEFAULT_DATABASE_URL, readDatabaseConfig } from "./database.ts";
+export {
+  DEFAULT_SMTP_URL,
+  DEVELOPMENT_SECRETS,
+  type MailConfig,
+  type PositionUpdateRule,
+  readMailConfig,
+  type SmtpConfig,
+} from "./mail.ts";
