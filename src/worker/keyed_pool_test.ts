@@ -1,0 +1,145 @@
+import assert from "node:assert/strict";
+import { delay, KeyedPool } from "./keyed_pool.ts";
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => resolve = r);
+  return { promise, resolve };
+}
+
+Deno.test("KeyedPool runs one key's tasks one at a time, in submit order", async () => {
+  const pool = new KeyedPool({ size: 4 });
+  const order: number[] = [];
+  let running = 0;
+  let maxRunning = 0;
+  for (let i = 0; i < 10; i++) {
+    pool.submit("a", async () => {
+      running++;
+      maxRunning = Math.max(maxRunning, running);
+      await delay(1);
+      order.push(i);
+      running--;
+    });
+  }
+  assert.equal(await pool.idle(), true);
+  assert.deepEqual(order, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.equal(maxRunning, 1);
+});
+
+Deno.test("KeyedPool runs other keys while one key is blocked", async () => {
+  const pool = new KeyedPool({ size: 2 });
+  const blocker = deferred();
+  const done: string[] = [];
+  pool.submit("slow", () => blocker.promise.then(() => void done.push("slow-1")));
+  pool.submit("slow", () => Promise.resolve(void done.push("slow-2")));
+  for (const key of ["b", "c", "d"]) pool.submit(key, () => Promise.resolve(void done.push(key)));
+  await delay(5);
+  assert.deepEqual(done, ["b", "c", "d"]);
+  blocker.resolve();
+  await pool.idle();
+  assert.deepEqual(done, ["b", "c", "d", "slow-1", "slow-2"]);
+});
+
+Deno.test("KeyedPool never runs more tasks than its size", async () => {
+  const pool = new KeyedPool({ size: 3 });
+  let running = 0;
+  let maxRunning = 0;
+  for (let i = 0; i < 20; i++) {
+    pool.submit(`k${i}`, async () => {
+      running++;
+      maxRunning = Math.max(maxRunning, running);
+      await delay(1);
+      running--;
+    });
+  }
+  await pool.idle();
+  assert.equal(maxRunning, 3);
+});
+
+Deno.test("KeyedPool sleep frees the slot but keeps the key", async () => {
+  const pool = new KeyedPool({ size: 1 });
+  const done: string[] = [];
+  pool.submit("a", async (context) => {
+    await context.sleep(20);
+    done.push("a-1");
+  });
+  pool.submit("a", () => Promise.resolve(void done.push("a-2")));
+  pool.submit("b", () => Promise.resolve(void done.push("b")));
+  await pool.idle();
+  assert.deepEqual(done, ["b", "a-1", "a-2"]);
+});
+
+Deno.test("KeyedPool sleep rejects when its signal aborts", async () => {
+  const pool = new KeyedPool({ size: 1 });
+  const controller = new AbortController();
+  let caught: unknown;
+  pool.submit("a", async (context) => {
+    try {
+      await context.sleep(60_000, controller.signal);
+    } catch (error) {
+      caught = error;
+    }
+  });
+  await delay(1);
+  controller.abort(new Error("stop"));
+  await pool.idle();
+  assert.equal((caught as Error).message, "stop");
+});
+
+Deno.test("KeyedPool resize lets more tasks run", async () => {
+  const pool = new KeyedPool({ size: 1 });
+  const blocker = deferred();
+  let started = 0;
+  for (let i = 0; i < 3; i++) {
+    pool.submit(`k${i}`, () => {
+      started++;
+      return blocker.promise;
+    });
+  }
+  await delay(1);
+  assert.equal(started, 1);
+  pool.resize(3);
+  await delay(1);
+  assert.equal(started, 3);
+  assert.throws(() => pool.resize(0), RangeError);
+  blocker.resolve();
+  await pool.idle();
+});
+
+Deno.test("KeyedPool clearQueued drops only tasks not yet started", async () => {
+  const pool = new KeyedPool({ size: 1 });
+  const blocker = deferred();
+  const done: string[] = [];
+  pool.submit("a", () => blocker.promise.then(() => void done.push("a")));
+  pool.submit("a", () => Promise.resolve(void done.push("a-2")));
+  pool.submit("b", () => Promise.resolve(void done.push("b")));
+  await delay(1);
+  assert.equal(pool.clearQueued(), 2);
+  assert.equal(pool.pending, 1);
+  blocker.resolve();
+  await pool.idle();
+  assert.deepEqual(done, ["a"]);
+});
+
+Deno.test("KeyedPool idle returns false when its signal aborts", async () => {
+  const pool = new KeyedPool({ size: 1 });
+  const blocker = deferred();
+  pool.submit("a", () => blocker.promise);
+  assert.equal(await pool.idle(AbortSignal.timeout(5)), false);
+  blocker.resolve();
+  assert.equal(await pool.idle(), true);
+});
+
+Deno.test("KeyedPool reports task errors and keeps going", async () => {
+  const errors: unknown[] = [];
+  const pool = new KeyedPool({ size: 1, onError: (error) => errors.push(error) });
+  pool.submit("a", () => Promise.reject(new Error("boom")));
+  pool.submit("a", () => {
+    throw new Error("sync boom");
+  });
+  let ran = false;
+  pool.submit("a", () => Promise.resolve(void (ran = true)));
+  await pool.idle();
+  assert.equal(errors.length, 2);
+  assert.equal(ran, true);
+});
