@@ -1,0 +1,216 @@
+/**
+ * An informer: lists a resource type, then watches it from the list's
+ * resourceVersion, keeping a cache of the objects and telling a handler about
+ * every change. It lists again when the watch ends with 410 Gone (the
+ * resourceVersion expired), after any error (with a backoff), and when the
+ * watch stays silent longer than the watchdog allows (bookmarks count as
+ * traffic, so a healthy idle watch is not restarted).
+ *
+ * @module
+ */
+
+import { logger } from "../../src/observability/logging.ts";
+import { type Clock, sleep, systemClock } from "./clock.ts";
+import { isApiError, KubeApiError, type KubeClient } from "./kube_client.ts";
+import { type KubeObject, objectKey, type ResourceType } from "./resources.ts";
+
+/** What happened to an object. */
+export type InformerEventType = "added" | "updated" | "deleted";
+
+/** Called for every change; `object` is the new state (the last known one for `deleted`). */
+export type InformerHandler = (type: InformerEventType, object: KubeObject) => void;
+
+/** Options of {@linkcode Informer}. */
+export interface InformerOptions {
+  client: KubeClient;
+  type: ResourceType;
+  /** Only this namespace; all namespaces when unset. */
+  namespace?: string | undefined;
+  labelSelector?: string | undefined;
+  /** Told about every change (also for objects found by a re-list). */
+  onEvent: InformerHandler;
+  /** Restart a watch that delivered nothing (not even a bookmark) for this long. @default 90000 */
+  watchdogMs?: number;
+  /** Server-side watch timeout. @default 300 */
+  watchTimeoutSeconds?: number;
+  /** First delay after an error; doubles up to `maxBackoffMs`. @default 500 */
+  baseBackoffMs?: number;
+  /** @default 30000 */
+  maxBackoffMs?: number;
+  clock?: Clock;
+}
+
+const log = logger("operator", "informer");
+
+/** Keeps a cache of one resource type in sync with the API server. */
+export class Informer {
+  readonly #options: InformerOptions;
+  readonly #clock: Clock;
+  readonly #cache = new Map<string, KubeObject>();
+  #synced = false;
+  #syncedWaiters: Array<() => void> = [];
+  #lastError: unknown;
+  #relists = 0;
+
+  constructor(options: InformerOptions) {
+    this.#options = options;
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  /** Whether the first list has completed. */
+  get hasSynced(): boolean {
+    return this.#synced;
+  }
+
+  /** How often the informer listed (1 after a healthy start). */
+  get listCount(): number {
+    return this.#relists;
+  }
+
+  /** The last error that broke a list or watch, if any. */
+  get lastError(): unknown {
+    return this.#lastError;
+  }
+
+  /** The cached object at `namespace/name`. */
+  get(key: string): KubeObject | undefined {
+    return this.#cache.get(key);
+  }
+
+  /** Every cached object. */
+  list(): KubeObject[] {
+    return [...this.#cache.values()];
+  }
+
+  /** Resolves once the first list has completed (or `signal` aborts). */
+  waitForSync(signal?: AbortSignal): Promise<void> {
+    if (this.#synced || signal?.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#syncedWaiters.push(resolve);
+      signal?.addEventListener("abort", () => resolve(), { once: true });
+    });
+  }
+
+  /** Lists and watches until `signal` aborts; never throws for API errors. */
+  async run(signal: AbortSignal): Promise<void> {
+    const { type } = this.#options;
+    const base = this.#options.baseBackoffMs ?? 500;
+    const max = this.#options.maxBackoffMs ?? 30_000;
+    let failures = 0;
+    while (!signal.aborted) {
+      try {
+        const resourceVersion = await this.#relist(signal);
+        failures = 0;
+        await this.#watch(resourceVersion, signal);
+        // The server ended the watch normally (timeout); list again.
+      } catch (error) {
+        if (signal.aborted) break;
+        this.#lastError = error;
+        if (isApiError(error, 410)) {
+          log.debug("Watch of {plural} expired (410 Gone); listing again", {
+            plural: type.plural,
+          });
+          continue;
+        }
+        failures++;
+        const delay = Math.min(max, base * 2 ** (failures - 1));
+        log.warn("List/watch of {plural} failed, retrying in {delay} ms: {error}", {
+          plural: type.plural,
+          delay,
+          error: error instanceof Error ? error.message : String(error),
+        });
+        try {
+          await sleep(this.#clock, delay, signal);
+        } catch {
+          break;
+        }
+      }
+    }
+  }
+
+  async #relist(signal: AbortSignal): Promise<string> {
+    const { client, type, namespace, labelSelector, onEvent } = this.#options;
+    const list = await client.list(type, { namespace, labelSelector, signal });
+    this.#relists++;
+    const seen = new Set<string>();
+    for (const object of list.items) {
+      const key = objectKey(object);
+      seen.add(key);
+      const old = this.#cache.get(key);
+      this.#cache.set(key, object);
+      if (!old) onEvent("added", object);
+      else if (old.metadata.resourceVersion !== object.metadata.resourceVersion) {
+        onEvent("updated", object);
+      }
+    }
+    for (const [key, object] of [...this.#cache]) {
+      if (seen.has(key)) continue;
+      this.#cache.delete(key);
+      onEvent("deleted", object);
+    }
+    if (!this.#synced) {
+      this.#synced = true;
+      for (const resolve of this.#syncedWaiters.splice(0)) resolve();
+    }
+    return list.resourceVersion;
+  }
+
+  async #watch(resourceVersion: string, outer: AbortSignal): Promise<void> {
+    const { client, type, namespace, labelSelector, onEvent } = this.#options;
+    const watchdogMs = this.#options.watchdogMs ?? 90_000;
+    const controller = new AbortController();
+    const abort = () => controller.abort(outer.reason);
+    outer.addEventListener("abort", abort, { once: true });
+    let silent = false;
+    let cancelWatchdog = () => {};
+    const armWatchdog = () => {
+      cancelWatchdog();
+      cancelWatchdog = this.#clock.setTimer(() => {
+        silent = true;
+        controller.abort(new Error("watch silent"));
+      }, watchdogMs);
+    };
+    armWatchdog();
+    try {
+      const events = client.watch(type, {
+        namespace,
+        labelSelector,
+        resourceVersion,
+        timeoutSeconds: this.#options.watchTimeoutSeconds ?? 300,
+        signal: controller.signal,
+      });
+      for await (const event of events) {
+        armWatchdog();
+        if (event.type === "BOOKMARK") continue;
+        if (event.type === "ERROR") {
+          const status = event.object as unknown as { code?: number; message?: string };
+          throw new KubeApiError(`Watching ${type.plural}`, {
+            code: status.code ?? 500,
+            message: status.message ?? "watch error",
+          });
+        }
+        const key = objectKey(event.object);
+        if (event.type === "DELETED") {
+          this.#cache.delete(key);
+          onEvent("deleted", event.object);
+        } else {
+          const existed = this.#cache.has(key);
+          this.#cache.set(key, event.object);
+          onEvent(existed ? "updated" : "added", event.object);
+        }
+      }
+    } catch (error) {
+      if (silent && !outer.aborted) {
+        log.info("Watch of {plural} was silent for {ms} ms; restarting it", {
+          plural: type.plural,
+          ms: watchdogMs,
+        });
+        return;
+      }
+      throw error;
+    } finally {
+      cancelWatchdog();
+      outer.removeEventListener("abort", abort);
+    }
+  }
+}

@@ -1,0 +1,328 @@
+/**
+ * Kubernetes API access: {@linkcode KubeClient} is what the operator needs
+ * (get, list, watch, server-side apply, status, merge patch, delete, create,
+ * replace); {@linkcode HttpKubeClient} implements it with `fetch` over a
+ * {@linkcode KubeConnection} (see `kube_config.ts`).
+ *
+ * @module
+ */
+
+import type { KubeConnection } from "./kube_config.ts";
+import { apiVersionOf, type KubeObject, resourcePath, type ResourceType } from "./resources.ts";
+
+/** The field manager under which the operator applies everything. */
+export const FIELD_MANAGER = "jobpool-operator";
+
+/** One change seen by a watch. */
+export interface WatchEvent {
+  type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
+  object: KubeObject;
+}
+
+/** A page of objects and the collection's resourceVersion. */
+export interface ObjectList {
+  items: KubeObject[];
+  resourceVersion: string;
+}
+
+/** Options of {@linkcode KubeClient.list}. */
+export interface ListOptions {
+  namespace?: string | undefined;
+  labelSelector?: string | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/** Options of {@linkcode KubeClient.watch}. */
+export interface WatchOptions extends ListOptions {
+  resourceVersion: string;
+  /** Server-side timeout of the watch request. */
+  timeoutSeconds?: number | undefined;
+}
+
+/** Options of {@linkcode KubeClient.apply}. */
+export interface ApplyOptions {
+  /** `status` to apply the status subresource. */
+  subresource?: "status" | undefined;
+  /** Field manager; default {@linkcode FIELD_MANAGER}. */
+  fieldManager?: string | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/** What the operator needs from the Kubernetes API. */
+export interface KubeClient {
+  /** The object, or `undefined` when it does not exist (404). */
+  get(
+    type: ResourceType,
+    key: { namespace?: string; name: string },
+    signal?: AbortSignal,
+  ): Promise<KubeObject | undefined>;
+  /** All objects of `type` matching the options. */
+  list(type: ResourceType, options?: ListOptions): Promise<ObjectList>;
+  /** The changes after `options.resourceVersion` until the server or `signal` ends the watch. */
+  watch(type: ResourceType, options: WatchOptions): AsyncIterable<WatchEvent>;
+  /** Server-side apply (`force: true`) of `object`, which carries apiVersion, kind, name, namespace. */
+  apply(type: ResourceType, object: KubeObject, options?: ApplyOptions): Promise<KubeObject>;
+  /** JSON merge patch of an object (e.g. finalizers, with `resourceVersion` for optimistic locking). */
+  mergePatch(
+    type: ResourceType,
+    key: { namespace?: string; name: string },
+    patch: unknown,
+    signal?: AbortSignal,
+  ): Promise<KubeObject>;
+  /** Creates `object`. */
+  create(type: ResourceType, object: KubeObject, signal?: AbortSignal): Promise<KubeObject>;
+  /** Replaces `object` (PUT; its resourceVersion makes it conditional). */
+  replace(type: ResourceType, object: KubeObject, signal?: AbortSignal): Promise<KubeObject>;
+  /** Deletes an object; `false` when it was already gone. */
+  delete(
+    type: ResourceType,
+    key: { namespace?: string; name: string },
+    signal?: AbortSignal,
+  ): Promise<boolean>;
+}
+
+/** The API server answered with an error status. */
+export class KubeApiError extends Error {
+  /** HTTP status code, e.g. 404, 409, 410, 422. */
+  readonly code: number;
+  /** The `reason` of the returned `Status`, e.g. `NotFound`, `Conflict`, `Invalid`, `Expired`. */
+  readonly reason: string;
+  /** The `details` of the returned `Status`, when any. */
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(
+    what: string,
+    status: { code: number; reason?: string; message?: string; details?: Record<string, unknown> },
+  ) {
+    super(`${what} failed (${status.code} ${status.reason ?? ""}): ${status.message ?? ""}`.trim());
+    this.name = "KubeApiError";
+    this.code = status.code;
+    this.reason = status.reason ?? "";
+    this.details = status.details;
+  }
+}
+
+/** Whether `error` is a {@linkcode KubeApiError} with HTTP status `code`. */
+export function isApiError(error: unknown, code: number): error is KubeApiError {
+  return error instanceof KubeApiError && error.code === code;
+}
+
+/**
+ * Whether a 404 means "the resource type is not served" (a CRD is not
+ * installed) rather than "no such object": the Status then names no object.
+ */
+export function isResourceNotServed(error: unknown): boolean {
+  if (!isApiError(error, 404)) return false;
+  const details = error.details;
+  return !details || (details["name"] === undefined && details["kind"] === undefined);
+}
+
+/** A {@linkcode KubeClient} over `fetch`. */
+export class HttpKubeClient implements KubeClient {
+  readonly #connection: KubeConnection;
+  readonly #http: Deno.HttpClient;
+
+  constructor(connection: KubeConnection) {
+    this.#connection = connection;
+    const options: Deno.CreateHttpClientOptions = {};
+    if (connection.caCert) options.caCerts = [connection.caCert];
+    this.#http = connection.clientCert
+      ? Deno.createHttpClient({ ...options, ...connection.clientCert })
+      : Deno.createHttpClient(options);
+  }
+
+  /** Closes the connection pool. */
+  close(): void {
+    this.#http.close();
+  }
+
+  async get(
+    type: ResourceType,
+    key: { namespace?: string; name: string },
+    signal?: AbortSignal,
+  ): Promise<KubeObject | undefined> {
+    try {
+      return await this.#request<KubeObject>("GET", resourcePath(type, key), {
+        what: `Reading ${type.kind} ${key.namespace ?? ""}/${key.name}`,
+        signal,
+      });
+    } catch (error) {
+      if (isApiError(error, 404) && !isResourceNotServed(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async list(type: ResourceType, options: ListOptions = {}): Promise<ObjectList> {
+    const query = new URLSearchParams();
+    if (options.labelSelector) query.set("labelSelector", options.labelSelector);
+    const path = resourcePath(type, { namespace: options.namespace });
+    const list = await this.#request<
+      { items: KubeObject[]; metadata: { resourceVersion: string } }
+    >(
+      "GET",
+      `${path}?${query}`,
+      { what: `Listing ${type.plural}`, signal: options.signal },
+    );
+    const apiVersion = apiVersionOf(type);
+    // List items come without apiVersion and kind; put them back.
+    const items = list.items.map((item) => ({ ...item, apiVersion, kind: type.kind }));
+    return { items, resourceVersion: list.metadata.resourceVersion };
+  }
+
+  async *watch(type: ResourceType, options: WatchOptions): AsyncIterable<WatchEvent> {
+    const query = new URLSearchParams({
+      watch: "true",
+      allowWatchBookmarks: "true",
+      resourceVersion: options.resourceVersion,
+    });
+    if (options.labelSelector) query.set("labelSelector", options.labelSelector);
+    if (options.timeoutSeconds) query.set("timeoutSeconds", String(options.timeoutSeconds));
+    const path = `${resourcePath(type, { namespace: options.namespace })}?${query}`;
+    const response = await this.#fetch("GET", path, { signal: options.signal });
+    if (!response.ok) throw await toApiError(`Watching ${type.plural}`, response);
+    if (!response.body) return;
+    const lines = response.body.pipeThrough(new TextDecoderStream()).pipeThrough(splitLines());
+    for await (const line of lines) {
+      if (!line.trim()) continue;
+      yield JSON.parse(line) as WatchEvent;
+    }
+  }
+
+  apply(type: ResourceType, object: KubeObject, options: ApplyOptions = {}): Promise<KubeObject> {
+    const { name, namespace } = object.metadata;
+    if (!name) throw new TypeError(`Cannot apply a ${type.kind} without metadata.name`);
+    const query = new URLSearchParams({
+      fieldManager: options.fieldManager ?? FIELD_MANAGER,
+      force: "true",
+    });
+    const path = resourcePath(type, { namespace, name, subresource: options.subresource });
+    return this.#request<KubeObject>("PATCH", `${path}?${query}`, {
+      what: `Applying ${type.kind}${options.subresource ? " status" : ""} ${
+        namespace ?? ""
+      }/${name}`,
+      body: JSON.stringify(object),
+      contentType: "application/apply-patch+yaml",
+      signal: options.signal,
+    });
+  }
+
+  mergePatch(
+    type: ResourceType,
+    key: { namespace?: string; name: string },
+    patch: unknown,
+    signal?: AbortSignal,
+  ): Promise<KubeObject> {
+    return this.#request<KubeObject>("PATCH", resourcePath(type, key), {
+      what: `Patching ${type.kind} ${key.namespace ?? ""}/${key.name}`,
+      body: JSON.stringify(patch),
+      contentType: "application/merge-patch+json",
+      signal,
+    });
+  }
+
+  create(type: ResourceType, object: KubeObject, signal?: AbortSignal): Promise<KubeObject> {
+    const path = resourcePath(type, { namespace: object.metadata.namespace });
+    return this.#request<KubeObject>("POST", path, {
+      what: `Creating ${type.kind} ${object.metadata.namespace ?? ""}/${
+        object.metadata.name ?? object.metadata["generateName"]
+      }`,
+      body: JSON.stringify({ apiVersion: apiVersionOf(type), kind: type.kind, ...object }),
+      contentType: "application/json",
+      signal,
+    });
+  }
+
+  replace(type: ResourceType, object: KubeObject, signal?: AbortSignal): Promise<KubeObject> {
+    const { namespace, name } = object.metadata;
+    return this.#request<KubeObject>("PUT", resourcePath(type, { namespace, name }), {
+      what: `Replacing ${type.kind} ${namespace ?? ""}/${name}`,
+      body: JSON.stringify({ apiVersion: apiVersionOf(type), kind: type.kind, ...object }),
+      contentType: "application/json",
+      signal,
+    });
+  }
+
+  async delete(
+    type: ResourceType,
+    key: { namespace?: string; name: string },
+    signal?: AbortSignal,
+  ): Promise<boolean> {
+    try {
+      await this.#request("DELETE", resourcePath(type, key), {
+        what: `Deleting ${type.kind} ${key.namespace ?? ""}/${key.name}`,
+        signal,
+      });
+      return true;
+    } catch (error) {
+      if (isApiError(error, 404) && !isResourceNotServed(error)) return false;
+      throw error;
+    }
+  }
+
+  #fetch(
+    method: string,
+    path: string,
+    options: { body?: string; contentType?: string; signal?: AbortSignal | undefined },
+  ): Promise<Response> {
+    const headers: Record<string, string> = {
+      ...this.#connection.headers,
+      accept: "application/json",
+    };
+    if (options.contentType) headers["content-type"] = options.contentType;
+    const init: RequestInit & { client: Deno.HttpClient } = {
+      method,
+      headers,
+      client: this.#http,
+    };
+    if (options.body !== undefined) init.body = options.body;
+    if (options.signal) init.signal = options.signal;
+    return fetch(`${this.#connection.server}${path}`, init);
+  }
+
+  async #request<T>(
+    method: string,
+    path: string,
+    options: {
+      what: string;
+      body?: string;
+      contentType?: string;
+      signal?: AbortSignal | undefined;
+    },
+  ): Promise<T> {
+    const response = await this.#fetch(method, path, options);
+    if (!response.ok) throw await toApiError(options.what, response);
+    return await response.json() as T;
+  }
+}
+
+async function toApiError(what: string, response: Response): Promise<KubeApiError> {
+  const text = await response.text();
+  try {
+    const status = JSON.parse(text) as {
+      reason?: string;
+      message?: string;
+      details?: Record<string, unknown>;
+    };
+    return new KubeApiError(what, { ...status, code: response.status });
+  } catch {
+    return new KubeApiError(what, { code: response.status, message: text.slice(0, 500) });
+  }
+}
+
+function splitLines(): TransformStream<string, string> {
+  let buffer = "";
+  return new TransformStream({
+    transform(chunk, controller) {
+      buffer += chunk;
+      let newline = buffer.indexOf("\n");
+      while (newline >= 0) {
+        controller.enqueue(buffer.slice(0, newline));
+        buffer = buffer.slice(newline + 1);
+        newline = buffer.indexOf("\n");
+      }
+    },
+    flush(controller) {
+      if (buffer) controller.enqueue(buffer);
+    },
+  });
+}
