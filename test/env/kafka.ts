@@ -35,7 +35,7 @@ const SASL_MECHANISMS = ["plain", "scram-sha-256", "scram-sha-512"] as const;
 /** A SASL mechanism of the broker's SASL_PLAINTEXT listener, as kafkajs names it. */
 export type KafkaSaslMechanism = typeof SASL_MECHANISMS[number];
 
-/** How long {@linkcode startKafka} waits for the broker to serve consumer groups. */
+/** How long {@linkcode startKafka} waits for the broker to be ready. */
 const READY_TIMEOUT_MS = 90_000;
 
 /** A running broker started by {@linkcode startKafka}. */
@@ -94,15 +94,24 @@ export async function ensureKafkaJars(): Promise<string> {
   // killed halfway or a concurrent run never leaves a partial `libs`.
   const staging = await Deno.makeTempDir({ dir: root, prefix: "libs-" });
   try {
-    await run("mvn", [
-      "-q",
-      "-B",
-      "-f",
-      pom,
-      `${DEPENDENCY_PLUGIN}:copy-dependencies`,
-      `-DoutputDirectory=${staging}`,
-      "-DincludeScope=runtime",
-    ], { what: "Fetching the Kafka jars with Maven" });
+    try {
+      await run("mvn", [
+        "-q",
+        "-B",
+        "-f",
+        pom,
+        `${DEPENDENCY_PLUGIN}:copy-dependencies`,
+        `-DoutputDirectory=${staging}`,
+        "-DincludeScope=runtime",
+      ], { what: "Fetching the Kafka jars with Maven" });
+    } catch (error) {
+      throw new Error(
+        `Cannot fetch the Kafka ${KAFKA_VERSION} jars: make sure Maven (mvn) is on PATH and ` +
+          `Maven Central is reachable, then run again. ${error}`,
+      );
+    }
+    // A concurrent first run may have finished meanwhile: keep its jars.
+    if (await exists(marker) && await Deno.readTextFile(marker) === pomText) return libs;
     if (await exists(libs)) await Deno.remove(libs, { recursive: true });
     await Deno.rename(staging, libs);
   } finally {
@@ -114,30 +123,51 @@ export async function ensureKafkaJars(): Promise<string> {
 
 /**
  * Starts a single-node KRaft broker (broker and controller in one process)
- * on free ports of 127.0.0.1 and waits until consumer groups work.
+ * on free ports of 127.0.0.1 and waits until it serves consumer groups and
+ * idempotent producers.
  *
  * The broker has a PLAINTEXT listener and a SASL_PLAINTEXT listener taking
  * PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 for one user. Every internal topic
  * has replication factor 1 and topics are not created automatically: tests
  * create the topics they use.
  *
- * @throws {ServiceStartError} When the broker is not ready in time; the error
+ * @throws {ServiceStartError} When the broker does not come up; the error
  * shows the tail of its log.
  */
 export async function startKafka(options: StartKafkaOptions): Promise<KafkaService> {
   const libs = await ensureKafkaJars();
   await Deno.mkdir(options.logDir, { recursive: true });
+  if (options.dataDir) await Deno.mkdir(options.dataDir, { recursive: true });
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await startBroker(libs, options);
+    } catch (error) {
+      // Another process may take a free port before the broker binds it.
+      const portTaken = String(error).includes("Address already in use");
+      if (!portTaken || attempt === START_ATTEMPTS) throw error;
+    }
+  }
+}
+
+/** How often {@linkcode startKafka} tries when a port was taken meanwhile. */
+const START_ATTEMPTS = 3;
+
+/** One attempt of {@linkcode startKafka}: format fresh storage, start, wait. */
+async function startBroker(libs: string, options: StartKafkaOptions): Promise<KafkaService> {
   const workDir = await Deno.makeTempDir({
     prefix: "jobpool-kafka-",
     ...(options.dataDir ? { dir: options.dataDir } : {}),
   });
   try {
-    const ports = { plain: freePort(), sasl: freePort(), controller: freePort() };
+    const [plain = 0, sasl = 0, controller = 0] = distinctFreePorts(3);
+    const ports = { plain, sasl, controller };
     const configPath = join(workDir, "server.properties");
     const log4jPath = join(workDir, "log4j2.properties");
     await Deno.writeTextFile(configPath, serverProperties(join(workDir, "data"), ports));
     await Deno.writeTextFile(log4jPath, LOG4J2_PROPERTIES);
     const java = (mainClass: string) => [
+      // Serial GC and C1 only: starts faster and needs ~20% less memory than
+      // the defaults, which is what a test broker wants.
       "-Xms64m",
       "-Xmx512m",
       "-XX:+UseSerialGC",
@@ -163,6 +193,9 @@ export async function startKafka(options: StartKafkaOptions): Promise<KafkaServi
       ...scram,
     ], { what: "Formatting the Kafka storage" });
 
+    // The log file is appended to across runs: only read what this run writes.
+    const logFile = join(options.logDir, "kafka.log");
+    const logStart = (await Deno.stat(logFile).catch(() => null))?.size ?? 0;
     const broker = await startProcess({
       name: "kafka",
       command: "java",
@@ -170,10 +203,14 @@ export async function startKafka(options: StartKafkaOptions): Promise<KafkaServi
       logDir: options.logDir,
     });
     const brokers = [`127.0.0.1:${ports.plain}`];
+    let version: string | undefined;
     try {
-      await waitFor(() => consumerGroupsWork(brokers), {
+      await waitFor(async () => {
+        version ??= await reportedVersion(broker.logPath, logStart);
+        return version !== undefined && await brokerReady(brokers);
+      }, {
         timeoutMs: READY_TIMEOUT_MS,
-        what: "the broker to serve consumer groups",
+        what: "the broker to report its version and serve consumer groups and producer ids",
         process: broker,
       });
     } catch (error) {
@@ -187,7 +224,7 @@ export async function startKafka(options: StartKafkaOptions): Promise<KafkaServi
       saslMechanisms: SASL_MECHANISMS,
       saslUser: SASL_USER,
       saslPassword: SASL_PASSWORD,
-      version: await reportedVersion(broker.logPath),
+      version: version ?? KAFKA_VERSION,
       logPath: broker.logPath,
       async stop() {
         await broker.stop(15_000);
@@ -197,8 +234,18 @@ export async function startKafka(options: StartKafkaOptions): Promise<KafkaServi
   } catch (error) {
     await Deno.remove(workDir, { recursive: true }).catch(() => {});
     if (error instanceof ServiceStartError) throw error;
-    throw new ServiceStartError("kafka", String(error), "");
+    const reason = error instanceof Deno.errors.NotFound
+      ? `java is not on PATH (${error.message}): install a Java 17 or newer runtime`
+      : String(error);
+    throw new ServiceStartError("kafka", reason, "");
   }
+}
+
+/** `count` different free ports of 127.0.0.1. */
+function distinctFreePorts(count: number): number[] {
+  const ports = new Set<number>();
+  while (ports.size < count) ports.add(freePort());
+  return [...ports];
 }
 
 /** The throwaway POM whose runtime dependencies are the broker's classpath. */
@@ -277,8 +324,13 @@ function serverProperties(
   return Object.entries(settings).map(([key, value]) => `${key}=${value}\n`).join("");
 }
 
-/** log4j2 configuration: everything to stdout, which lands in the log file. */
+/**
+ * log4j2 configuration: INFO (WARN for chatty loggers such as the configuration
+ * dumps) to stdout, which lands in the log file. Kafka's own shutdown hook
+ * logs until the end, so log4j's hook is off.
+ */
 const LOG4J2_PROPERTIES = `status = warn
+shutdownHook = disable
 appender.out.type = Console
 appender.out.name = out
 appender.out.target = SYSTEM_OUT
@@ -292,6 +344,8 @@ logger.state.name = state.change.logger
 logger.state.level = warn
 logger.request.name = kafka.request.logger
 logger.request.level = warn
+logger.config.name = org.apache.kafka.common.config.AbstractConfig
+logger.config.level = warn
 `;
 
 /** A random cluster id in Kafka's format: 16 bytes, URL-safe base64 without padding. */
@@ -305,29 +359,42 @@ function clusterId(): string {
   }
 }
 
-/** True when a client can reach the cluster and the group coordinator answers. */
-async function consumerGroupsWork(brokers: string[]): Promise<boolean> {
-  const admin = new Kafka({
+/**
+ * True when a client can reach the cluster, the group coordinator answers and
+ * an idempotent producer gets its producer id (so the first test does not
+ * meet a coordinator that is still loading).
+ */
+async function brokerReady(brokers: string[]): Promise<boolean> {
+  const client = new Kafka({
     clientId: "jobpool-kafka-probe",
     brokers,
     logLevel: logLevel.NOTHING,
     connectionTimeout: 1_000,
     requestTimeout: 5_000,
     retry: { retries: 0 },
-  }).admin();
+  });
+  const admin = client.admin();
+  // kafkajs refuses an idempotent producer without retries.
+  const producer = client.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    retry: { retries: 1, initialRetryTime: 100 },
+  });
   try {
     await admin.connect();
     await admin.describeCluster();
     await admin.describeGroups(["jobpool-kafka-probe"]);
+    await producer.connect();
     return true;
   } finally {
+    await producer.disconnect().catch(() => {});
     await admin.disconnect().catch(() => {});
   }
 }
 
-/** The version the broker printed at start-up, else {@linkcode KAFKA_VERSION}. */
-async function reportedVersion(logPath: string): Promise<string> {
-  const text = await Deno.readTextFile(logPath).catch(() => "");
-  const versions = [...text.matchAll(/Kafka version: (\S+)/g)];
-  return versions.at(-1)?.[1] ?? KAFKA_VERSION;
+/** The version the broker printed at start-up, read from byte `from` of its log. */
+async function reportedVersion(logPath: string, from: number): Promise<string | undefined> {
+  const log = await Deno.readFile(logPath).catch(() => new Uint8Array());
+  const text = new TextDecoder().decode(log.subarray(from));
+  return /Kafka version: (\S+)/.exec(text)?.[1];
 }

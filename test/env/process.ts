@@ -46,7 +46,16 @@ export interface StartProcessOptions {
 /** Starts `command` with its stdout and stderr appended to `<logDir>/<name>.log`. */
 export async function startProcess(options: StartProcessOptions): Promise<ServiceProcess> {
   const logPath = join(options.logDir, `${options.name}.log`);
-  const log = await Deno.open(logPath, { create: true, append: true });
+  // One append-mode handle per stream, so both copies always write at the end.
+  const out = await Deno.open(logPath, { create: true, append: true });
+  const err = await Deno.open(logPath, { append: true });
+  const closeLogs = () => {
+    for (const file of [out, err]) {
+      try {
+        file.close();
+      } catch { /* already closed */ }
+    }
+  };
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command(options.command, {
@@ -58,17 +67,13 @@ export async function startProcess(options: StartProcessOptions): Promise<Servic
       stderr: "piped",
     }).spawn();
   } catch (error) {
-    log.close();
+    closeLogs();
     throw new ServiceStartError(options.name, `cannot run ${options.command}: ${error}`, "");
   }
-  const done = Promise.all([
-    child.stdout.pipeTo(log.writable, { preventClose: true }),
-    child.stderr.pipeTo(log.writable, { preventClose: true }),
-  ]).catch(() => {}).finally(() => {
-    try {
-      log.close();
-    } catch { /* already closed */ }
-  });
+  const done = Promise.allSettled([
+    appendTo(child.stdout, out),
+    appendTo(child.stderr, err),
+  ]).then(closeLogs);
   let stopped = false;
   const tail = (lines = 40) => logTail(logPath, lines);
   return {
@@ -92,6 +97,18 @@ export async function startProcess(options: StartProcessOptions): Promise<Servic
       await done;
     },
   };
+}
+
+/**
+ * Copies a child's output into a file. Not `pipeTo(file.writable)`: under
+ * Deno 2.9 that stalls after a few hundred KB unless the caller awaits it,
+ * which leaves the child blocked on a full pipe.
+ */
+async function appendTo(stream: ReadableStream<Uint8Array>, file: Deno.FsFile): Promise<void> {
+  for await (const chunk of stream) {
+    let written = 0;
+    while (written < chunk.length) written += await file.write(chunk.subarray(written));
+  }
 }
 
 /** The last `lines` lines of a text file, or a note when it cannot be read. */
@@ -127,6 +144,7 @@ export async function waitFor(
   let exited: Deno.CommandStatus | undefined;
   options.process?.child.status.then((status) => exited = status);
   const name = options.process?.name ?? options.what;
+  let lastError: unknown;
   while (Date.now() < deadline) {
     if (exited) {
       throw new ServiceStartError(
@@ -137,12 +155,15 @@ export async function waitFor(
     }
     try {
       if (await probe()) return;
-    } catch { /* not ready yet */ }
+    } catch (error) {
+      lastError = error; // not ready yet
+    }
     await new Promise((r) => setTimeout(r, options.intervalMs ?? 200));
   }
   throw new ServiceStartError(
     name,
-    `timed out after ${options.timeoutMs} ms waiting for ${options.what}`,
+    `timed out after ${options.timeoutMs} ms waiting for ${options.what}` +
+      (lastError === undefined ? "" : ` (last probe error: ${lastError})`),
     await (options.process?.logTail() ?? ""),
   );
 }
