@@ -5,7 +5,7 @@
  * @module
  */
 
-import { CompressionTypes, type Producer } from "kafkajs";
+import { CompressionTypes, Partitioners, type Producer } from "kafkajs";
 import type { KafkaConfig } from "../config/mod.ts";
 import {
   createJobEvent,
@@ -83,7 +83,13 @@ export async function createJobProducer(options: JobProducerOptions): Promise<Jo
   const producer = createKafkaClient(options.kafka, {
     clientId: `${options.kafka.clientId}-producer`,
   })
-    .producer({ idempotent: true, maxInFlightRequests: 5, allowAutoTopicCreation: false });
+    .producer({
+      idempotent: true,
+      maxInFlightRequests: 5,
+      allowAutoTopicCreation: false,
+      // The murmur2 partitioner of the Java client, so keys map to the same partitions everywhere.
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
   await producer.connect();
   const topic = options.kafka.topic;
   const compression = options.compress ? CompressionTypes.GZIP : CompressionTypes.None;
