@@ -72,10 +72,7 @@ const keyRef = {
 const nameRef = {
   type: "object",
   required: ["name"],
-  properties: {
-    name: objectName,
-    optional: { type: "boolean" },
-  },
+  properties: { name: objectName },
 } as const;
 
 const conditionSchema = {

@@ -1,0 +1,188 @@
+/**
+ * `synthesizePool`: a pure function from a `JobWorkerPool` to the plain JSON
+ * manifests that run it (worker Deployment, KEDA ScaledObject and maybe a
+ * TriggerAuthentication, and a Strimzi KafkaTopic when the pool provisions
+ * its topic), built in memory with cdk8s. Nothing is written to disk.
+ *
+ * @module
+ */
+
+import { App, Chart } from "cdk8s";
+import { applyDefaults, consumerGroupOf, type JobWorkerPool } from "../api/mod.ts";
+import { KafkaTrigger, ScaledObject, type SecretTargetRef, TriggerAuthentication } from "./keda.ts";
+import {
+  commonLabels,
+  kafkaTopicNamespace,
+  kafkaTopicResourceName,
+  ownerReferences,
+  poolLabels,
+  poolNamespace,
+  scalerName,
+  triggerAuthenticationName,
+  workerName,
+} from "./names.ts";
+import { KafkaTopic, STRIMZI_CLUSTER_LABEL } from "./strimzi.ts";
+import type { KubeObject } from "./kube_object.ts";
+import {
+  addWorkerDeployment,
+  finishWorkerDeployment,
+  OFFSET_RESET_POLICY,
+} from "./worker_deployment.ts";
+
+/** What a pool is made of. */
+export interface PoolObjects {
+  /** The worker Deployment, in the pool's namespace. */
+  deployment: KubeObject;
+  /** The KEDA ScaledObject scaling the Deployment on consumer lag. */
+  scaledObject: KubeObject;
+  /** KEDA's credentials for Kafka, when the pool uses SASL or a TLS CA Secret. */
+  triggerAuthentication?: KubeObject;
+  /**
+   * The Strimzi KafkaTopic, with `topicProvisioning.mode: strimzi`. It lives in the
+   * Kafka cluster's namespace and never has an owner reference (that would delete
+   * the topic with the pool, whatever the deletion policy): it carries the
+   * `jobpool.dev/pool-*` labels for finalizer-driven cleanup instead.
+   */
+  kafkaTopic?: KubeObject;
+}
+
+/** Options of {@linkcode synthesizePool}. */
+export interface SynthesizeOptions {
+  /**
+   * True (default) when KEDA owns the replica count: the Deployment has no
+   * `spec.replicas`. False when KEDA is missing: the Deployment runs
+   * `replicas.min` replicas (at least one, since nothing scales it up from zero).
+   */
+  kedaOwnsReplicas?: boolean;
+}
+
+const SASL_TYPES = {
+  "plain": "plaintext",
+  "scram-sha-256": "scram_sha256",
+  "scram-sha-512": "scram_sha512",
+} as const;
+
+/**
+ * The manifests for `pool`. Pure and deterministic: the same pool gives the
+ * same JSON. Applies the schema defaults first, so un-defaulted specs work.
+ */
+export function synthesizePool(
+  pool: JobWorkerPool,
+  options: SynthesizeOptions = {},
+): PoolObjects {
+  const defaulted: JobWorkerPool = { ...pool, spec: applyDefaults(pool.spec) };
+  const { spec } = defaulted;
+  const app = new App({ outdir: "cdk8s.out", recordConstructMetadata: false });
+  const chart = new Chart(app, "pool", {
+    namespace: poolNamespace(defaulted),
+    labels: commonLabels(defaulted),
+    disableResourceNameHashes: true,
+  });
+  const owners = ownerReferences(defaulted);
+
+  const kedaOwnsReplicas = options.kedaOwnsReplicas ?? true;
+  addWorkerDeployment(
+    chart,
+    defaulted,
+    kedaOwnsReplicas ? {} : { replicas: Math.max(1, spec.replicas.min) },
+  );
+
+  const secretRefs: SecretTargetRef[] = [];
+  if (spec.kafka.sasl) {
+    const { name, usernameKey, passwordKey } = spec.kafka.sasl.secretRef;
+    secretRefs.push({ parameter: "username", name, key: usernameKey });
+    secretRefs.push({ parameter: "password", name, key: passwordKey });
+  }
+  if (spec.kafka.tls.caSecretRef) {
+    const { name, key } = spec.kafka.tls.caSecretRef;
+    secretRefs.push({ parameter: "ca", name, key });
+  }
+  if (secretRefs.length > 0) {
+    new TriggerAuthentication(chart, "kafka-auth", {
+      metadata: { name: triggerAuthenticationName(defaulted), ownerReferences: owners },
+      spec: { secretTargetRef: secretRefs },
+    });
+  }
+
+  const trigger: KafkaTrigger = {
+    type: "kafka",
+    metadata: {
+      bootstrapServers: spec.kafka.bootstrapServers.join(","),
+      consumerGroup: consumerGroupOf(defaulted),
+      topic: spec.kafka.topic.name,
+      lagThreshold: String(spec.scaling.lagThreshold),
+      activationLagThreshold: String(spec.scaling.activationLagThreshold),
+      offsetResetPolicy: OFFSET_RESET_POLICY,
+      allowIdleConsumers: String(spec.scaling.allowIdleConsumers) as "true" | "false",
+      ...(spec.kafka.sasl ? { sasl: SASL_TYPES[spec.kafka.sasl.mechanism] } : {}),
+      ...(spec.kafka.tls.enabled ? { tls: "enable" as const } : {}),
+    },
+    ...(secretRefs.length > 0
+      ? {
+        authenticationRef: {
+          name: triggerAuthenticationName(defaulted),
+          kind: "TriggerAuthentication" as const,
+        },
+      }
+      : {}),
+  };
+  new ScaledObject(chart, "scaler", {
+    metadata: { name: scalerName(defaulted), ownerReferences: owners },
+    spec: {
+      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: workerName(defaulted) },
+      pollingInterval: spec.scaling.pollingInterval,
+      cooldownPeriod: spec.scaling.cooldownPeriod,
+      minReplicaCount: spec.replicas.min,
+      maxReplicaCount: spec.replicas.max,
+      triggers: [trigger],
+    },
+  });
+
+  const strimzi = spec.topicProvisioning.mode === "strimzi"
+    ? spec.topicProvisioning.strimzi
+    : undefined;
+  if (strimzi) {
+    const { name, partitions, replicationFactor, config } = spec.kafka.topic;
+    new KafkaTopic(chart, "topic", {
+      version: strimzi.apiVersion,
+      metadata: {
+        name: kafkaTopicResourceName(name),
+        namespace: kafkaTopicNamespace(defaulted),
+        labels: { [STRIMZI_CLUSTER_LABEL]: strimzi.clusterName, ...poolLabels(defaulted) },
+      },
+      spec: {
+        topicName: name,
+        partitions,
+        replicas: replicationFactor,
+        ...(config && Object.keys(config).length > 0 ? { config } : {}),
+      },
+    });
+  }
+
+  const objects = chart.toJson() as KubeObject[];
+  const byKind = (kind: string) => objects.find((object) => object.kind === kind);
+  const deployment = byKind("Deployment");
+  const scaledObject = byKind("ScaledObject");
+  if (!deployment || !scaledObject) {
+    throw new Error("Synthesis lost the Deployment or the ScaledObject: this is a jobpool bug");
+  }
+  finishWorkerDeployment(deployment, defaulted);
+  const triggerAuthentication = byKind("TriggerAuthentication");
+  const kafkaTopic = byKind("KafkaTopic");
+  return {
+    deployment,
+    scaledObject,
+    ...(triggerAuthentication ? { triggerAuthentication } : {}),
+    ...(kafkaTopic ? { kafkaTopic } : {}),
+  };
+}
+
+/** The objects of a pool as one list, in apply order (auth before the scaler that uses it). */
+export function poolObjectList(objects: PoolObjects): KubeObject[] {
+  return [
+    objects.kafkaTopic,
+    objects.deployment,
+    objects.triggerAuthentication,
+    objects.scaledObject,
+  ].filter((object): object is KubeObject => object !== undefined);
+}
