@@ -1,0 +1,253 @@
+/**
+ * Reading the dead-letter topic back and replaying dead letters onto the job
+ * topic, for `deno task dlq`.
+ *
+ * The reader joins a throwaway consumer group of its own (kafkajs cannot
+ * consume without one), never the workers' group, reads each partition up to
+ * the log end it saw at the start, and deletes its group afterwards.
+ *
+ * @module
+ */
+
+import type { IHeaders, Kafka, KafkaMessage } from "kafkajs";
+import { Buffer } from "node:buffer";
+import { JOB_HEADERS } from "../jobs/mod.ts";
+import { DEAD_LETTER_HEADERS } from "../worker/dead_letter.ts";
+
+/** A dead letter's position in the dead-letter topic, written `partition:offset`. */
+export interface DeadLetterPosition {
+  partition: number;
+  offset: string;
+}
+
+/** A dead letter with what its headers say about it. */
+export interface DeadLetter extends DeadLetterPosition {
+  /** When it was dead-lettered (the record's timestamp). */
+  timestamp: Date;
+  key: Buffer | null;
+  value: Buffer | null;
+  /** Every header, decoded as UTF-8. */
+  headers: Record<string, string>;
+  original: { topic?: string; partition?: number; offset?: string };
+  error: { class?: string; message?: string };
+  attempts?: number;
+  firstFailureAt?: string;
+  lastFailureAt?: string;
+  job: { type?: string; id?: string };
+}
+
+/** `partition:offset`, the way the CLI names a dead letter. */
+export function formatPosition(position: DeadLetterPosition): string {
+  return `${position.partition}:${position.offset}`;
+}
+
+/** Parses `partition:offset`; `undefined` when `text` is not one. */
+export function parsePosition(text: string): DeadLetterPosition | undefined {
+  const match = /^(\d+):(\d+)$/.exec(text);
+  if (!match) return undefined;
+  return { partition: Number(match[1]), offset: String(BigInt(match[2] ?? "0")) };
+}
+
+/** Decodes a consumed dead-letter record. */
+export function toDeadLetter(partition: number, message: KafkaMessage): DeadLetter {
+  const headers = decodeHeaders(message.headers);
+  const h = DEAD_LETTER_HEADERS;
+  const job = jobIdentity(headers, message.value);
+  const attempts = headers[h.attempts];
+  const originalPartition = headers[h.originalPartition];
+  return {
+    partition,
+    offset: message.offset,
+    timestamp: new Date(Number(message.timestamp)),
+    key: message.key,
+    value: message.value,
+    headers,
+    original: defined({
+      topic: headers[h.originalTopic],
+      partition: originalPartition === undefined ? undefined : Number(originalPartition),
+      offset: headers[h.originalOffset],
+    }),
+    error: defined({ class: headers[h.errorClass], message: headers[h.errorMessage] }),
+    job,
+    ...defined({
+      attempts: attempts === undefined ? undefined : Number(attempts),
+      firstFailureAt: headers[h.firstFailureAt],
+      lastFailureAt: headers[h.lastFailureAt],
+    }),
+  };
+}
+
+/**
+ * The message to put back on the job topic: the original key, value and
+ * headers, without the dead-letter headers (a replayed job starts afresh).
+ */
+export function replayMessage(
+  letter: DeadLetter,
+): { key: Buffer | null; value: Buffer | null; headers: Record<string, string> } {
+  const failureHeaders = new Set<string>(Object.values(DEAD_LETTER_HEADERS));
+  const headers = Object.fromEntries(
+    Object.entries(letter.headers).filter(([name]) => !failureHeaders.has(name)),
+  );
+  return { key: letter.key, value: letter.value, headers };
+}
+
+/** Options of {@linkcode readDeadLetters}. */
+export interface ReadDeadLettersOptions {
+  /** The dead-letter topic. */
+  topic: string;
+  /** Prefix of the throwaway group's id; a random suffix follows. */
+  groupPrefix: string;
+  /** Keep only these positions, and stop as soon as all are found. */
+  only?: readonly DeadLetterPosition[];
+  /** Give up after this long. @default 60_000 */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Reads the dead letters present when called, ordered by partition then
+ * offset.
+ */
+export async function readDeadLetters(
+  kafka: Kafka,
+  options: ReadDeadLettersOptions,
+): Promise<DeadLetter[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const groupId = `${options.groupPrefix}-${crypto.randomUUID()}`;
+  try {
+    // Everything below these log ends was there when we started: reading up
+    // to them is reading "the DLQ as it is now".
+    const remaining = new Map<number, bigint>();
+    for (const { partition, low, high } of await admin.fetchTopicOffsets(options.topic)) {
+      if (BigInt(high) > BigInt(low)) remaining.set(partition, BigInt(high));
+    }
+    const wanted = options.only ? new Set(options.only.map(formatPosition)) : undefined;
+    if (remaining.size === 0 || wanted?.size === 0) return [];
+    const letters = await consumeUntil(kafka, { ...options, groupId, remaining, wanted });
+    return letters.sort((a, b) =>
+      a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset))
+    );
+  } finally {
+    // The group only existed for this read; leaving it would clutter
+    // `kafka-consumer-groups --list`. It may not exist if we never joined.
+    await admin.deleteGroups([groupId]).catch(() => {});
+    await admin.disconnect();
+  }
+}
+
+async function consumeUntil(
+  kafka: Kafka,
+  options: ReadDeadLettersOptions & {
+    groupId: string;
+    remaining: Map<number, bigint>;
+    wanted: Set<string> | undefined;
+  },
+): Promise<DeadLetter[]> {
+  const { remaining, wanted } = options;
+  const letters: DeadLetter[] = [];
+  const consumer = kafka.consumer({ groupId: options.groupId, allowAutoTopicCreation: false });
+  const { promise: done, resolve, reject } = Promise.withResolvers<void>();
+  // A timeout or abort can come before `await done`; it is still reported there.
+  done.catch(() => {});
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const timer = setTimeout(
+    () =>
+      reject(
+        new Error(`Timed out after ${timeoutMs} ms reading dead-letter topic "${options.topic}"`),
+      ),
+    timeoutMs,
+  );
+  const onAbort = () => reject(options.signal?.reason);
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic: options.topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ partition, message }) => {
+        const end = remaining.get(partition);
+        if (end === undefined) return;
+        if (BigInt(message.offset) < end) {
+          const letter = toDeadLetter(partition, message);
+          const key = formatPosition(letter);
+          if (!wanted) letters.push(letter);
+          else if (wanted.delete(key)) letters.push(letter);
+        }
+        if (BigInt(message.offset) + 1n >= end) remaining.delete(partition);
+        if (remaining.size === 0 || wanted?.size === 0) resolve();
+        await Promise.resolve();
+      },
+    });
+    if (options.signal?.aborted) onAbort();
+    await done;
+    return letters;
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", onAbort);
+    await consumer.disconnect();
+  }
+}
+
+/** Publishes `letters` to `topic` as they were first sent; resolves once the broker has them. */
+export async function replayDeadLetters(
+  kafka: Kafka,
+  topic: string,
+  letters: readonly DeadLetter[],
+): Promise<void> {
+  if (letters.length === 0) return;
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 5,
+    allowAutoTopicCreation: false,
+  });
+  await producer.connect();
+  try {
+    await producer.send({ topic, acks: -1, messages: letters.map(replayMessage) });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+function decodeHeaders(headers: IHeaders | undefined): Record<string, string> {
+  const decoded: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (value === undefined) continue;
+    // kafkajs hands repeated headers over as an array; the last one wins, as
+    // in most Kafka header lookups.
+    const last = Array.isArray(value) ? value.at(-1) : value;
+    if (last !== undefined) decoded[name] = Buffer.isBuffer(last) ? last.toString("utf8") : last;
+  }
+  return decoded;
+}
+
+/** Type and id from the job headers, else from the JSON body (e.g. bad headers). */
+function jobIdentity(
+  headers: Record<string, string>,
+  value: Buffer | null,
+): { type?: string; id?: string } {
+  let type = headers[JOB_HEADERS.type];
+  let id = headers[JOB_HEADERS.id];
+  if ((type === undefined || id === undefined) && value) {
+    try {
+      const body: unknown = JSON.parse(value.toString("utf8"));
+      if (body && typeof body === "object") {
+        const record = body as Record<string, unknown>;
+        if (type === undefined && typeof record.type === "string") type = record.type;
+        if (id === undefined && typeof record.id === "string") id = record.id;
+      }
+    } catch {
+      // Not JSON (a poison message, most likely): its identity is unknown.
+    }
+  }
+  return defined({ type, id });
+}
+
+/** Drops `undefined` properties, which `exactOptionalPropertyTypes` forbids. */
+function defined<T extends Record<string, unknown>>(
+  object: T,
+): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(
+    Object.entries(object).filter(([, value]) => value !== undefined),
+  ) as { [K in keyof T]?: Exclude<T[K], undefined> };
+}
