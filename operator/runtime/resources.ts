@@ -77,7 +77,7 @@ export function resourcePath(type: ResourceType, options: ResourcePathOptions = 
 }
 
 /** `namespace/name` of an object (just `name` for cluster-scoped ones). */
-export function objectKey(object: { metadata: ObjectMeta }): string {
+export function objectKey(object: { metadata: { name?: string; namespace?: string } }): string {
   const { namespace, name = "" } = object.metadata;
   return namespace ? `${namespace}/${name}` : name;
 }

@@ -1,0 +1,86 @@
+/**
+ * The operator's configuration, read once from the environment in `main.ts`.
+ *
+ * | Variable | Default | Meaning |
+ * | --- | --- | --- |
+ * | `KUBECONFIG` | in-cluster | kubeconfig file (first path of a list) |
+ * | `OPERATOR_KUBE_CONTEXT` | current | kubeconfig context |
+ * | `OPERATOR_WATCH_NAMESPACE` | all | only reconcile pools in this namespace |
+ * | `OPERATOR_LEASE_NAMESPACE` | `POD_NAMESPACE`, else `default` | namespace of the leader Lease |
+ * | `OPERATOR_LEASE_NAME` | `jobpool-operator` | name of the leader Lease |
+ * | `OPERATOR_LEASE_DURATION_SECONDS` / `_RENEW_DEADLINE_SECONDS` / `_RETRY_PERIOD_SECONDS` | 15 / 10 / 2 | election timing |
+ * | `POD_NAME` | `HOSTNAME` | identity in the Lease (a random suffix is added) |
+ * | `OPERATOR_METRICS_PORT` | 8080 | `/metrics`, `/healthz`, `/readyz` |
+ * | `OPERATOR_CONCURRENCY` | 4 | reconciles at once |
+ * | `OPERATOR_RESYNC_SECONDS` | 300 | full resync period |
+ * | `LOG_LEVEL`, `LOG_FORMAT` | `info`, `json` | logging |
+ *
+ * @module
+ */
+
+import { type Env, EnvReader } from "../src/config/env_reader.ts";
+
+/** Everything `main.ts` needs. */
+export interface OperatorConfig {
+  kubeconfigPath: string | undefined;
+  kubeContext: string | undefined;
+  watchNamespace: string | undefined;
+  lease: {
+    namespace: string;
+    name: string;
+    leaseDurationMs: number;
+    renewDeadlineMs: number;
+    retryPeriodMs: number;
+  };
+  identity: string;
+  metricsPort: number;
+  concurrency: number;
+  resyncPeriodMs: number;
+  logLevel: "debug" | "info" | "warning" | "error";
+  logFormat: "json" | "pretty";
+}
+
+/**
+ * Reads the operator's configuration from `env`.
+ *
+ * @throws {import("../src/config/env_reader.ts").ConfigError} naming every bad variable.
+ */
+export function loadOperatorConfig(env: Env): OperatorConfig {
+  const reader = new EnvReader(env);
+  const kubeconfig = reader.optional("KUBECONFIG")?.split(":").find(Boolean);
+  const leaseDuration = reader.int("OPERATOR_LEASE_DURATION_SECONDS", 15, { min: 2, max: 600 });
+  const renewDeadline = reader.int("OPERATOR_LEASE_RENEW_DEADLINE_SECONDS", 10, {
+    min: 1,
+    max: 600,
+  });
+  const retryPeriod = reader.int("OPERATOR_LEASE_RETRY_PERIOD_SECONDS", 2, { min: 1, max: 600 });
+  if (!(leaseDuration > renewDeadline && renewDeadline > retryPeriod)) {
+    reader.problem(
+      "OPERATOR_LEASE_DURATION_SECONDS",
+      `must exceed OPERATOR_LEASE_RENEW_DEADLINE_SECONDS, which must exceed ` +
+        `OPERATOR_LEASE_RETRY_PERIOD_SECONDS (got ${leaseDuration}, ${renewDeadline}, ${retryPeriod})`,
+    );
+  }
+  const host = reader.optional("POD_NAME") ?? reader.optional("HOSTNAME") ?? "jobpool-operator";
+  const config: OperatorConfig = {
+    kubeconfigPath: kubeconfig,
+    kubeContext: reader.optional("OPERATOR_KUBE_CONTEXT"),
+    watchNamespace: reader.optional("OPERATOR_WATCH_NAMESPACE"),
+    lease: {
+      namespace: reader.optional("OPERATOR_LEASE_NAMESPACE") ??
+        reader.string("POD_NAMESPACE", "default"),
+      name: reader.string("OPERATOR_LEASE_NAME", "jobpool-operator"),
+      leaseDurationMs: leaseDuration * 1000,
+      renewDeadlineMs: renewDeadline * 1000,
+      retryPeriodMs: retryPeriod * 1000,
+    },
+    identity: `${host}_${crypto.randomUUID().slice(0, 8)}`,
+    metricsPort: reader.int("OPERATOR_METRICS_PORT", 8080, { min: 0, max: 65535 }),
+    concurrency: reader.int("OPERATOR_CONCURRENCY", 4, { min: 1, max: 64 }),
+    resyncPeriodMs: reader.int("OPERATOR_RESYNC_SECONDS", 300, { min: 10, max: 86400 }) * 1000,
+    logLevel: reader.oneOf("LOG_LEVEL", ["debug", "info", "warning", "error"] as const, "info"),
+    logFormat: reader.oneOf("LOG_FORMAT", ["json", "pretty"] as const, "json"),
+  };
+  reader.done();
+  return config;
+}

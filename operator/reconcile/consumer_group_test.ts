@@ -1,0 +1,45 @@
+import assert from "node:assert/strict";
+import { type JobWorkerPool, newJobWorkerPool } from "../api/mod.ts";
+import { consumerGroupWinner, sameGroupPools } from "./consumer_group.ts";
+
+function pool(name: string, created: string, group?: string, namespace = "ns"): JobWorkerPool {
+  return newJobWorkerPool(
+    { name, namespace, creationTimestamp: created },
+    {
+      image: "example/worker:1",
+      jobTypes: ["email.send"],
+      kafka: {
+        bootstrapServers: ["kafka:9092"],
+        topic: { name: "jobs" },
+        ...(group ? { consumerGroup: group } : {}),
+      },
+    } as unknown as Parameters<typeof newJobWorkerPool>[1],
+  );
+}
+
+Deno.test("consumerGroupWinner: the older pool keeps the group, the later one conflicts", () => {
+  const a = pool("a", "2026-01-01T00:00:00Z", "g");
+  const b = pool("b", "2026-01-02T00:00:00Z", "g");
+  assert.equal(consumerGroupWinner(a, [a, b]), undefined);
+  assert.equal(consumerGroupWinner(b, [a, b])?.metadata.name, "a");
+});
+
+Deno.test("consumerGroupWinner: same creation time → the name decides", () => {
+  const a = pool("a", "2026-01-01T00:00:00Z", "g");
+  const b = pool("b", "2026-01-01T00:00:00Z", "g");
+  assert.equal(consumerGroupWinner(b, [a, b])?.metadata.name, "a");
+  assert.equal(consumerGroupWinner(a, [a, b]), undefined);
+});
+
+Deno.test("consumerGroupWinner: default groups differ, other namespaces and deleted pools do not count", () => {
+  const a = pool("a", "2026-01-01T00:00:00Z");
+  const b = pool("b", "2026-01-02T00:00:00Z");
+  assert.equal(consumerGroupWinner(b, [a, b]), undefined);
+  const c = pool("c", "2026-01-01T00:00:00Z", "g", "other");
+  const d = pool("d", "2026-01-02T00:00:00Z", "g");
+  assert.equal(consumerGroupWinner(d, [c, d]), undefined);
+  const e = pool("e", "2026-01-01T00:00:00Z", "g");
+  e.metadata.deletionTimestamp = "2026-01-03T00:00:00Z";
+  assert.equal(consumerGroupWinner(d, [e, d]), undefined);
+  assert.deepEqual(sameGroupPools(d, [c, d, e]).map((p) => p.metadata.name), ["e"]);
+});

@@ -1,0 +1,34 @@
+/**
+ * Reconciling JobWorkerPools: the level-based reconciler, status and
+ * condition computation, consumer-group conflicts, and `startOperator`, which
+ * wires them to the runtime.
+ *
+ * @module
+ */
+
+export {
+  availableFromDeployment,
+  computeStatus,
+  type ConditionState,
+  type DeploymentStatusView,
+  fromForeignReady,
+  REASONS,
+  setCondition,
+  type StatusInput,
+} from "./conditions.ts";
+export { consumerGroupWinner, sameGroupPools } from "./consumer_group.ts";
+export {
+  type OperatorOptions,
+  ownerKey,
+  type RunningOperator,
+  startOperator,
+  topicOwnerKey,
+} from "./operator.ts";
+export {
+  POOL_RESOURCE,
+  PoolReconciler,
+  type PoolReconcilerOptions,
+  type Synthesize,
+  type SynthesizedObjects,
+  TOPIC_FINALIZER,
+} from "./pool_reconciler.ts";

@@ -1,0 +1,222 @@
+/**
+ * The whole operator in one call: leader election on a Lease, then (while
+ * leading) informers on JobWorkerPools and their generated objects feeding a
+ * work queue drained by the {@linkcode PoolReconciler}; `/metrics`, `/healthz`
+ * and `/readyz` on an HTTP port. `main.ts` runs it as a process; tests run
+ * several in one process.
+ *
+ * @module
+ */
+
+import { startObservabilityServer } from "../../src/observability/server.ts";
+import { logger } from "../../src/observability/logging.ts";
+import type { JobWorkerPool } from "../api/mod.ts";
+import { LABELS, MANAGER_NAME } from "../synth/names.ts";
+import { type Clock, systemClock } from "../runtime/clock.ts";
+import { runController } from "../runtime/controller.ts";
+import { EventRecorder } from "../runtime/events.ts";
+import { Informer } from "../runtime/informer.ts";
+import type { KubeClient } from "../runtime/kube_client.ts";
+import {
+  KubeLeaseStore,
+  type LeaderElectionTiming,
+  LeaderElector,
+} from "../runtime/leader_election.ts";
+import { createOperatorMetrics, type OperatorMetrics } from "../runtime/metrics.ts";
+import { type KubeObject, objectKey, RESOURCES } from "../runtime/resources.ts";
+import { WorkQueue } from "../runtime/work_queue.ts";
+import { sameGroupPools } from "./consumer_group.ts";
+import { POOL_RESOURCE, PoolReconciler, type Synthesize } from "./pool_reconciler.ts";
+
+/** Options of {@linkcode startOperator}. */
+export interface OperatorOptions {
+  client: KubeClient;
+  synthesize: Synthesize;
+  /** This replica's identity in the Lease and in Events. */
+  identity: string;
+  /** The Lease that elects the leader. */
+  lease: { namespace: string; name: string } & LeaderElectionTiming;
+  /** Only watch and reconcile pools in this namespace; all namespaces when unset. */
+  watchNamespace?: string | undefined;
+  /** Port for `/metrics`, `/healthz`, `/readyz` (0 picks one); no server when unset. */
+  metricsPort?: number | undefined;
+  /** Reconciles running at once (never two for one pool). @default 4 */
+  concurrency?: number;
+  /** Every pool is reconciled again this often. @default 300000 */
+  resyncPeriodMs?: number;
+  /** Restart watches silent for this long. @default 90000 */
+  watchdogMs?: number;
+  /** First backoff after a failed reconcile. @default 200 */
+  baseBackoffMs?: number;
+  /** Called after every reconcile (benchmarks measure latency with it). */
+  onReconciled?: (key: string, seconds: number, error: unknown) => void;
+  clock?: Clock;
+}
+
+/** A running operator. */
+export interface RunningOperator {
+  /** Whether this replica currently leads (and reconciles). */
+  readonly isLeader: boolean;
+  /** The HTTP port of `/metrics`, when a server runs. */
+  readonly port: number | undefined;
+  readonly metrics: OperatorMetrics;
+  /** Stops reconciling, releases the Lease, closes the server. */
+  stop(): Promise<void>;
+  /** Resolves when the operator stopped (after {@linkcode RunningOperator.stop}). */
+  readonly done: Promise<void>;
+}
+
+const log = logger("operator");
+
+/** Starts an operator replica; it reconciles once it wins the Lease. */
+export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
+  const clock = options.clock ?? systemClock;
+  const metrics = createOperatorMetrics();
+  const stopping = new AbortController();
+  const elector = new LeaderElector({
+    store: new KubeLeaseStore({ client: options.client, ...options.lease }),
+    identity: options.identity,
+    clock,
+    ...timing(options.lease),
+  });
+  let synced = false;
+  const server = options.metricsPort === undefined ? undefined : await startObservabilityServer({
+    port: options.metricsPort,
+    registry: metrics.registry,
+    isAlive: () => !stopping.signal.aborted,
+    // A standby replica is ready (it serves metrics and waits for the Lease).
+    isReady: () => !elector.isLeader || synced,
+  });
+
+  const lead = async (leading: AbortSignal) => {
+    metrics.leader.set(1);
+    try {
+      await runLeading(options, { metrics, clock, signal: leading, onSynced: () => synced = true });
+    } catch (error) {
+      log.error("The controller stopped with an error: {error}", { error: String(error) });
+    } finally {
+      synced = false;
+      metrics.leader.set(0);
+    }
+  };
+
+  const done = (async () => {
+    let leading: Promise<void> | undefined;
+    while (!stopping.signal.aborted) {
+      await elector.run(stopping.signal, {
+        onStartedLeading: (signal) => leading = lead(signal),
+      });
+      await leading;
+      leading = undefined;
+    }
+    await server?.close();
+  })();
+
+  return {
+    get isLeader() {
+      return elector.isLeader;
+    },
+    port: server?.port,
+    metrics,
+    done,
+    async stop() {
+      stopping.abort(new Error("operator stopping"));
+      await done;
+    },
+  };
+}
+
+async function runLeading(
+  options: OperatorOptions,
+  context: {
+    metrics: OperatorMetrics;
+    clock: Clock;
+    signal: AbortSignal;
+    onSynced: () => void;
+  },
+): Promise<void> {
+  const { client, watchNamespace: namespace } = options;
+  const { metrics, clock, signal } = context;
+  const queue = new WorkQueue({ clock, baseBackoffMs: options.baseBackoffMs ?? 200 });
+  const enqueue = (key: string | undefined) => {
+    if (key === undefined) return;
+    queue.add(key);
+    metrics.queueDepth.set(queue.length);
+  };
+  const watchdogMs = options.watchdogMs ?? 90_000;
+  const common = { client, namespace, watchdogMs, clock };
+
+  const pools: Informer = new Informer({
+    ...common,
+    type: POOL_RESOURCE,
+    onEvent: (_type, object) => {
+      enqueue(objectKey(object));
+      const pool = object as unknown as JobWorkerPool;
+      const cached = pools.list() as unknown as JobWorkerPool[];
+      for (const other of sameGroupPools(pool, cached)) enqueue(objectKey(other));
+    },
+  });
+  const byOwner = (_type: unknown, object: KubeObject) => enqueue(ownerKey(object));
+  const managed = `${LABELS.managedBy}=${MANAGER_NAME}`;
+  const owned = [RESOURCES.deployments, RESOURCES.scaledObjects, RESOURCES.triggerAuthentications]
+    .map((type) => new Informer({ ...common, type, labelSelector: managed, onEvent: byOwner }));
+  // Topics may live in another namespace: find them by label, not by owner reference.
+  const topics = new Informer({
+    ...common,
+    namespace: undefined,
+    type: RESOURCES.kafkaTopicsV1,
+    labelSelector: namespace ? `${LABELS.poolNamespace}=${namespace}` : LABELS.poolUid,
+    onEvent: (_type, object) => enqueue(topicOwnerKey(object)),
+  });
+
+  const informers = [pools, ...owned, topics].map((informer) => informer.run(signal));
+  await pools.waitForSync(signal);
+  context.onSynced();
+  const reconciler = new PoolReconciler({
+    client,
+    synthesize: options.synthesize,
+    events: new EventRecorder({
+      client,
+      component: MANAGER_NAME,
+      instance: options.identity,
+      clock,
+    }),
+    knownPools: () => pools.list() as unknown as JobWorkerPool[],
+    clock,
+  });
+  const controllerOptions = {
+    queue,
+    reconciler,
+    metrics,
+    resyncKeys: () => pools.list().map(objectKey),
+    clock,
+    ...(options.resyncPeriodMs !== undefined ? { resyncPeriodMs: options.resyncPeriodMs } : {}),
+    ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+    ...(options.onReconciled ? { onReconciled: options.onReconciled } : {}),
+  };
+  await Promise.all([runController(controllerOptions, signal), ...informers]);
+}
+
+/** `namespace/name` of the JobWorkerPool that owns `object`, if any. */
+export function ownerKey(object: KubeObject): string | undefined {
+  const owner = object.metadata.ownerReferences?.find((ref) =>
+    ref.kind === POOL_RESOURCE.kind && ref.apiVersion.startsWith(`${POOL_RESOURCE.group}/`)
+  );
+  return owner ? `${object.metadata.namespace}/${owner.name}` : undefined;
+}
+
+/** `namespace/name` of the pool a KafkaTopic was made for, from its labels. */
+export function topicOwnerKey(object: KubeObject): string | undefined {
+  const labels = object.metadata.labels ?? {};
+  const namespace = labels[LABELS.poolNamespace];
+  const name = labels[LABELS.poolName];
+  return namespace && name ? `${namespace}/${name}` : undefined;
+}
+
+function timing(lease: LeaderElectionTiming): LeaderElectionTiming {
+  const result: LeaderElectionTiming = {};
+  if (lease.leaseDurationMs !== undefined) result.leaseDurationMs = lease.leaseDurationMs;
+  if (lease.renewDeadlineMs !== undefined) result.renewDeadlineMs = lease.renewDeadlineMs;
+  if (lease.retryPeriodMs !== undefined) result.retryPeriodMs = lease.retryPeriodMs;
+  return result;
+}

@@ -1,0 +1,508 @@
+/**
+ * The JobWorkerPool reconciler: given only `namespace/name`, it re-reads the
+ * pool and makes the world match it — finalizer, generated objects (server-side
+ * apply under one field manager), topic cleanup on deletion, status last.
+ * Problems a person must fix become `Ready=False` with an actionable message
+ * and an Event, never an endless fast retry; transient API errors throw so the
+ * work queue retries with backoff.
+ *
+ * @module
+ */
+
+import {
+  applyDefaults,
+  consumerGroupOf,
+  defaultConsumerGroup,
+  GROUP,
+  type JobWorkerPool,
+  type JobWorkerPoolStatus,
+  KIND,
+  PLURAL,
+  VERSION,
+} from "../api/mod.ts";
+import { LABELS, triggerAuthenticationName } from "../synth/names.ts";
+import { type Clock, systemClock } from "../runtime/clock.ts";
+import type { Reconciler, ReconcileResult } from "../runtime/controller.ts";
+import type { EventRecorder } from "../runtime/events.ts";
+import {
+  isApiError,
+  isResourceNotServed,
+  KubeApiError,
+  type KubeClient,
+} from "../runtime/kube_client.ts";
+import {
+  apiVersionOf,
+  type KubeObject,
+  RESOURCES,
+  type ResourceType,
+  resourceTypeOf,
+  splitKey,
+} from "../runtime/resources.ts";
+import { computeStatus, type ConditionState, fromForeignReady, REASONS } from "./conditions.ts";
+import { consumerGroupWinner } from "./consumer_group.ts";
+
+/** The finalizer that lets the operator clean up the KafkaTopic before a pool goes away. */
+export const TOPIC_FINALIZER = "jobpool.dev/topic-cleanup";
+
+/** The JobWorkerPool resource type. */
+export const POOL_RESOURCE: ResourceType = {
+  group: GROUP,
+  version: VERSION,
+  plural: PLURAL,
+  kind: KIND,
+  namespaced: true,
+};
+
+/** The objects generated for a pool (the shape `synthesizePool` returns). */
+export interface SynthesizedObjects {
+  deployment: object;
+  scaledObject: object;
+  triggerAuthentication?: object | undefined;
+  kafkaTopic?: object | undefined;
+}
+
+/**
+ * A pure function from a pool to its generated objects (`synthesizePool`);
+ * with `kedaOwnsReplicas: false` the Deployment carries a fixed replica count.
+ */
+export type Synthesize = (
+  pool: JobWorkerPool,
+  options: { kedaOwnsReplicas: boolean },
+) => SynthesizedObjects;
+
+/** Options of {@linkcode PoolReconciler}. */
+export interface PoolReconcilerOptions {
+  client: KubeClient;
+  synthesize: Synthesize;
+  events: EventRecorder;
+  /** The pools known to the informer cache (for consumer-group conflicts). */
+  knownPools: () => JobWorkerPool[];
+  /** Requeue after this long when a person must act (bad spec, RBAC). @default 300000 */
+  blockedRequeueMs?: number;
+  clock?: Clock;
+}
+
+const APPLIED_TYPES: readonly ResourceType[] = [
+  RESOURCES.deployments,
+  RESOURCES.scaledObjects,
+  RESOURCES.triggerAuthentications,
+  RESOURCES.kafkaTopicsV1,
+  RESOURCES.kafkaTopicsV1beta2,
+];
+
+/** Why applying one object did not work out, when a person has to act. */
+interface Blocker {
+  state: ConditionState;
+}
+
+/** Reconciles JobWorkerPools. */
+export class PoolReconciler implements Reconciler {
+  readonly #options: PoolReconcilerOptions;
+  readonly #clock: Clock;
+
+  constructor(options: PoolReconcilerOptions) {
+    this.#options = options;
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  async reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult> {
+    const { client } = this.#options;
+    const { namespace, name } = splitKey(key);
+    const raw = await client.get(POOL_RESOURCE, { namespace, name }, signal);
+    if (!raw) return {};
+    const pool = toPool(raw);
+    if (pool.metadata.deletionTimestamp) return await this.#finalize(pool, signal);
+    if (!pool.metadata.finalizers?.includes(TOPIC_FINALIZER)) {
+      const patched = await client.mergePatch(POOL_RESOURCE, { namespace, name }, {
+        metadata: {
+          finalizers: [...(pool.metadata.finalizers ?? []), TOPIC_FINALIZER],
+          resourceVersion: pool.metadata.resourceVersion,
+        },
+      }, signal);
+      pool.metadata = { ...pool.metadata, ...toPool(patched).metadata };
+    }
+    return await this.#reconcileLive(pool, signal);
+  }
+
+  async #reconcileLive(pool: JobWorkerPool, signal: AbortSignal): Promise<ReconcileResult> {
+    const { client, events } = this.#options;
+    const group = consumerGroupOf(pool);
+    const notReconciled: ConditionState = {
+      status: "Unknown",
+      reason: REASONS.notReconciled,
+      message: "Not reconciled: see the Ready condition",
+    };
+
+    const winner = consumerGroupWinner(pool, this.#options.knownPools());
+    if (winner) {
+      const state: ConditionState = {
+        status: "False",
+        reason: REASONS.consumerGroupConflict,
+        message: `Consumer group "${group}" is already used by JobWorkerPool ` +
+          `${winner.metadata.namespace}/${winner.metadata.name}; two pools in one group steal ` +
+          "each other's partitions: set spec.kafka.consumerGroup to a group of its own, or " +
+          `remove it to use the default "${defaultConsumerGroup(pool)}"`,
+      };
+      return await this.#blocked(
+        pool,
+        state,
+        { topic: notReconciled, scaler: notReconciled },
+        signal,
+      );
+    }
+
+    let objects: SynthesizedObjects;
+    try {
+      objects = this.#options.synthesize(pool, { kedaOwnsReplicas: true });
+    } catch (error) {
+      if (!(error instanceof TypeError || error instanceof RangeError)) throw error;
+      const state: ConditionState = {
+        status: "False",
+        reason: REASONS.invalidSpec,
+        message: `The spec cannot be turned into a worker Deployment: ${error.message}`,
+      };
+      return await this.#blocked(
+        pool,
+        state,
+        { topic: notReconciled, scaler: notReconciled },
+        signal,
+      );
+    }
+
+    const notes: string[] = [];
+    let blocker: Blocker | undefined;
+    const applyOrBlock = async (object: object): Promise<KubeObject | "notServed" | undefined> => {
+      try {
+        return await this.#apply(object as KubeObject, signal);
+      } catch (error) {
+        if (isResourceNotServed(error)) return "notServed";
+        const state = blockingState(error, object as KubeObject);
+        if (!state) throw error;
+        blocker ??= { state };
+        return undefined;
+      }
+    };
+
+    // KEDA first: whether it is installed decides the Deployment's replicas.
+    let scaler: ConditionState;
+    let kedaMissing = false;
+    const auth = objects.triggerAuthentication
+      ? await applyOrBlock(objects.triggerAuthentication)
+      : undefined;
+    const scaled = auth === "notServed" ? "notServed" : await applyOrBlock(objects.scaledObject);
+    if (scaled === "notServed") {
+      kedaMissing = true;
+      scaler = {
+        status: "False",
+        reason: REASONS.crdNotInstalled,
+        message: "KEDA's ScaledObject CRD (scaledobjects.keda.sh) is not installed, so the " +
+          `workers run a fixed ${fixedReplicas(pool)} replica(s) (spec.replicas.min, at least ` +
+          "one): install KEDA to scale on consumer lag",
+      };
+      notes.push(`KEDA is not installed: running ${fixedReplicas(pool)} replica(s)`);
+    } else if (scaled === undefined) {
+      scaler = { status: "False", reason: REASONS.applyFailed, message: "See the Ready condition" };
+    } else {
+      scaler = fromForeignReady(scaled["status"] as never, {
+        readyReason: REASONS.scalerReady,
+        notReadyReason: REASONS.scalerNotReady,
+        what: `ScaledObject ${scaled.metadata.name}`,
+        missing: {
+          status: "True",
+          reason: REASONS.scaledObjectApplied,
+          message:
+            `ScaledObject ${scaled.metadata.name} is applied (KEDA has not reported on it yet)`,
+        },
+      });
+    }
+    if (!objects.triggerAuthentication && !kedaMissing) await this.#deleteStaleAuth(pool, signal);
+
+    const topic = await this.#applyTopic(pool, objects.kafkaTopic, applyOrBlock, notes, signal);
+    if (topic.state.status === "False" && topic.blocking) blocker ??= { state: topic.state };
+
+    const deployment = kedaMissing
+      ? fixedReplicaDeployment(this.#options.synthesize, pool)
+      : objects.deployment;
+    const applied = await applyOrBlock(deployment);
+    const deploymentView = applied && applied !== "notServed"
+      ? { name: applied.metadata.name ?? "", status: applied["status"] as never }
+      : undefined;
+
+    const blockedState = (blocker as Blocker | undefined)?.state;
+    if (blockedState) {
+      await events.record(raw(pool), {
+        type: "Warning",
+        reason: blockedState.reason,
+        message: blockedState.message,
+      });
+    }
+    await this.#writeStatus(pool, {
+      blocked: blockedState,
+      topic: topic.state,
+      scaler,
+      deployment: deploymentView,
+      notes,
+    }, signal);
+    return blockedState ? { requeueAfterMs: this.#blockedRequeueMs() } : {};
+  }
+
+  async #applyTopic(
+    pool: JobWorkerPool,
+    kafkaTopic: object | undefined,
+    applyOrBlock: (object: object) => Promise<KubeObject | "notServed" | undefined>,
+    notes: string[],
+    signal: AbortSignal,
+  ): Promise<{ state: ConditionState; blocking: boolean }> {
+    if (!kafkaTopic) {
+      return {
+        blocking: false,
+        state: {
+          status: "True",
+          reason: REASONS.topicNotManaged,
+          message: `Topic "${pool.spec.kafka.topic.name}" is not provisioned by the operator ` +
+            "(spec.topicProvisioning.mode is none): it must exist already",
+        },
+      };
+    }
+    const desired = kafkaTopic as KubeObject;
+    const type = resourceTypeOf(desired, APPLIED_TYPES);
+    const where = `${desired.metadata.namespace}/${desired.metadata.name}`;
+    if (type) {
+      try {
+        const existing = await this.#options.client.get(type, {
+          namespace: desired.metadata.namespace ?? "",
+          name: desired.metadata.name ?? "",
+        }, signal);
+        const owner = existing?.metadata.labels?.[LABELS.poolUid];
+        if (existing && owner !== pool.metadata.uid) {
+          const by = existing.metadata.labels?.[LABELS.poolNamespace]
+            ? `JobWorkerPool ${existing.metadata.labels[LABELS.poolNamespace]}/${
+              existing.metadata.labels[LABELS.poolName]
+            }`
+            : "something other than this operator";
+          return {
+            blocking: true,
+            state: {
+              status: "False",
+              reason: REASONS.topicOwnedByAnotherPool,
+              message: `KafkaTopic ${where} already exists and belongs to ${by}: give this ` +
+                "pool its own spec.kafka.topic.name, or set spec.topicProvisioning.mode to none " +
+                "to share the existing topic",
+            },
+          };
+        }
+      } catch (error) {
+        if (!isResourceNotServed(error)) throw error;
+      }
+    }
+    const applied = await applyOrBlock(kafkaTopic);
+    if (applied === "notServed") {
+      notes.push("Strimzi is not installed: the topic is not provisioned");
+      return {
+        blocking: false,
+        state: {
+          status: "False",
+          reason: REASONS.crdNotInstalled,
+          message:
+            `Strimzi's KafkaTopic CRD (kafkatopics.kafka.strimzi.io, ${
+              desired.apiVersion ?? ""
+            }) is not installed: install the Strimzi operator, or set ` +
+            "spec.topicProvisioning.mode to none and create the topic yourself",
+        },
+      };
+    }
+    if (applied === undefined) {
+      return {
+        blocking: false,
+        state: { status: "False", reason: REASONS.applyFailed, message: "See the Ready condition" },
+      };
+    }
+    return {
+      blocking: false,
+      state: fromForeignReady(applied["status"] as never, {
+        readyReason: REASONS.topicReady,
+        notReadyReason: REASONS.topicNotReady,
+        what: `KafkaTopic ${where}`,
+        missing: {
+          status: "Unknown",
+          reason: REASONS.waitingForTopicOperator,
+          message: `KafkaTopic ${where} is applied; waiting for the Strimzi topic operator to ` +
+            "report on it",
+        },
+      }),
+    };
+  }
+
+  async #deleteStaleAuth(pool: JobWorkerPool, signal: AbortSignal): Promise<void> {
+    const { client } = this.#options;
+    const key = { namespace: pool.metadata.namespace ?? "", name: triggerAuthenticationName(pool) };
+    try {
+      const existing = await client.get(RESOURCES.triggerAuthentications, key, signal);
+      const owned = existing?.metadata.ownerReferences?.some((r) => r.uid === pool.metadata.uid);
+      if (owned) await client.delete(RESOURCES.triggerAuthentications, key, signal);
+    } catch (error) {
+      if (!isResourceNotServed(error)) throw error;
+    }
+  }
+
+  async #blocked(
+    pool: JobWorkerPool,
+    state: ConditionState,
+    parts: { topic: ConditionState; scaler: ConditionState },
+    signal: AbortSignal,
+  ): Promise<ReconcileResult> {
+    await this.#options.events.record(raw(pool), {
+      type: "Warning",
+      reason: state.reason,
+      message: state.message,
+    });
+    await this.#writeStatus(pool, { blocked: state, ...parts, deployment: undefined }, signal);
+    return { requeueAfterMs: this.#blockedRequeueMs() };
+  }
+
+  async #writeStatus(
+    pool: JobWorkerPool,
+    parts: {
+      blocked: ConditionState | undefined;
+      topic: ConditionState;
+      scaler: ConditionState;
+      deployment: { name: string; status: never } | undefined;
+      notes?: string[];
+    },
+    signal: AbortSignal,
+  ): Promise<void> {
+    const status: JobWorkerPoolStatus = computeStatus({
+      generation: pool.metadata.generation ?? 0,
+      previous: pool.status,
+      now: new Date(this.#clock.now()).toISOString().replace(/\.\d{3}Z$/, "Z"),
+      consumerGroup: consumerGroupOf(pool),
+      ...parts,
+    });
+    await this.#options.client.apply(POOL_RESOURCE, {
+      apiVersion: apiVersionOf(POOL_RESOURCE),
+      kind: KIND,
+      metadata: { name: pool.metadata.name, namespace: pool.metadata.namespace ?? "" },
+      status,
+    }, { subresource: "status", signal });
+  }
+
+  async #finalize(pool: JobWorkerPool, signal: AbortSignal): Promise<ReconcileResult> {
+    const { client, events } = this.#options;
+    const finalizers = pool.metadata.finalizers ?? [];
+    if (!finalizers.includes(TOPIC_FINALIZER)) return {};
+    const strimzi = pool.spec.topicProvisioning.strimzi;
+    const policy = strimzi?.deletionPolicy ?? "Retain";
+    if (
+      pool.spec.topicProvisioning.mode === "strimzi" && policy === "Delete" && pool.metadata.uid
+    ) {
+      const preferred = strimzi?.apiVersion === "v1beta2"
+        ? [RESOURCES.kafkaTopicsV1beta2, RESOURCES.kafkaTopicsV1]
+        : [RESOURCES.kafkaTopicsV1, RESOURCES.kafkaTopicsV1beta2];
+      for (const type of preferred) {
+        try {
+          const topics = await client.list(type, {
+            labelSelector: `${LABELS.poolUid}=${pool.metadata.uid}`,
+            signal,
+          });
+          for (const topic of topics.items) {
+            const deleted = await client.delete(type, {
+              namespace: topic.metadata.namespace ?? "",
+              name: topic.metadata.name ?? "",
+            }, signal);
+            if (deleted) {
+              await events.record(raw(pool), {
+                type: "Normal",
+                reason: "TopicDeleted",
+                message: `Deleted KafkaTopic ${topic.metadata.namespace}/${topic.metadata.name} ` +
+                  "(deletionPolicy Delete)",
+              });
+            }
+          }
+          break;
+        } catch (error) {
+          if (!isResourceNotServed(error)) throw error;
+        }
+      }
+    }
+    await client.mergePatch(POOL_RESOURCE, {
+      namespace: pool.metadata.namespace ?? "",
+      name: pool.metadata.name,
+    }, {
+      metadata: {
+        finalizers: finalizers.filter((f) => f !== TOPIC_FINALIZER),
+        resourceVersion: pool.metadata.resourceVersion,
+      },
+    }, signal);
+    return {};
+  }
+
+  async #apply(object: KubeObject, signal: AbortSignal): Promise<KubeObject> {
+    const type = resourceTypeOf(object, APPLIED_TYPES);
+    if (!type) {
+      throw new TypeError(
+        `Cannot apply ${object.apiVersion}/${object.kind}: the operator does not know this kind`,
+      );
+    }
+    return await this.#options.client.apply(type, object, { signal });
+  }
+
+  #blockedRequeueMs(): number {
+    return this.#options.blockedRequeueMs ?? 300_000;
+  }
+}
+
+/** The pool as read from the API server, defaulted again in case the CRD's defaults changed. */
+function toPool(object: KubeObject): JobWorkerPool {
+  const pool = object as unknown as JobWorkerPool;
+  return { ...pool, spec: applyDefaults(pool.spec) };
+}
+
+/** Replicas of the Deployment when nothing scales it: `replicas.min`, at least one. */
+function fixedReplicas(pool: JobWorkerPool): number {
+  return Math.max(1, pool.spec.replicas.min);
+}
+
+/** The Deployment with a fixed replica count; set here when the synthesizer leaves it out. */
+function fixedReplicaDeployment(synthesize: Synthesize, pool: JobWorkerPool): object {
+  const deployment = structuredClone(
+    synthesize(pool, { kedaOwnsReplicas: false }).deployment,
+  ) as KubeObject;
+  const spec = (deployment["spec"] ??= {}) as Record<string, unknown>;
+  spec["replicas"] ??= fixedReplicas(pool);
+  return deployment;
+}
+
+function raw(pool: JobWorkerPool): KubeObject {
+  return pool as unknown as KubeObject;
+}
+
+/** A condition for errors a person must fix; `undefined` for transient ones. */
+function blockingState(error: unknown, object: KubeObject): ConditionState | undefined {
+  if (!(error instanceof KubeApiError)) return undefined;
+  const what = `${object.kind} ${object.metadata.namespace}/${object.metadata.name}`;
+  if (error.code === 422 || error.code === 400) {
+    return {
+      status: "False",
+      reason: REASONS.generatedObjectRejected,
+      message: `The API server rejected the generated ${what}: ${error.message}; ` +
+        "fix the pool's spec accordingly",
+    };
+  }
+  if (error.code === 403) {
+    return {
+      status: "False",
+      reason: REASONS.forbidden,
+      message: `The operator may not apply ${what}: ${error.message}; grant its ` +
+        "ServiceAccount the RBAC permissions from the operator's ClusterRole",
+    };
+  }
+  if (isApiError(error, 404) && object.kind === "KafkaTopic") {
+    return {
+      status: "False",
+      reason: REASONS.topicNamespaceNotFound,
+      message: `Cannot create ${what}: namespace ${object.metadata.namespace} does not exist; ` +
+        "set spec.topicProvisioning.strimzi.namespace to the Kafka cluster's namespace",
+    };
+  }
+  return undefined;
+}
