@@ -29,6 +29,8 @@ export interface KeyedPoolOptions {
   size: number;
   /** Called with every error a task throws (tasks should handle their own). */
   onError?: (error: unknown) => void;
+  /** Called after each task settled and left the pool's counts. */
+  onSettled?: () => void;
 }
 
 interface KeyQueue {
@@ -48,10 +50,12 @@ export class KeyedPool {
   readonly #resuming: (() => void)[] = [];
   readonly #idleWaiters = new Set<() => void>();
   readonly #onError: (error: unknown) => void;
+  readonly #onSettled: () => void;
 
   constructor(options: KeyedPoolOptions) {
     this.#size = checkSize(options.size);
     this.#onError = options.onError ?? (() => {});
+    this.#onSettled = options.onSettled ?? (() => {});
   }
 
   /** The number of slots. */
@@ -163,6 +167,7 @@ export class KeyedPool {
     else this.#keys.delete(key);
     this.#schedule();
     this.#notifyIdle();
+    this.#onSettled();
   }
 
   async #sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -28,6 +28,7 @@ export class PartitionOffsets {
   #committable: number | undefined;
   #committed: number | undefined;
   #last = -1;
+  #first: number | undefined;
 
   /** Records a fetched message; offsets must grow (gaps are fine). */
   register(offset: number): void {
@@ -35,6 +36,7 @@ export class PartitionOffsets {
       throw new RangeError(`Offset ${offset} registered after ${this.#last}: offsets must grow`);
     }
     this.#last = offset;
+    this.#first ??= offset;
     this.#order.push(offset);
   }
 
@@ -46,6 +48,14 @@ export class PartitionOffsets {
   /** The offset after the last registered message, or undefined before any. */
   get nextOffset(): number | undefined {
     return this.#last < 0 ? undefined : this.#last + 1;
+  }
+
+  /**
+   * The first offset not known to be finished: the commit point, or the
+   * first registered offset before anything finished. Lag is measured from here.
+   */
+  get position(): number | undefined {
+    return this.#committable ?? this.#first;
   }
 
   /** Registered messages not finished yet. */

@@ -8,8 +8,10 @@ Deno.test("PartitionOffsets commits only past contiguous finished offsets", () =
   offsets.finish(11);
   offsets.finish(13);
   assert.equal(offsets.committable(), undefined);
+  assert.equal(offsets.position, 10);
   offsets.finish(10);
   assert.equal(offsets.committable(), 12);
+  assert.equal(offsets.position, 12);
   offsets.finish(12);
   assert.equal(offsets.committable(), 14);
   assert.equal(offsets.unfinished, 0);

@@ -1,0 +1,184 @@
+/**
+ * The kafkajs adapter: a group consumer that only hands fetched messages
+ * over and never runs a job itself.
+ *
+ * Why `eachBatch` returns at once: kafkajs heartbeats from its fetch loop,
+ * between batches, so a handler that runs inside `eachBatch` for longer
+ * than the session timeout gets the member thrown out of the group. Here the
+ * loop keeps turning (and heartbeating) while jobs run in the pool, even
+ * while fetching is paused: a paused fetch sleeps `maxWaitTime` and
+ * heartbeats.
+ *
+ * Why offsets are resolved only up to what was accepted: with auto-commit
+ * off, kafkajs's resolved offset is just its fetch position. A message the
+ * worker did not accept (buffer full) is fetched again after resuming.
+ *
+ * Rebalances: kafkajs has no revoke callback. `REBALANCING` is emitted when
+ * the group starts to rebalance (before this member re-joins) and
+ * `GROUP_JOIN` carries the new assignment; the worker flushes commits on the
+ * first and drops partitions it lost on the second.
+ *
+ * @module
+ */
+
+import type { Consumer, EachBatchPayload, IHeaders, Kafka } from "kafkajs";
+import type { TopicPartitionOffset } from "./offsets.ts";
+import type { Buffer } from "node:buffer";
+
+/** One consumed message. */
+export interface ConsumedMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: IHeaders;
+  timestamp: string;
+}
+
+/** A fetched batch of one partition. */
+export interface ConsumedBatch {
+  topic: string;
+  partition: number;
+  /** The partition's log end offset when it was fetched. */
+  highWatermark: string;
+  messages: ConsumedMessage[];
+}
+
+/** What the consumer tells the worker. */
+export interface ConsumerListener {
+  /**
+   * A fetched batch; returns how many of its messages, from the first, were
+   * accepted. The rest are fetched again later.
+   */
+  onBatch(batch: ConsumedBatch): number;
+  /** This member joined the group with this assignment (topic → partitions). */
+  onAssigned(assignment: Readonly<Record<string, number[]>>): void;
+  /** The group started to rebalance; the assignment is about to change. */
+  onRebalancing(): void;
+  /** kafkajs crashed; it restarts by itself when `restart` is true. */
+  onCrash(error: Error, restart: boolean): void;
+}
+
+/** Tuning of the group membership (defaults are kafkajs's). */
+export interface GroupTimings {
+  /** The broker drops a member it has not heard from for this long. @default 30000 */
+  sessionTimeoutMs?: number;
+  /** How often to heartbeat. @default 3000 */
+  heartbeatIntervalMs?: number;
+  /** How long members get to re-join during a rebalance. @default 60000 */
+  rebalanceTimeoutMs?: number;
+  /** How long a fetch waits for data (also the sleep of a paused fetch). @default 5000 */
+  maxWaitTimeMs?: number;
+}
+
+/** Options of {@linkcode JobConsumer}. */
+export interface JobConsumerOptions extends GroupTimings {
+  kafka: Kafka;
+  groupId: string;
+  topic: string;
+  /** Where a group without committed offsets starts. */
+  fromBeginning: boolean;
+  listener: ConsumerListener;
+}
+
+/** A kafkajs group consumer with manual commits and whole-topic pause/resume. */
+export class JobConsumer {
+  readonly #consumer: Consumer;
+  readonly #options: JobConsumerOptions;
+  #paused = false;
+
+  constructor(options: JobConsumerOptions) {
+    this.#options = options;
+    this.#consumer = options.kafka.consumer({
+      groupId: options.groupId,
+      allowAutoTopicCreation: false,
+      ...definedTimings(options),
+    });
+    const { events } = this.#consumer;
+    this.#consumer.on(events.GROUP_JOIN, ({ payload }) => {
+      options.listener.onAssigned(payload.memberAssignment);
+    });
+    this.#consumer.on(events.REBALANCING, () => options.listener.onRebalancing());
+    this.#consumer.on(events.CRASH, ({ payload }) => {
+      options.listener.onCrash(payload.error, payload.restart);
+    });
+  }
+
+  /** Connects, subscribes and joins the group; resolves once joined. */
+  async start(): Promise<void> {
+    await this.#consumer.connect();
+    await this.#consumer.subscribe({
+      topics: [this.#options.topic],
+      fromBeginning: this.#options.fromBeginning,
+    });
+    await this.#consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: (payload) => Promise.resolve(this.#handleBatch(payload)),
+    });
+  }
+
+  /** True while fetching is paused. */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /** Stops fetching the topic; membership and heartbeats go on. */
+  pause(): void {
+    if (this.#paused) return;
+    this.#paused = true;
+    this.#consumer.pause([{ topic: this.#options.topic }]);
+  }
+
+  /** Fetches the topic again. */
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#consumer.resume([{ topic: this.#options.topic }]);
+  }
+
+  /**
+   * Commits `offsets` with the current group generation. A commit after the
+   * group moved to a new generation is refused by the broker.
+   */
+  async commit(offsets: readonly TopicPartitionOffset[]): Promise<void> {
+    if (offsets.length === 0) return;
+    await this.#consumer.commitOffsets(offsets.map((o) => ({ ...o })));
+  }
+
+  /** Leaves the group and disconnects. Commit first: nothing is committed here. */
+  async stop(): Promise<void> {
+    await this.#consumer.disconnect();
+  }
+
+  #handleBatch({ batch, resolveOffset, isRunning, isStale }: EachBatchPayload): void {
+    if (!isRunning() || isStale() || batch.messages.length === 0) return;
+    const { topic, partition, highWatermark } = batch;
+    const messages = batch.messages.map((message): ConsumedMessage => ({
+      topic,
+      partition,
+      offset: message.offset,
+      key: message.key,
+      value: message.value,
+      headers: message.headers ?? {},
+      timestamp: message.timestamp,
+    }));
+    const accepted = this.#options.listener.onBatch({ topic, partition, highWatermark, messages });
+    const last = messages[accepted - 1];
+    if (last) resolveOffset(last.offset);
+  }
+}
+
+function definedTimings(timings: GroupTimings) {
+  return {
+    ...(timings.sessionTimeoutMs === undefined ? {} : { sessionTimeout: timings.sessionTimeoutMs }),
+    ...(timings.heartbeatIntervalMs === undefined
+      ? {}
+      : { heartbeatInterval: timings.heartbeatIntervalMs }),
+    ...(timings.rebalanceTimeoutMs === undefined
+      ? {}
+      : { rebalanceTimeout: timings.rebalanceTimeoutMs }),
+    ...(timings.maxWaitTimeMs === undefined ? {} : { maxWaitTimeInMs: timings.maxWaitTimeMs }),
+  };
+}

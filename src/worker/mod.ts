@@ -1,0 +1,36 @@
+/**
+ * The job worker: consumes job events, runs them in a bounded pool with
+ * per-key order, retries, dead-letters, and commits only finished work.
+ * `main.ts` runs it as `deno task worker`.
+ *
+ * @module
+ */
+
+export { type RunningWorker, runWorker, type WorkerOptions } from "./worker.ts";
+export type { GroupTimings } from "./consumer.ts";
+export {
+  DEAD_LETTER_HEADERS,
+  deadLetterHeaders,
+  type DeadLetterReason,
+  ensureDeadLetterTopic,
+  type EnsureDeadLetterTopicOptions,
+  type OriginalMessage,
+} from "./dead_letter.ts";
+export {
+  backoffDelay,
+  decideRetry,
+  type FailedAttempt,
+  JobTimeoutError,
+  maxAttemptsFor,
+  type RetryDecision,
+  type RetryPolicy,
+  UnhandledJobTypeError,
+} from "./retry.ts";
+export {
+  KeyedPool,
+  type KeyedPoolOptions,
+  type PoolTask,
+  type PoolTaskContext,
+} from "./keyed_pool.ts";
+export { OffsetTracker, PartitionOffsets, type TopicPartitionOffset } from "./offsets.ts";
+export { installShutdownSignals, type ShutdownSignalsOptions } from "./shutdown.ts";

@@ -1,0 +1,392 @@
+/**
+ * The worker assembled: the consumer feeds a bounded buffer, the keyed pool
+ * runs jobs, the offset tracker says what may be committed, commits go out
+ * by interval and count and on rebalance and shutdown.
+ *
+ * @module
+ */
+
+import type { Kafka } from "kafkajs";
+import type { Config } from "../config/mod.ts";
+import type { PartialJobHandlers } from "../handlers/handler.ts";
+import { createKafkaClient } from "../kafka/client.ts";
+import { logger } from "../observability/logging.ts";
+import type { WorkerMetrics } from "../observability/metrics.ts";
+import {
+  type ConsumedBatch,
+  type ConsumedMessage,
+  type GroupTimings,
+  JobConsumer,
+} from "./consumer.ts";
+import { DeadLetterPublisher, ensureDeadLetterTopic } from "./dead_letter.ts";
+import { type JobRunnerOptions, runJob } from "./job_runner.ts";
+import { KeyedPool, type PoolTaskContext } from "./keyed_pool.ts";
+import { OffsetTracker, partitionId, type PartitionOffsets } from "./offsets.ts";
+import { noopMetrics } from "./noop_metrics.ts";
+
+/** Options of {@linkcode runWorker}. */
+export interface WorkerOptions {
+  /** Kafka connection and worker settings (`loadConfig`). */
+  config: Pick<Config, "kafka" | "worker">;
+  /** One handler per job type this worker runs. */
+  handlers: PartialJobHandlers;
+  /** Where job counts, durations, lag and pool size go. */
+  metrics?: WorkerMetrics;
+  /** Aborting it stops the worker gracefully, like {@linkcode RunningWorker.stop}. */
+  signal?: AbortSignal;
+  /** Group membership tuning (session timeout, heartbeats). */
+  group?: GroupTimings;
+  /** Max attempts by job type pattern, over `config.worker.maxAttempts`. */
+  maxAttemptsByType?: Readonly<Record<string, number>>;
+  /** Commit once this many jobs finished, without waiting for the interval. @default 500 */
+  commitBatchSize?: number;
+  /** Create the dead-letter topic when missing. @default true */
+  ensureDeadLetterTopic?: boolean;
+  /** Called with each new pool size; the worker resizes the pool itself. */
+  onPoolResize?: (size: number) => void;
+}
+
+/** A started worker. */
+export interface RunningWorker {
+  /** Joined the group (with whatever assignment) and not stopping. */
+  readonly ready: boolean;
+  /** False once the consumer crashed for good. */
+  readonly alive: boolean;
+  /** Concurrent job slots right now. */
+  readonly poolSize: number;
+  /** Changes the number of concurrent job slots (adaptive mode). */
+  resize(size: number): void;
+  /** Lag per owned partition: log end minus the first unfinished offset. */
+  lag(): { topic: string; partition: number; lag: number }[];
+  /**
+   * Stops fetching, lets running jobs finish within `shutdownTimeoutMs`
+   * (then aborts them), commits, leaves the group. Idempotent.
+   */
+  stop(): Promise<void>;
+  /** Settles when the worker stopped: rejects when it died of an error. */
+  readonly done: Promise<void>;
+}
+
+/**
+ * Connects, creates the dead-letter topic when missing, joins the group and
+ * starts running jobs. Resolves once the consumer joined.
+ */
+export async function runWorker(options: WorkerOptions): Promise<RunningWorker> {
+  const { kafka: kafkaConfig, worker } = options.config;
+  if (options.ensureDeadLetterTopic ?? true) {
+    await ensureDeadLetterTopic({ kafka: kafkaConfig, deadLetterTopic: worker.deadLetterTopic });
+  }
+  const kafka = createKafkaClient(kafkaConfig, { clientId: `${kafkaConfig.clientId}-worker` });
+  const instance = new Worker(options, kafka);
+  await instance.start();
+  return instance;
+}
+
+const log = logger("worker");
+
+interface OwnedPartition {
+  topic: string;
+  partition: number;
+  offsets: PartitionOffsets;
+  /** Aborted on loss or shutdown: no new job or retry starts. */
+  stop: AbortController;
+  /** Aborted when running handlers' grace time is over. */
+  kill: AbortController;
+  highWatermark: number;
+}
+
+class Worker implements RunningWorker {
+  readonly #options: WorkerOptions;
+  readonly #settings: Config["worker"];
+  readonly #topic: string;
+  readonly #metrics: WorkerMetrics;
+  readonly #consumer: JobConsumer;
+  readonly #deadLetters: DeadLetterPublisher;
+  readonly #pool: KeyedPool;
+  readonly #runner: JobRunnerOptions;
+  readonly #tracker = new OffsetTracker();
+  readonly #owned = new Map<string, OwnedPartition>();
+  readonly #done = Promise.withResolvers<void>();
+  #joined = false;
+  #alive = true;
+  #failure: Error | undefined;
+  #stopping: Promise<void> | undefined;
+  #commitChain: Promise<void> = Promise.resolve();
+  #commitQueued = false;
+  #finishedSinceCommit = 0;
+  #commitTimer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(options: WorkerOptions, kafka: Kafka) {
+    this.#options = options;
+    this.#settings = options.config.worker;
+    this.#topic = options.config.kafka.topic;
+    this.#metrics = options.metrics ?? noopMetrics();
+    this.#deadLetters = new DeadLetterPublisher(kafka, this.#settings.deadLetterTopic);
+    this.#pool = new KeyedPool({
+      size: this.#settings.poolSize,
+      onError: (error) => log.error("Job task failed unexpectedly: {error}", { error }),
+      onSettled: () => this.#afterJob(),
+    });
+    this.#runner = {
+      handlers: options.handlers,
+      jobTypes: this.#settings.jobTypes,
+      retry: {
+        maxAttempts: this.#settings.maxAttempts,
+        baseMs: this.#settings.retryBaseMs,
+        maxMs: this.#settings.retryMaxMs,
+        ...(options.maxAttemptsByType ? { maxAttemptsByType: options.maxAttemptsByType } : {}),
+      },
+      jobTimeoutMs: this.#settings.jobTimeoutMs,
+      deadLetters: this.#deadLetters,
+      metrics: this.#metrics,
+    };
+    this.#consumer = new JobConsumer({
+      kafka,
+      groupId: this.#settings.consumerGroup,
+      topic: this.#topic,
+      fromBeginning: this.#settings.fromBeginning,
+      ...options.group,
+      listener: {
+        onBatch: (batch) => this.#onBatch(batch),
+        onAssigned: (assignment) => this.#onAssigned(assignment),
+        onRebalancing: () => this.#onRebalancing(),
+        onCrash: (error, restart) => this.#onCrash(error, restart),
+      },
+    });
+  }
+
+  get ready(): boolean {
+    return this.#joined && this.#alive && this.#stopping === undefined;
+  }
+
+  get alive(): boolean {
+    return this.#alive;
+  }
+
+  get poolSize(): number {
+    return this.#pool.size;
+  }
+
+  get done(): Promise<void> {
+    return this.#done.promise;
+  }
+
+  resize(size: number): void {
+    if (size === this.#pool.size) return;
+    this.#pool.resize(size);
+    this.#metrics.setPoolSize(size);
+    this.#options.onPoolResize?.(size);
+    log.info("Pool resized to {size} workers", { size });
+  }
+
+  lag(): { topic: string; partition: number; lag: number }[] {
+    return [...this.#owned.values()].map((owned) => ({
+      topic: owned.topic,
+      partition: owned.partition,
+      lag: partitionLag(owned),
+    }));
+  }
+
+  async start(): Promise<void> {
+    this.#metrics.setPoolSize(this.#pool.size);
+    await this.#deadLetters.connect();
+    try {
+      await this.#consumer.start();
+    } catch (error) {
+      await this.#deadLetters.disconnect().catch(() => {});
+      throw error;
+    }
+    this.#commitTimer = setInterval(() => void this.#commit(), this.#settings.commitIntervalMs);
+    const signal = this.#options.signal;
+    if (signal?.aborted) void this.stop();
+    signal?.addEventListener("abort", () => void this.stop(), { once: true });
+    log.info("Worker started: group {group}, topic {topic}, {size} workers", {
+      group: this.#settings.consumerGroup,
+      topic: this.#topic,
+      size: this.#pool.size,
+    });
+  }
+
+  stop(): Promise<void> {
+    this.#stopping ??= this.#shutdown().then(
+      () => this.#failure ? this.#done.reject(this.#failure) : this.#done.resolve(),
+      (error) => {
+        this.#done.reject(error);
+        throw error;
+      },
+    );
+    return this.#stopping;
+  }
+
+  #onBatch(batch: ConsumedBatch): number {
+    if (this.#stopping) return 0;
+    const owned = this.#own(batch.topic, batch.partition);
+    owned.highWatermark = Number(batch.highWatermark);
+    let accepted = 0;
+    for (const message of batch.messages) {
+      const offset = Number(message.offset);
+      // After a rebalance that kept this partition, kafkajs fetches again
+      // from the last commit: what is already here must not run twice.
+      if (!owned.offsets.has(offset)) {
+        if (this.#pool.pending >= this.#settings.bufferSize) {
+          this.#consumer.pause();
+          log.debug("Buffer full ({count} jobs): fetching paused", { count: this.#pool.pending });
+          break;
+        }
+        owned.offsets.register(offset);
+        this.#submit(owned, message);
+      }
+      accepted++;
+    }
+    this.#metrics.setLag(owned.topic, owned.partition, partitionLag(owned));
+    this.#metrics.setBuffered(this.#pool.pending - this.#pool.active);
+    return accepted;
+  }
+
+  #submit(owned: OwnedPartition, message: ConsumedMessage): void {
+    const id = partitionId(owned.topic, owned.partition);
+    // Keys are scoped to their partition (Kafka orders nothing across
+    // partitions) and read as latin1, which maps bytes to text one to one.
+    const key = message.key === null
+      ? `${id}@${message.offset}`
+      : `${id}/${message.key.toString("latin1")}`;
+    this.#pool.submit(key, (pool) => this.#process(owned, message, pool));
+  }
+
+  async #process(owned: OwnedPartition, message: ConsumedMessage, pool: PoolTaskContext) {
+    const result = await runJob(this.#runner, {
+      message,
+      pool,
+      stop: owned.stop.signal,
+      kill: owned.kill.signal,
+    });
+    if (result !== "finished") return;
+    owned.offsets.finish(Number(message.offset));
+    if (++this.#finishedSinceCommit >= (this.#options.commitBatchSize ?? 500)) {
+      void this.#commit();
+    }
+  }
+
+  #afterJob(): void {
+    const buffered = this.#pool.pending;
+    this.#metrics.setBuffered(buffered - this.#pool.active);
+    // Resume at half the buffer so fetching does not flap at the edge.
+    if (this.#consumer.paused && !this.#stopping && buffered <= this.#settings.bufferSize / 2) {
+      this.#consumer.resume();
+      log.debug("Buffer drained ({count} jobs): fetching resumed", { count: buffered });
+    }
+  }
+
+  #own(topic: string, partition: number): OwnedPartition {
+    const id = partitionId(topic, partition);
+    let owned = this.#owned.get(id);
+    if (!owned) {
+      owned = {
+        topic,
+        partition,
+        offsets: this.#tracker.partition(topic, partition),
+        stop: new AbortController(),
+        kill: new AbortController(),
+        highWatermark: 0,
+      };
+      this.#owned.set(id, owned);
+    }
+    return owned;
+  }
+
+  #onAssigned(assignment: Readonly<Record<string, number[]>>): void {
+    const partitions = assignment[this.#topic] ?? [];
+    const assigned = new Set(partitions.map((p) => partitionId(this.#topic, p)));
+    for (const [id, owned] of this.#owned) {
+      if (!assigned.has(id)) this.#revoke(id, owned);
+    }
+    for (const partition of partitions) this.#own(this.#topic, partition);
+    this.#joined = true;
+    log.info("Joined the group with partitions {partitions}", { partitions });
+  }
+
+  /**
+   * The partition went to another member: nothing of it is committed any
+   * more, queued jobs and retries stop, and running handlers get the
+   * shutdown timeout before their signal aborts.
+   */
+  #revoke(id: string, owned: OwnedPartition): void {
+    this.#owned.delete(id);
+    this.#tracker.drop(owned.topic, owned.partition);
+    owned.stop.abort(new Error(`Partition ${id} was revoked`));
+    const timer = setTimeout(
+      () => owned.kill.abort(new Error(`Partition ${id} was revoked`)),
+      this.#settings.shutdownTimeoutMs,
+    );
+    Deno.unrefTimer(timer);
+    this.#metrics.setLag(owned.topic, owned.partition, 0);
+    log.info("Partition {partition} revoked", { partition: owned.partition });
+  }
+
+  #onRebalancing(): void {
+    // Flush while this member's generation is still the group's: once the
+    // new generation forms, the broker refuses commits from the old one.
+    log.info("The group is rebalancing: committing finished work");
+    void this.#commit();
+  }
+
+  #onCrash(error: Error, restart: boolean): void {
+    if (restart) {
+      log.warn("Consumer crashed and restarts: {error}", { error: error.message });
+      return;
+    }
+    log.error("Consumer crashed for good: {error}", { error: error.message });
+    this.#alive = false;
+    this.#failure = error;
+    void this.stop().catch(() => {});
+  }
+
+  #commit(): Promise<void> {
+    if (this.#commitQueued) return this.#commitChain;
+    this.#commitQueued = true;
+    this.#commitChain = this.#commitChain.then(async () => {
+      this.#commitQueued = false;
+      this.#finishedSinceCommit = 0;
+      // Read and sent in one go: the tracker holds owned partitions only.
+      const offsets = this.#tracker.committable();
+      if (offsets.length === 0) return;
+      try {
+        await this.#consumer.commit(offsets);
+        this.#tracker.markCommitted(offsets);
+        log.debug("Committed {offsets}", { offsets });
+      } catch (error) {
+        log.warn("Commit failed, retrying with the next one: {error}", {
+          error: (error as Error).message,
+        });
+      }
+      for (const owned of this.#owned.values()) {
+        this.#metrics.setLag(owned.topic, owned.partition, partitionLag(owned));
+      }
+    });
+    return this.#commitChain;
+  }
+
+  async #shutdown(): Promise<void> {
+    log.info("Stopping: {count} jobs in flight", { count: this.#pool.active });
+    if (this.#joined) this.#consumer.pause();
+    const dropped = this.#pool.clearQueued();
+    for (const owned of this.#owned.values()) owned.stop.abort(new Error("Worker stopping"));
+    const timeout = this.#settings.shutdownTimeoutMs;
+    if (!await this.#pool.idle(AbortSignal.timeout(timeout))) {
+      log.warn("Jobs still running after {timeout} ms: aborting them", { timeout });
+      for (const owned of this.#owned.values()) owned.kill.abort(new Error("Worker stopping"));
+      await this.#pool.idle(AbortSignal.timeout(1_000));
+    }
+    clearInterval(this.#commitTimer);
+    if (this.#alive) await this.#commit();
+    await this.#consumer.stop().catch((error) => log.warn("Disconnect failed: {error}", { error }));
+    await this.#deadLetters.disconnect().catch(() => {});
+    log.info("Stopped; {dropped} queued jobs left for redelivery", { dropped });
+  }
+}
+
+function partitionLag(owned: OwnedPartition): number {
+  const position = owned.offsets.position;
+  if (position === undefined) return 0;
+  return Math.max(0, owned.highWatermark - position);
+}
