@@ -18,3 +18,4 @@ export {
   runMigrations,
   type RunMigrationsOptions,
 } from "./migrate.ts";
+export { abortableQuery, type CancellableQuery } from "./abort.ts";

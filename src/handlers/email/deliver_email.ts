@@ -1,0 +1,297 @@
+/**
+ * Sending one email exactly once per idempotency key: the recipient and
+ * campaign are loaded from the database, the key is claimed in
+ * `email_deliveries` for a lease, the message is sent, and the SMTP message id
+ * is recorded. A key already `sent`, `skipped` or `failed` is never sent again.
+ *
+ * @module
+ */
+
+import type { Logger } from "@logtape/logtape";
+import type { MailConfig } from "../../config/mod.ts";
+import type { Sql } from "../../db/mod.ts";
+import { type EmailKind, PermanentJobError, RetryLaterError } from "../../jobs/mod.ts";
+import { type Mailer, MailSendError } from "../../mail/mod.ts";
+import { nextMilestone, reachedMilestone } from "./milestone.ts";
+import { type EmailTemplateData, renderEmail } from "./templates.ts";
+import { createVerificationToken, verificationLink } from "./verification_link.ts";
+
+/** What {@linkcode deliverEmail} did. */
+export type EmailOutcome =
+  | { status: "sent"; messageId: string }
+  /** The key was handled before (sent, skipped or failed for good). */
+  | { status: "duplicate"; previous: string }
+  /** Nothing to say: the user is verified already, or was told of this milestone. */
+  | { status: "skipped"; reason: string };
+
+/** Options of {@linkcode deliverEmail}. */
+export interface DeliverEmailOptions {
+  sql: Sql;
+  mailer: Mailer;
+  config: MailConfig;
+  kind: EmailKind;
+  /** `event:<job id>` for email jobs, `reward:<user reward id>` for reward emails. */
+  dedupeKey: string;
+  /** The job event asking for it, recorded and sent as `X-Jobpool-Event`. */
+  eventId: string;
+  userId: string;
+  campaignId: string;
+  /** Reward emails sent by a reward delivery: the reward delivered. */
+  reward?: { name: string; description: string };
+  signal: AbortSignal;
+  log: Logger;
+}
+
+/** The user and campaign an email is about. */
+interface RecipientRow {
+  id: string;
+  email: string;
+  name: string | null;
+  position: number;
+  original_position: number;
+  referral_code: string;
+  email_verified_at: Date | null;
+  milestone_notified: number;
+  campaign_name: string;
+  points_per_referral: number;
+  milestone_thresholds: number[];
+  verified_referrals: number;
+}
+
+const FINISHED = ["sent", "skipped", "failed"];
+
+/**
+ * Sends the email of `options.kind` to `options.userId`, once per
+ * `options.dedupeKey`.
+ *
+ * @throws {PermanentJobError} for an unknown user, a missing reward, or a
+ * 5xx reply (recorded as `failed`).
+ * @throws {RetryLaterError} while another worker holds the key's lease.
+ * @throws {MailSendError} (retryable) for a 4xx reply or an unreachable server.
+ */
+export async function deliverEmail(options: DeliverEmailOptions): Promise<EmailOutcome> {
+  const { sql, kind, dedupeKey, log } = options;
+  const [previous] = await sql<{ status: string }[]>`
+    select status from email_deliveries where dedupe_key = ${dedupeKey}
+  `;
+  if (previous && FINISHED.includes(previous.status)) {
+    log.info("Email {dedupeKey} was handled before ({status}): not sending it again", {
+      dedupeKey,
+      status: previous.status,
+    });
+    return { status: "duplicate", previous: previous.status };
+  }
+
+  const recipient = await loadRecipient(sql, options);
+  const leaseMs = Math.max(60_000, options.config.smtp.timeoutMs * 3);
+  const [claim] = await sql<{ attempts: number }[]>`
+    insert into email_deliveries
+      (dedupe_key, event_id, kind, user_id, recipient, status, attempts, claimed_until)
+    values (
+      ${dedupeKey}, ${options.eventId}, ${kind}, ${recipient.id}, ${recipient.email},
+      'sending', 1, now() + ${leaseMs} * interval '1 millisecond'
+    )
+    on conflict (dedupe_key) do update set
+      status = 'sending',
+      attempts = email_deliveries.attempts + 1,
+      recipient = excluded.recipient,
+      claimed_until = excluded.claimed_until,
+      updated_at = now()
+    where email_deliveries.status = 'pending'
+      or (email_deliveries.status = 'sending' and email_deliveries.claimed_until < now())
+    returning attempts
+  `;
+  if (!claim) return await claimLost(sql, dedupeKey, log);
+
+  const data = await templateData(options, recipient);
+  if (typeof data === "string") {
+    await sql`
+      update email_deliveries
+      set status = 'skipped', last_error = ${data}, claimed_until = null, updated_at = now()
+      where dedupe_key = ${dedupeKey}
+    `;
+    log.info("Email {dedupeKey} skipped: {reason}", { dedupeKey, reason: data });
+    return { status: "skipped", reason: data };
+  }
+  const email = renderEmail(kind, data);
+  try {
+    const sent = await options.mailer.send({
+      to: recipient.email,
+      subject: email.subject,
+      text: email.text,
+      html: email.html,
+      headers: { "X-Jobpool-Event": options.eventId, "X-Jobpool-Email": kind },
+    }, { signal: options.signal });
+    await recordSent(options, { subject: email.subject, ...sent });
+    if (kind === "milestone" && data.milestone) {
+      await sql`
+        update waitlist_users set milestone_notified = greatest(milestone_notified, ${data.milestone.reached})
+        where id = ${recipient.id}
+      `;
+    }
+    log.info("Sent {kind} email {messageId} for {dedupeKey}", {
+      kind,
+      messageId: sent.messageId,
+      dedupeKey,
+    });
+    return { status: "sent", messageId: sent.messageId };
+  } catch (error) {
+    if (error instanceof MailSendError) {
+      const reason = error.message;
+      await sql`
+        update email_deliveries
+        set status = ${error.permanent ? "failed" : "pending"}, last_error = ${reason},
+          subject = ${email.subject}, claimed_until = null, updated_at = now()
+        where dedupe_key = ${dedupeKey}
+      `;
+      if (error.permanent) {
+        throw new PermanentJobError(`${reason} (to ${recipient.email})`, { cause: error });
+      }
+    } else {
+      // Aborted or unexpected: give the key back so that the retry need not wait for the lease.
+      await sql`
+        update email_deliveries set status = 'pending', claimed_until = null, updated_at = now()
+        where dedupe_key = ${dedupeKey} and status = 'sending'
+      `.catch(() => {});
+    }
+    throw error;
+  }
+}
+
+async function loadRecipient(
+  sql: Sql,
+  options: Pick<DeliverEmailOptions, "userId" | "campaignId" | "kind">,
+): Promise<RecipientRow> {
+  const [recipient] = await sql<RecipientRow[]>`
+    select u.id, u.email, u.name, u.position, u.original_position, u.referral_code,
+      u.email_verified_at, u.milestone_notified,
+      c.name as campaign_name, c.points_per_referral, c.milestone_thresholds,
+      (select count(*)::int from referrals r
+        where r.referrer_id = u.id and r.status = 'verified') as verified_referrals
+    from waitlist_users u join campaigns c on c.id = u.campaign_id
+    where u.id = ${options.userId} and u.campaign_id = ${options.campaignId}
+  `;
+  if (!recipient) {
+    throw new PermanentJobError(
+      `Cannot send the ${options.kind} email: unknown user ${options.userId} in campaign ${options.campaignId}`,
+    );
+  }
+  return recipient;
+}
+
+/** The template data, or why there is nothing to send. */
+async function templateData(
+  options: DeliverEmailOptions,
+  recipient: RecipientRow,
+): Promise<EmailTemplateData | string> {
+  const { config, kind } = options;
+  const data: EmailTemplateData = {
+    user: {
+      email: recipient.email,
+      name: recipient.name,
+      position: recipient.position,
+      originalPosition: recipient.original_position,
+      verifiedReferrals: recipient.verified_referrals,
+    },
+    campaign: {
+      name: recipient.campaign_name,
+      pointsPerReferral: recipient.points_per_referral,
+    },
+    referralLink: `${config.appBaseUrl}/r/${encodeURIComponent(recipient.referral_code)}`,
+  };
+  switch (kind) {
+    case "verification": {
+      if (recipient.email_verified_at) return "the email address is verified already";
+      const expiresAt = new Date(Date.now() + config.verification.ttlHours * 3_600_000);
+      const token = await createVerificationToken({
+        userId: recipient.id,
+        campaignId: options.campaignId,
+        email: recipient.email,
+        expiresAt,
+      }, config.verification.secret);
+      data.verification = { link: verificationLink(config.appBaseUrl, token), expiresAt };
+      break;
+    }
+    case "milestone": {
+      const thresholds = recipient.milestone_thresholds;
+      const reached = reachedMilestone(recipient.verified_referrals, thresholds);
+      if (reached === undefined) {
+        return `no milestone reached (${recipient.verified_referrals} verified referrals)`;
+      }
+      if (reached <= recipient.milestone_notified) {
+        return `the user was told of the ${recipient.milestone_notified}-referral milestone already`;
+      }
+      data.milestone = { reached, next: nextMilestone(recipient.verified_referrals, thresholds) };
+      break;
+    }
+    case "reward_earned": {
+      const reward = options.reward ?? await latestReward(options.sql, recipient.id);
+      if (!reward) {
+        throw new PermanentJobError(
+          `Cannot send the reward_earned email: user ${recipient.id} has no reward`,
+        );
+      }
+      data.reward = reward;
+      break;
+    }
+    case "welcome":
+    case "position_update":
+      break;
+  }
+  return data;
+}
+
+async function latestReward(
+  sql: Sql,
+  userId: string,
+): Promise<{ name: string; description: string } | undefined> {
+  const [reward] = await sql<{ name: string; description: string }[]>`
+    select r.name, r.description
+    from user_rewards ur join rewards r on r.id = ur.reward_id
+    where ur.user_id = ${userId}
+    order by ur.status = 'delivered' desc, ur.delivered_at desc nulls last, ur.created_at desc
+    limit 1
+  `;
+  return reward;
+}
+
+/** Records the SMTP message id; retried a few times, as the mail is out already. */
+async function recordSent(
+  options: DeliverEmailOptions,
+  sent: { subject: string; messageId: string; response: string },
+): Promise<void> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      await options.sql`
+        update email_deliveries
+        set status = 'sent', subject = ${sent.subject}, smtp_message_id = ${sent.messageId},
+          smtp_response = ${sent.response}, sent_at = now(), claimed_until = null,
+          last_error = null, updated_at = now()
+        where dedupe_key = ${options.dedupeKey}
+      `;
+      return;
+    } catch (error) {
+      if (attempt >= 3) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+    }
+  }
+}
+
+async function claimLost(sql: Sql, dedupeKey: string, log: Logger): Promise<EmailOutcome> {
+  const [row] = await sql<{ status: string; wait_ms: number | null }[]>`
+    select status,
+      (extract(epoch from claimed_until - now()) * 1000)::int as wait_ms
+    from email_deliveries where dedupe_key = ${dedupeKey}
+  `;
+  if (row && FINISHED.includes(row.status)) {
+    log.info("Email {dedupeKey} was handled meanwhile ({status})", {
+      dedupeKey,
+      status: row.status,
+    });
+    return { status: "duplicate", previous: row.status };
+  }
+  throw new RetryLaterError(
+    `Email ${dedupeKey} is being sent by another worker: trying again after its lease`,
+    { retryAfterMs: Math.max(1_000, row?.wait_ms ?? 1_000) },
+  );
+}

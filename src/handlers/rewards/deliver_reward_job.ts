@@ -1,0 +1,224 @@
+/**
+ * The handler of `job.reward.deliver`.
+ *
+ * A user reward moves `pending → delivering → delivered` exactly once. The
+ * move to `delivering` is a conditional update that only one worker can win
+ * (it also takes over a claim whose lease ran out, after a crash); the winner
+ * posts the signed webhook (when the reward has a URL), sends the
+ * `reward_earned` email (idempotent on `reward:<user reward id>`), and sets
+ * `delivered` only while it still holds the claim. Each step is recorded, so a
+ * retry after a failure does not repeat the steps that succeeded.
+ *
+ * @module
+ */
+
+import { type JobEventOf, PermanentJobError, RetryLaterError } from "../../jobs/mod.ts";
+import type { HandlerDeps } from "../deps.ts";
+import { deliverEmail } from "../email/mod.ts";
+import type { HandlerContext } from "../handler.ts";
+import { isProcessed, markProcessed } from "../ledger.ts";
+import { postSignedWebhook } from "./webhook.ts";
+
+/** What a reward delivery job did. */
+export type RewardDeliveryOutcome =
+  /** This job delivered it. */
+  | { status: "delivered" }
+  /** It was delivered before, by this event or another. */
+  | { status: "already_delivered" }
+  /** Another worker's claim ran out and was taken over while this one worked. */
+  | { status: "claim_lost" };
+
+/** The user reward as claimed. */
+interface ClaimedReward {
+  user_id: string;
+  campaign_id: string;
+  email: string;
+  reward_id: string;
+  reward_name: string;
+  reward_description: string;
+  webhook_url: string | null;
+  email_sent_at: Date | null;
+  webhook_delivered_at: Date | null;
+  delivery_attempts: number;
+}
+
+/**
+ * Handles a `job.reward.deliver` event.
+ *
+ * @throws {PermanentJobError} for an unknown user reward, one that failed for
+ * good before, or a webhook or mail server that refuses it.
+ * @throws {RetryLaterError} while another worker is delivering it.
+ */
+export async function handleRewardDelivery(
+  deps: HandlerDeps,
+  job: JobEventOf<"job.reward.deliver">,
+  context: HandlerContext,
+): Promise<RewardDeliveryOutcome> {
+  const { sql, config } = deps;
+  const userRewardId = job.data.user_reward_id;
+  const log = context.log;
+  if (await isProcessed(sql, job.id)) {
+    log.info("Reward delivery {eventId} was done before", { eventId: job.id });
+    return { status: "already_delivered" };
+  }
+  const token = crypto.randomUUID();
+  const leaseMs = config.rewardWebhooks.timeoutMs * config.rewardWebhooks.attempts +
+    Math.max(60_000, config.smtp.timeoutMs * 3);
+  const [claimed] = await sql<ClaimedReward[]>`
+    with claimed as (
+      update user_rewards
+      set status = 'delivering', claim_token = ${token},
+        claimed_until = now() + ${leaseMs} * interval '1 millisecond',
+        delivery_attempts = delivery_attempts + 1
+      where id = ${userRewardId}
+        and (status = 'pending' or (status = 'delivering' and claimed_until < now()))
+      returning *
+    )
+    select c.user_id, u.campaign_id, u.email, r.id as reward_id, r.name as reward_name,
+      r.description as reward_description, r.webhook_url, c.email_sent_at,
+      c.webhook_delivered_at, c.delivery_attempts
+    from claimed c
+    join waitlist_users u on u.id = c.user_id
+    join rewards r on r.id = c.reward_id
+  `;
+  if (!claimed) return await notClaimed(deps, job, context);
+  if (claimed.campaign_id !== job.campaign_id) {
+    await release(deps, { userRewardId, token, status: "pending", error: "wrong campaign" });
+    throw new PermanentJobError(
+      `User reward ${userRewardId} belongs to campaign ${claimed.campaign_id}, not ${job.campaign_id}`,
+    );
+  }
+
+  try {
+    if (claimed.webhook_url && !claimed.webhook_delivered_at) {
+      const status = await postSignedWebhook({
+        url: claimed.webhook_url,
+        deliveryId: userRewardId,
+        body: {
+          type: "reward.delivered",
+          user_reward_id: userRewardId,
+          reward: { id: claimed.reward_id, name: claimed.reward_name },
+          user: { id: claimed.user_id, email: claimed.email },
+          campaign_id: claimed.campaign_id,
+          account_id: job.account_id,
+          event_id: job.id,
+        },
+        secret: config.rewardWebhooks.signingSecret,
+        timeoutMs: config.rewardWebhooks.timeoutMs,
+        attempts: config.rewardWebhooks.attempts,
+        signal: context.signal,
+        ...(deps.fetch ? { fetch: deps.fetch } : {}),
+      });
+      await sql`
+        update user_rewards set webhook_delivered_at = now()
+        where id = ${userRewardId} and claim_token = ${token}
+      `;
+      log.info("Reward webhook for {userRewardId} answered HTTP {status}", {
+        userRewardId,
+        status,
+      });
+    }
+    if (!claimed.email_sent_at) {
+      await deliverEmail({
+        sql,
+        mailer: deps.mailer,
+        config,
+        kind: "reward_earned",
+        dedupeKey: `reward:${userRewardId}`,
+        eventId: job.id,
+        userId: claimed.user_id,
+        campaignId: claimed.campaign_id,
+        reward: { name: claimed.reward_name, description: claimed.reward_description },
+        signal: context.signal,
+        log,
+      });
+      await sql`
+        update user_rewards set email_sent_at = now()
+        where id = ${userRewardId} and claim_token = ${token}
+      `;
+    }
+  } catch (error) {
+    const permanent = error instanceof PermanentJobError;
+    await release(deps, {
+      userRewardId,
+      token,
+      status: permanent ? "failed" : "pending",
+      error: error instanceof Error ? error.message : String(error),
+    }).catch((releaseError) => {
+      log.warn("Cannot release the claim on {userRewardId}: {error}", {
+        userRewardId,
+        error: String(releaseError),
+      });
+    });
+    throw error;
+  }
+
+  const delivered = await sql.begin(async (tx) => {
+    const rows = await tx`
+      update user_rewards
+      set status = 'delivered', delivered_at = now(), claim_token = null, claimed_until = null,
+        last_error = null
+      where id = ${userRewardId} and status = 'delivering' and claim_token = ${token}
+      returning id
+    `;
+    await markProcessed(tx, job, rows.length > 0 ? "delivered" : "claim_lost");
+    return rows.length > 0;
+  });
+  if (!delivered) {
+    log.warn("Lost the claim on user reward {userRewardId} while delivering it", {
+      userRewardId,
+    });
+    return { status: "claim_lost" };
+  }
+  log.info("Delivered user reward {userRewardId} (attempt {attempts})", {
+    userRewardId,
+    attempts: claimed.delivery_attempts,
+  });
+  return { status: "delivered" };
+}
+
+/** Explains why the claim was not won: delivered, failed, unknown, or busy elsewhere. */
+async function notClaimed(
+  deps: HandlerDeps,
+  job: JobEventOf<"job.reward.deliver">,
+  context: HandlerContext,
+): Promise<RewardDeliveryOutcome> {
+  const userRewardId = job.data.user_reward_id;
+  const [row] = await deps.sql<
+    { status: string; last_error: string | null; wait_ms: number | null }[]
+  >`
+    select status, last_error,
+      (extract(epoch from claimed_until - now()) * 1000)::int as wait_ms
+    from user_rewards where id = ${userRewardId}
+  `;
+  if (!row) {
+    throw new PermanentJobError(`Cannot deliver reward: unknown user reward ${userRewardId}`);
+  }
+  if (row.status === "delivered") {
+    await markProcessed(deps.sql, job, "already_delivered");
+    context.log.info("User reward {userRewardId} was delivered before", { userRewardId });
+    return { status: "already_delivered" };
+  }
+  if (row.status === "failed") {
+    throw new PermanentJobError(
+      `Cannot deliver reward: user reward ${userRewardId} failed before (${row.last_error}); set its status back to pending to try again`,
+    );
+  }
+  throw new RetryLaterError(
+    `User reward ${userRewardId} is being delivered by another worker: checking again later`,
+    { retryAfterMs: Math.min(Math.max(1_000, row.wait_ms ?? 1_000), 60_000) },
+  );
+}
+
+/** Gives the claim back: `pending` for a retry, `failed` for good. */
+async function release(
+  deps: HandlerDeps,
+  options: { userRewardId: string; token: string; status: "pending" | "failed"; error: string },
+): Promise<void> {
+  await deps.sql`
+    update user_rewards
+    set status = ${options.status}, claim_token = null, claimed_until = null,
+      last_error = ${options.error}
+    where id = ${options.userRewardId} and claim_token = ${options.token}
+  `;
+}
