@@ -1,0 +1,21 @@
+import assert from "node:assert/strict";
+import { JOB_TYPES, validateJobEvent } from "../src/jobs/mod.ts";
+import { createJobEvent } from "../src/jobs/mod.ts";
+import { sampleJobs } from "./dev_jobs.ts";
+
+Deno.test("the sample stream covers every job type with valid jobs", () => {
+  const jobs = sampleJobs({
+    accountId: crypto.randomUUID(),
+    campaignId: crypto.randomUUID(),
+    pointsPerReferral: 2,
+    userIds: [crypto.randomUUID(), crypto.randomUUID()],
+    userRewardIds: [crypto.randomUUID()],
+  });
+  const seen = new Set<string>();
+  for (let i = 0; i < 14; i++) {
+    const job = jobs.next().value;
+    validateJobEvent(createJobEvent(job));
+    seen.add(job.type);
+  }
+  assert.deepEqual([...seen].sort(), [...JOB_TYPES].sort());
+});
