@@ -77,7 +77,9 @@ export function jobWorkerPoolCrd(): CustomResourceDefinition {
         name: VERSION,
         served: true,
         storage: true,
-        schema: { openAPIV3Schema: structuredClone(jobWorkerPoolSchema) },
+        // A JSON round trip, not structuredClone: the schema reuses sub-schemas, and shared
+        // references would come out of YAML serializers as anchors and aliases.
+        schema: { openAPIV3Schema: JSON.parse(JSON.stringify(jobWorkerPoolSchema)) },
         subresources: { status: {} },
         additionalPrinterColumns: [
           {
