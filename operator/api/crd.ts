@@ -5,6 +5,7 @@
  */
 
 import { jobWorkerPoolSchema } from "./schema.ts";
+import { applySchemaDefaults, type SchemaNode } from "./schema_types.ts";
 import {
   CRD_NAME,
   GROUP,
@@ -77,9 +78,7 @@ export function jobWorkerPoolCrd(): CustomResourceDefinition {
         name: VERSION,
         served: true,
         storage: true,
-        // A JSON round trip, not structuredClone: the schema reuses sub-schemas, and shared
-        // references would come out of YAML serializers as anchors and aliases.
-        schema: { openAPIV3Schema: JSON.parse(JSON.stringify(jobWorkerPoolSchema)) },
+        schema: { openAPIV3Schema: crdSchema() },
         subresources: { status: {} },
         additionalPrinterColumns: [
           {
@@ -104,4 +103,34 @@ export function jobWorkerPoolCrd(): CustomResourceDefinition {
       }],
     },
   };
+}
+
+/**
+ * The schema as the CRD carries it. A JSON copy, not `structuredClone`: the
+ * schema reuses sub-schemas, and shared references come out of YAML
+ * serializers as anchors and aliases. Object defaults are completed with
+ * their nested defaults (`default: {}` becomes `default: {min: 1, max: 10}`):
+ * the API server validates a default, CEL rules included, without defaulting
+ * inside it first, so `self.min <= self.max` would fail on `{}`.
+ */
+function crdSchema(): unknown {
+  const schema = JSON.parse(JSON.stringify(jobWorkerPoolSchema)) as SchemaNode;
+  completeObjectDefaults(schema);
+  return schema;
+}
+
+function completeObjectDefaults(node: SchemaNode): void {
+  const writable = node as { default?: unknown };
+  if (node.type === "object" && node.properties && isPlainObject(node.default)) {
+    writable.default = applySchemaDefaults(node.default, node);
+  }
+  for (const child of Object.values(node.properties ?? {})) completeObjectDefaults(child);
+  if (node.items) completeObjectDefaults(node.items);
+  if (typeof node.additionalProperties === "object") {
+    completeObjectDefaults(node.additionalProperties);
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -73,3 +73,16 @@ Deno.test("jobWorkerPoolCrd returns a fresh object each call", () => {
   first.spec.names.shortNames.push("x");
   assert.deepEqual(jobWorkerPoolCrd().spec.names.shortNames, ["jwp"]);
 });
+
+Deno.test("object defaults in the CRD carry their nested defaults", () => {
+  const spec = rootSchema().properties?.["spec"];
+  assert.deepEqual(spec?.properties?.["pool"]?.default, { min: 1, max: 10 });
+  assert.deepEqual(spec?.properties?.["topicProvisioning"]?.default, { mode: "none" });
+  walk(rootSchema(), "", (node, path) => {
+    if (node.type !== "object" || !node.properties || node.default === undefined) return;
+    for (const [key, child] of Object.entries(node.properties)) {
+      if (child.default === undefined) continue;
+      assert.ok(key in (node.default as object), `${path}.default lacks ${key}`);
+    }
+  });
+});
