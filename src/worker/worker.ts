@@ -54,6 +54,8 @@ export interface RunningWorker {
   readonly alive: boolean;
   /** Concurrent job slots right now. */
   readonly poolSize: number;
+  /** Times this member joined the group: 1 until a rebalance happens. */
+  readonly joins: number;
   /** Changes the number of concurrent job slots (adaptive mode). */
   resize(size: number): void;
   /** Lag per owned partition: log end minus the first unfinished offset. */
@@ -107,7 +109,7 @@ class Worker implements RunningWorker {
   readonly #tracker = new OffsetTracker();
   readonly #owned = new Map<string, OwnedPartition>();
   readonly #done = Promise.withResolvers<void>();
-  #joined = false;
+  #joins = 0;
   #alive = true;
   #failure: Error | undefined;
   #stopping: Promise<void> | undefined;
@@ -156,7 +158,7 @@ class Worker implements RunningWorker {
   }
 
   get ready(): boolean {
-    return this.#joined && this.#alive && this.#stopping === undefined;
+    return this.#joins > 0 && this.#alive && this.#stopping === undefined;
   }
 
   get alive(): boolean {
@@ -165,6 +167,10 @@ class Worker implements RunningWorker {
 
   get poolSize(): number {
     return this.#pool.size;
+  }
+
+  get joins(): number {
+    return this.#joins;
   }
 
   get done(): Promise<void> {
@@ -301,7 +307,7 @@ class Worker implements RunningWorker {
       if (!assigned.has(id)) this.#revoke(id, owned);
     }
     for (const partition of partitions) this.#own(this.#topic, partition);
-    this.#joined = true;
+    this.#joins++;
     log.info("Joined the group with partitions {partitions}", { partitions });
   }
 
@@ -368,7 +374,7 @@ class Worker implements RunningWorker {
 
   async #shutdown(): Promise<void> {
     log.info("Stopping: {count} jobs in flight", { count: this.#pool.active });
-    if (this.#joined) this.#consumer.pause();
+    if (this.#joins > 0) this.#consumer.pause();
     const dropped = this.#pool.clearQueued();
     for (const owned of this.#owned.values()) owned.stop.abort(new Error("Worker stopping"));
     const timeout = this.#settings.shutdownTimeoutMs;
