@@ -19,3 +19,4 @@ export {
   type RunMigrationsOptions,
 } from "./migrate.ts";
 export { abortableQuery, type CancellableQuery } from "./abort.ts";
+export { seedCampaign, type SeedCampaignOptions, type SeededCampaign } from "./seed.ts";
