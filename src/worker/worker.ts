@@ -56,6 +56,8 @@ export interface RunningWorker {
   readonly poolSize: number;
   /** Times this member joined the group: 1 until a rebalance happens. */
   readonly joins: number;
+  /** Jobs run to their end (finished or abandoned) and their total time, since start. */
+  stats(): { jobs: number; totalMs: number };
   /** Changes the number of concurrent job slots (adaptive mode). */
   resize(size: number): void;
   /** Lag per owned partition: log end minus the first unfinished offset. */
@@ -116,6 +118,8 @@ class Worker implements RunningWorker {
   #commitChain: Promise<void> = Promise.resolve();
   #commitQueued = false;
   #finishedSinceCommit = 0;
+  #jobs = 0;
+  #jobsTotalMs = 0;
   #commitTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: WorkerOptions, kafka: Kafka) {
@@ -183,6 +187,10 @@ class Worker implements RunningWorker {
     this.#metrics.setPoolSize(size);
     this.#options.onPoolResize?.(size);
     log.info("Pool resized to {size} workers", { size });
+  }
+
+  stats(): { jobs: number; totalMs: number } {
+    return { jobs: this.#jobs, totalMs: this.#jobsTotalMs };
   }
 
   lag(): { topic: string; partition: number; lag: number }[] {
@@ -260,12 +268,15 @@ class Worker implements RunningWorker {
   }
 
   async #process(owned: OwnedPartition, message: ConsumedMessage, pool: PoolTaskContext) {
+    const startedAt = performance.now();
     const result = await runJob(this.#runner, {
       message,
       pool,
       stop: owned.stop.signal,
       kill: owned.kill.signal,
     });
+    this.#jobs++;
+    this.#jobsTotalMs += performance.now() - startedAt;
     if (result !== "finished") return;
     owned.offsets.finish(Number(message.offset));
     if (++this.#finishedSinceCommit >= (this.#options.commitBatchSize ?? 500)) {

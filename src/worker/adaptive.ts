@@ -1,0 +1,96 @@
+/**
+ * Adaptive pool size (`KAFKA_WORKER_POOL_MIN` < `KAFKA_WORKER_POOL_MAX`):
+ * every few seconds the pool grows while lag grows and job latency holds,
+ * and shrinks when the lag is gone. Growing while latency climbs would only
+ * pile more load on a downstream that is already slow, so it holds instead.
+ *
+ * @module
+ */
+
+import type { WorkerConfig } from "../config/mod.ts";
+import { logger } from "../observability/logging.ts";
+import type { RunningWorker } from "./worker.ts";
+
+/** What {@linkcode nextPoolSize} looks at. */
+export interface PoolSample {
+  size: number;
+  min: number;
+  max: number;
+  /** Messages behind, summed over owned partitions. */
+  lag: number;
+  /** The lag at the previous sample. */
+  previousLag: number;
+  /** Mean job time since the previous sample; undefined when no job ended. */
+  latencyMs: number | undefined;
+  /** The best mean job time seen so far. */
+  baselineLatencyMs: number | undefined;
+}
+
+/** Latency "holds" while within this factor of the baseline (plus a few ms of noise). */
+const LATENCY_TOLERANCE = 1.5;
+const LATENCY_NOISE_MS = 5;
+
+/** The pool size for the next period. Pure: the decision, without timers. */
+export function nextPoolSize(sample: PoolSample): number {
+  const { size, min, max, lag, previousLag, latencyMs, baselineLatencyMs } = sample;
+  if (min >= max) return size;
+  if (lag === 0) return Math.max(min, size - Math.max(1, Math.ceil(size / 4)));
+  const latencyHolds = latencyMs === undefined || baselineLatencyMs === undefined ||
+    latencyMs <= baselineLatencyMs * LATENCY_TOLERANCE + LATENCY_NOISE_MS;
+  if (lag > previousLag && latencyHolds) {
+    return Math.min(max, size + Math.max(1, Math.ceil(size / 2)));
+  }
+  return Math.min(max, Math.max(min, size));
+}
+
+/** Options of {@linkcode startAdaptivePool}. */
+export interface AdaptivePoolOptions {
+  worker: Pick<RunningWorker, "poolSize" | "resize" | "lag" | "stats">;
+  config: Pick<WorkerConfig, "poolMin" | "poolMax">;
+  /** Time between decisions. @default 5000 */
+  intervalMs?: number;
+  signal?: AbortSignal;
+}
+
+const log = logger("worker", "adaptive");
+
+/** Resizes the worker's pool on an interval; a no-op in fixed-size mode. */
+export function startAdaptivePool(options: AdaptivePoolOptions): { stop(): void } {
+  const { worker, config } = options;
+  if (config.poolMin >= config.poolMax) return { stop() {} };
+  let previousLag = 0;
+  let previous = worker.stats();
+  let baselineLatencyMs: number | undefined;
+  const timer = setInterval(() => {
+    const lag = worker.lag().reduce((sum, partition) => sum + partition.lag, 0);
+    const stats = worker.stats();
+    const jobs = stats.jobs - previous.jobs;
+    const latencyMs = jobs > 0 ? (stats.totalMs - previous.totalMs) / jobs : undefined;
+    if (latencyMs !== undefined) {
+      baselineLatencyMs = Math.min(baselineLatencyMs ?? latencyMs, latencyMs);
+    }
+    const size = nextPoolSize({
+      size: worker.poolSize,
+      min: config.poolMin,
+      max: config.poolMax,
+      lag,
+      previousLag,
+      latencyMs,
+      baselineLatencyMs,
+    });
+    if (size !== worker.poolSize) {
+      log.info("Lag {lag}, job time {latencyMs} ms: pool {from} -> {size}", {
+        lag,
+        latencyMs,
+        from: worker.poolSize,
+        size,
+      });
+      worker.resize(size);
+    }
+    previousLag = lag;
+    previous = stats;
+  }, options.intervalMs ?? 5_000);
+  const stop = () => clearInterval(timer);
+  options.signal?.addEventListener("abort", stop, { once: true });
+  return { stop };
+}
