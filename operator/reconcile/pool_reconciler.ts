@@ -125,7 +125,7 @@ export class PoolReconciler implements Reconciler {
   }
 
   async #reconcileLive(pool: JobWorkerPool, signal: AbortSignal): Promise<ReconcileResult> {
-    const { client, events } = this.#options;
+    const { events } = this.#options;
     const group = consumerGroupOf(pool);
     const notReconciled: ConditionState = {
       status: "Unknown",
