@@ -20,14 +20,23 @@ export const DEVELOPMENT_SECRETS = {
   webhook: "jobpool-development-webhook-secret",
 } as const;
 
+/** Values of `SMTP_STARTTLS`. */
+export const STARTTLS_MODES = ["auto", "required", "off"] as const;
+
+/** When a plain SMTP connection is upgraded to TLS. */
+export type StartTlsMode = typeof STARTTLS_MODES[number];
+
 /** How to reach the SMTP server. */
 export interface SmtpConfig {
   host: string;
   port: number;
   /** Implicit TLS from the first byte (SMTPS, port 465). */
   secure: boolean;
-  /** Refuse to send unless the server upgrades the connection with STARTTLS. */
-  requireTls: boolean;
+  /**
+   * STARTTLS on a plain connection: `auto` upgrades when the server offers it,
+   * `required` refuses to send without it, `off` never upgrades.
+   */
+  starttls: StartTlsMode;
   /** Verify the server's certificate. */
   tlsRejectUnauthorized: boolean;
   /** Login, when the server wants one. */
@@ -70,7 +79,7 @@ export interface MailConfig {
 
 /**
  * Reads `SMTP_URL` (or `SMTP_HOST`, `SMTP_PORT`, `SMTP_USER`, `SMTP_PASSWORD`,
- * `SMTP_SECURE`), `SMTP_REQUIRE_TLS`, `SMTP_TLS_REJECT_UNAUTHORIZED`,
+ * `SMTP_SECURE`), `SMTP_STARTTLS`, `SMTP_TLS_REJECT_UNAUTHORIZED`,
  * `SMTP_POOL_SIZE`, `SMTP_MAX_MESSAGES_PER_CONNECTION`, `SMTP_RATE_LIMIT`,
  * `SMTP_TIMEOUT_MS`, `SMTP_FROM`, `APP_BASE_URL`, `VERIFICATION_SECRET`,
  * `VERIFICATION_TTL_HOURS`, `WEBHOOK_SIGNING_SECRET`, `WEBHOOK_TIMEOUT_MS`,
@@ -107,7 +116,7 @@ export function readMailConfig(env: EnvReader): MailConfig {
 
 function readSmtpConfig(env: EnvReader): SmtpConfig {
   const pool = {
-    requireTls: env.bool("SMTP_REQUIRE_TLS", false),
+    starttls: env.oneOf("SMTP_STARTTLS", STARTTLS_MODES, "auto"),
     tlsRejectUnauthorized: env.bool("SMTP_TLS_REJECT_UNAUTHORIZED", true),
     poolSize: env.int("SMTP_POOL_SIZE", 5, { min: 1, max: 100 }),
     maxMessagesPerConnection: env.int("SMTP_MAX_MESSAGES_PER_CONNECTION", 100, { min: 1 }),

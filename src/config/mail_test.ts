@@ -39,11 +39,11 @@ Deno.test("SMTP_HOST and friends replace SMTP_URL", () => {
     SMTP_HOST: "smtp.example.com",
     SMTP_USER: "u",
     SMTP_PASSWORD: "p",
-    SMTP_REQUIRE_TLS: "true",
+    SMTP_STARTTLS: "required",
   });
   assert.deepEqual(
-    [config.smtp.host, config.smtp.port, config.smtp.requireTls, config.smtp.auth],
-    ["smtp.example.com", 587, true, { user: "u", pass: "p" }],
+    [config.smtp.host, config.smtp.port, config.smtp.starttls, config.smtp.auth],
+    ["smtp.example.com", 587, "required", { user: "u", pass: "p" }],
   );
 });
 

@@ -16,4 +16,6 @@ export {
   type PositionUpdateRule,
   readMailConfig,
   type SmtpConfig,
+  STARTTLS_MODES,
+  type StartTlsMode,
 } from "./mail.ts";

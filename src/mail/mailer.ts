@@ -61,8 +61,7 @@ export interface SmtpMailerOptions {
 /**
  * A {@linkcode Mailer} over SMTP: a pool of `smtp.poolSize` connections,
  * at most `smtp.rateLimitPerSecond` messages a second (0 for no limit),
- * implicit TLS when `smtp.secure`, STARTTLS whenever the server offers it
- * (required with `smtp.requireTls`).
+ * implicit TLS when `smtp.secure`, else STARTTLS as `smtp.starttls` says.
  */
 export function createSmtpMailer(options: SmtpMailerOptions): Mailer {
   const { smtp } = options;
@@ -71,7 +70,8 @@ export function createSmtpMailer(options: SmtpMailerOptions): Mailer {
     host: smtp.host,
     port: smtp.port,
     secure: smtp.secure,
-    requireTLS: smtp.requireTls,
+    requireTLS: smtp.starttls === "required",
+    ignoreTLS: smtp.starttls === "off",
     maxConnections: smtp.poolSize,
     maxMessages: smtp.maxMessagesPerConnection,
     ...(smtp.rateLimitPerSecond > 0
