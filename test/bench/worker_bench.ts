@@ -1,0 +1,323 @@
+/**
+ * `deno task bench:worker`: the worker against plain kafkajs consumers on a
+ * real broker, in one run. Not a test: it prints a table and writes
+ * `test/bench/results/worker.json`.
+ *
+ * 1. Throughput, no-op handler, same topic and data: jobpool vs a raw
+ *    `eachBatch` consumer vs an `eachMessage` consumer with
+ *    `partitionsConsumedConcurrently`.
+ * 2. Parallelism beyond partitions: one partition, 1000 keys, 0–5 ms of async
+ *    work per job, pool 100 (the `eachMessage` consumer on the same data for
+ *    contrast, on fewer jobs since it runs them one by one).
+ * 3. Enqueue-to-start latency at a fixed rate through the job producer.
+ * 4. Peak RSS of each consumer process.
+ *
+ * Usage: `deno task bench:worker [--jobs 50000] [--partitions 8] [--rate 1000]
+ * [--seconds 10]`.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { loadConfig } from "../../src/config/mod.ts";
+import { createJobEvent, type JobEvent } from "../../src/jobs/mod.ts";
+import { createJobProducer, ensureTopic } from "../../src/producer/mod.ts";
+import { startKafka } from "../env/kafka.ts";
+import type { ChildResult, ChildSpec } from "./worker_bench_child.ts";
+
+const HERE = fileURLToPath(new URL(".", import.meta.url));
+const ROOT = join(HERE, "..", "..");
+const KEYS = 1000;
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    jobs: { type: "string", default: "50000" },
+    partitions: { type: "string", default: "8" },
+    "parallel-jobs": { type: "string", default: "10000" },
+    rate: { type: "string", default: "1000" },
+    seconds: { type: "string", default: "10" },
+  },
+});
+const settings = {
+  jobs: Number(values.jobs),
+  partitions: Number(values.partitions),
+  parallelJobs: Number(values["parallel-jobs"]),
+  rate: Number(values.rate),
+  seconds: Number(values.seconds),
+};
+
+const campaigns = Array.from({ length: KEYS }, () => crypto.randomUUID());
+const account = crypto.randomUUID();
+
+function welcomeJob(index: number, timestamp = new Date()): JobEvent {
+  const campaignId = campaigns[index % KEYS] ?? "";
+  return createJobEvent({
+    type: "job.email.welcome",
+    accountId: account,
+    campaignId,
+    timestamp,
+    data: { type: "welcome", campaign_id: campaignId, user_id: crypto.randomUUID(), priority: 1 },
+  });
+}
+
+/** Runs one consumer process to completion; `whileRunning` starts once it is consuming. */
+async function runChild(
+  spec: ChildSpec,
+  whileRunning?: () => Promise<void>,
+): Promise<ChildResult> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", join(HERE, "worker_bench_child.ts"), JSON.stringify(spec)],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  let result: ChildResult | undefined;
+  let buffered = "";
+  const decoder = new TextDecoder();
+  const running: Promise<void>[] = [];
+  for await (const chunk of child.stdout) {
+    buffered += decoder.decode(chunk, { stream: true });
+    let newline;
+    while ((newline = buffered.indexOf("\n")) >= 0) {
+      const line = buffered.slice(0, newline);
+      buffered = buffered.slice(newline + 1);
+      if (line === "READY" && whileRunning) running.push(whileRunning());
+      else if (line.startsWith("RESULT ")) result = JSON.parse(line.slice("RESULT ".length));
+    }
+  }
+  await Promise.all(running);
+  const status = await child.status;
+  if (!result || !status.success) {
+    throw new Error(`Bench consumer ${spec.variant} on ${spec.topic} failed (exit ${status.code})`);
+  }
+  return result;
+}
+
+/** Sends `rate` jobs per second for `seconds`, each stamped when it is enqueued. */
+async function enqueueAtRate(
+  kafka: ReturnType<typeof loadConfig>["kafka"],
+  rate: number,
+  seconds: number,
+): Promise<void> {
+  const producer = await createJobProducer({ kafka });
+  const tickMs = 10;
+  const perTick = Math.max(1, Math.round((rate * tickMs) / 1000));
+  const ticks = Math.round((seconds * 1000) / tickMs);
+  const sends: Promise<void>[] = [];
+  const start = performance.now();
+  try {
+    for (let tick = 0; tick < ticks; tick++) {
+      const wait = start + tick * tickMs - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      const events = Array.from({ length: perTick }, (_, i) => welcomeJob(tick * perTick + i));
+      // Not awaited: a slow acknowledgement must not lower the offered rate.
+      sends.push(producer.sendEvents(events));
+    }
+    await Promise.all(sends);
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+function baseSpec(
+  variant: ChildSpec["variant"],
+  brokers: string[],
+  topic: string,
+  overrides: Partial<ChildSpec> = {},
+): ChildSpec {
+  return {
+    variant,
+    brokers,
+    topic,
+    group: `bench-${variant}-${crypto.randomUUID().slice(0, 8)}`,
+    jobs: settings.jobs,
+    workMs: [0, 0],
+    poolSize: 100,
+    partitionsConsumedConcurrently: settings.partitions,
+    warmupJobs: 0,
+    ...overrides,
+  };
+}
+
+const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
+const fixed = (value: number, digits = 0) => value.toFixed(digits);
+
+async function main(): Promise<void> {
+  const logDir = await Deno.makeTempDir({ prefix: "jobpool-bench-" });
+  console.error(`Starting Kafka (logs in ${logDir})...`);
+  const broker = await startKafka({ logDir });
+  try {
+    const brokers = broker.brokers;
+    const kafka = loadConfig({ KAFKA_BROKERS: brokers.join(",") }).kafka;
+    const run = crypto.randomUUID().slice(0, 8);
+    const topics = {
+      throughput: `bench-throughput-${run}`,
+      parallel: `bench-parallel-${run}`,
+      latency: `bench-latency-${run}`,
+    };
+    await ensureTopic({ kafka, topic: topics.throughput, partitions: settings.partitions });
+    await ensureTopic({ kafka, topic: topics.parallel, partitions: 1 });
+    await ensureTopic({ kafka, topic: topics.latency, partitions: settings.partitions });
+
+    console.error(`Enqueueing ${settings.jobs} + ${settings.parallelJobs} jobs...`);
+    for (
+      const [topic, count] of [
+        [topics.throughput, settings.jobs],
+        [topics.parallel, settings.parallelJobs],
+      ] as const
+    ) {
+      const producer = await createJobProducer({ kafka: { ...kafka, topic } });
+      try {
+        for (let from = 0; from < count; from += 1000) {
+          const size = Math.min(1000, count - from);
+          await producer.sendEvents(Array.from({ length: size }, (_, i) => welcomeJob(from + i)));
+        }
+      } finally {
+        await producer.disconnect();
+      }
+    }
+
+    console.error("Throughput (no-op handler)...");
+    const throughput = {
+      jobpool: await runChild(baseSpec("jobpool", brokers, topics.throughput)),
+      eachBatch: await runChild(baseSpec("eachBatch", brokers, topics.throughput)),
+      eachMessage: await runChild(baseSpec("eachMessage", brokers, topics.throughput)),
+    };
+
+    console.error("Parallelism on one partition (1000 keys, 0-5 ms per job)...");
+    const parallelSpec = { workMs: [0, 5] as [number, number], jobs: settings.parallelJobs };
+    const parallel = {
+      jobpool: await runChild(baseSpec("jobpool", brokers, topics.parallel, parallelSpec)),
+      eachMessage: await runChild(
+        baseSpec("eachMessage", brokers, topics.parallel, {
+          ...parallelSpec,
+          jobs: Math.min(1000, settings.parallelJobs),
+        }),
+      ),
+    };
+
+    console.error(`Latency at ${settings.rate} jobs/s for ${settings.seconds} s...`);
+    const total = settings.rate * settings.seconds;
+    const latency = await runChild(
+      baseSpec("jobpool", brokers, topics.latency, {
+        jobs: total,
+        // The first second covers the consumer's first fetches.
+        warmupJobs: settings.rate,
+      }),
+      () => enqueueAtRate({ ...kafka, topic: topics.latency }, settings.rate, settings.seconds),
+    );
+
+    const report = {
+      date: new Date().toISOString(),
+      kafka: broker.version,
+      deno: Deno.version.deno,
+      settings,
+      throughput: {
+        ...throughput,
+        ratioToEachBatch: throughput.jobpool.jobsPerSecond / throughput.eachBatch.jobsPerSecond,
+        ratioToEachMessage: throughput.jobpool.jobsPerSecond /
+          throughput.eachMessage.jobsPerSecond,
+      },
+      parallel: {
+        ...parallel,
+        speedup: parallel.jobpool.jobsPerSecond / parallel.eachMessage.jobsPerSecond,
+      },
+      latency,
+      peakRssMb: {
+        jobpool: mb(
+          Math.max(
+            throughput.jobpool.peakRssBytes,
+            parallel.jobpool.peakRssBytes,
+            latency.peakRssBytes,
+          ),
+        ),
+        eachBatch: mb(throughput.eachBatch.peakRssBytes),
+        eachMessage: mb(throughput.eachMessage.peakRssBytes),
+      },
+      targets: {
+        throughputVsEachBatch: ">= 0.9",
+        throughputVsEachMessage: ">= 1.5",
+        parallelTenThousandJobsMs: "<= 1000",
+        latencyP99Ms: "<= 25",
+        rssMb: "<= 200",
+      },
+    };
+    printReport(report);
+    const resultsDir = join(HERE, "results");
+    await Deno.mkdir(resultsDir, { recursive: true });
+    await Deno.writeTextFile(
+      join(resultsDir, "worker.json"),
+      `${JSON.stringify(report, null, 2)}\n`,
+    );
+    console.log(`\nWrote ${join("test", "bench", "results", "worker.json")}`);
+  } finally {
+    await broker.stop();
+  }
+}
+
+function printReport(report: {
+  settings: typeof settings;
+  throughput: Record<"jobpool" | "eachBatch" | "eachMessage", ChildResult> & {
+    ratioToEachBatch: number;
+    ratioToEachMessage: number;
+  };
+  parallel: Record<"jobpool" | "eachMessage", ChildResult> & { speedup: number };
+  latency: ChildResult;
+  peakRssMb: Record<"jobpool" | "eachBatch" | "eachMessage", number>;
+}): void {
+  const { throughput, parallel, latency, peakRssMb } = report;
+  const rows: string[][] = [
+    ["measure", "jobpool", "eachBatch", "eachMessage", "ratio", "target"],
+    [
+      `throughput, ${report.settings.jobs} jobs, ${report.settings.partitions} partitions (jobs/s)`,
+      fixed(throughput.jobpool.jobsPerSecond),
+      fixed(throughput.eachBatch.jobsPerSecond),
+      fixed(throughput.eachMessage.jobsPerSecond),
+      `${fixed(throughput.ratioToEachBatch, 2)}x / ${fixed(throughput.ratioToEachMessage, 2)}x`,
+      ">= 0.9x / >= 1.5x",
+    ],
+    [
+      `1 partition, ${KEYS} keys, 0-5 ms work (jobs/s)`,
+      fixed(parallel.jobpool.jobsPerSecond),
+      "",
+      fixed(parallel.eachMessage.jobsPerSecond),
+      `${fixed(parallel.speedup, 1)}x`,
+      "",
+    ],
+    [
+      `  time for ${parallel.jobpool.jobs} jobs, pool 100 (ms)`,
+      fixed(parallel.jobpool.elapsedMs),
+      "",
+      "",
+      "",
+      "<= 1000",
+    ],
+    [
+      `enqueue-to-start p50 / p99 at ${report.settings.rate}/s (ms)`,
+      `${fixed(latency.latencyMs.p50)} / ${fixed(latency.latencyMs.p99)}`,
+      "",
+      "",
+      "",
+      "p99 <= 25",
+    ],
+    [
+      "peak RSS (MB)",
+      String(peakRssMb.jobpool),
+      String(peakRssMb.eachBatch),
+      String(peakRssMb.eachMessage),
+      "",
+      "<= 200",
+    ],
+  ];
+  const widths = rows[0]!.map((_, column) =>
+    Math.max(...rows.map((row) => (row[column] ?? "").length))
+  );
+  for (const row of rows) {
+    console.log(row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join("  ").trimEnd());
+  }
+}
+
+if (import.meta.main) await main();

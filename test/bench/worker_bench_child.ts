@@ -1,0 +1,156 @@
+/**
+ * One consumer of `deno task bench:worker`, run in a process of its own so
+ * that every variant starts cold and its RSS is its own: the jobpool worker,
+ * a raw kafkajs `eachBatch` consumer or a hand-written `eachMessage` one.
+ *
+ * Usage: `deno run -A worker_bench_child.ts '<ChildSpec as JSON>'`. Prints
+ * `READY` once it consumes, then one `RESULT <ChildResult as JSON>` line.
+ *
+ * @module
+ */
+
+import { Kafka, logLevel } from "kafkajs";
+import { loadConfig } from "../../src/config/mod.ts";
+import { decodeJobEvent, type JobEvent } from "../../src/jobs/mod.ts";
+import { runWorker } from "../../src/worker/mod.ts";
+
+/** What one child consumes and how. */
+export interface ChildSpec {
+  variant: "jobpool" | "eachBatch" | "eachMessage";
+  brokers: string[];
+  topic: string;
+  group: string;
+  /** Stop after this many jobs started. */
+  jobs: number;
+  /** Simulated async work per job, uniformly in [min, max] ms; none when max is 0. */
+  workMs: [number, number];
+  /** jobpool's pool size. */
+  poolSize: number;
+  /** kafkajs `partitionsConsumedConcurrently` of the baselines. */
+  partitionsConsumedConcurrently: number;
+  /** Latencies of the first this many jobs are left out (warm-up). */
+  warmupJobs: number;
+}
+
+/** What a child measured. */
+export interface ChildResult {
+  variant: ChildSpec["variant"];
+  jobs: number;
+  /** From the first job's start to the last job's end. */
+  elapsedMs: number;
+  jobsPerSecond: number;
+  /** Enqueue (the event's timestamp) to handler start, after warm-up. */
+  latencyMs: { p50: number; p99: number; max: number; samples: number };
+  /** Peak resident set size while consuming. */
+  peakRssBytes: number;
+}
+
+const spec = JSON.parse(Deno.args[0] ?? "{}") as ChildSpec;
+
+let started = 0;
+let finished = 0;
+let firstStart = 0;
+let lastEnd = 0;
+const latencies: number[] = [];
+const { promise: allDone, resolve: finish } = Promise.withResolvers<void>();
+
+let peakRss = Deno.memoryUsage().rss;
+const rssTimer = setInterval(() => {
+  peakRss = Math.max(peakRss, Deno.memoryUsage().rss);
+}, 50);
+
+/** The job: note when it started, how late it is, then the simulated work. */
+async function handle(job: JobEvent): Promise<void> {
+  const now = Date.now();
+  if (started === 0) firstStart = performance.now();
+  if (started >= spec.warmupJobs) latencies.push(now - Date.parse(job.timestamp));
+  started++;
+  const [min, max] = spec.workMs;
+  if (max > 0) {
+    await new Promise((resolve) => setTimeout(resolve, min + Math.random() * (max - min)));
+  }
+  finished++;
+  if (finished === spec.jobs) {
+    lastEnd = performance.now();
+    finish();
+  }
+}
+
+async function runJobpool(): Promise<() => Promise<void>> {
+  const config = loadConfig({
+    KAFKA_BROKERS: spec.brokers.join(","),
+    KAFKA_JOB_TOPIC: spec.topic,
+    KAFKA_JOB_CONSUMER_GROUP: spec.group,
+    KAFKA_WORKER_POOL_SIZE: String(spec.poolSize),
+    KAFKA_DLQ_TOPIC: `${spec.topic}.dlq`,
+  });
+  const worker = await runWorker({
+    config,
+    handlers: { "job.email.welcome": (job) => handle(job) },
+  });
+  return () => worker.stop();
+}
+
+async function runBaseline(): Promise<() => Promise<void>> {
+  const kafka = new Kafka({
+    clientId: `bench-${spec.variant}`,
+    brokers: spec.brokers,
+    logLevel: logLevel.NOTHING,
+  });
+  const consumer = kafka.consumer({ groupId: spec.group, allowAutoTopicCreation: false });
+  await consumer.connect();
+  await consumer.subscribe({ topic: spec.topic, fromBeginning: true });
+  const concurrency = spec.partitionsConsumedConcurrently;
+  if (spec.variant === "eachBatch") {
+    // The plain batch loop: decode, handle, resolve, one message after the
+    // other within a partition; kafkajs commits what was resolved.
+    await consumer.run({
+      partitionsConsumedConcurrently: concurrency,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        for (const message of batch.messages) {
+          if (!isRunning() || isStale()) break;
+          await handle(decodeJobEvent(message.value));
+          resolveOffset(message.offset);
+        }
+        await heartbeat();
+      },
+    });
+  } else {
+    await consumer.run({
+      partitionsConsumedConcurrently: concurrency,
+      eachMessage: async ({ message }) => {
+        await handle(decodeJobEvent(message.value));
+      },
+    });
+  }
+  return () => consumer.disconnect();
+}
+
+const stop = spec.variant === "jobpool" ? await runJobpool() : await runBaseline();
+console.log("READY");
+await allDone;
+clearInterval(rssTimer);
+peakRss = Math.max(peakRss, Deno.memoryUsage().rss);
+await stop();
+
+const sorted = latencies.sort((a, b) => a - b);
+const percentile = (p: number) =>
+  sorted.length === 0
+    ? 0
+    : sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? 0;
+const elapsedMs = lastEnd - firstStart;
+const result: ChildResult = {
+  variant: spec.variant,
+  jobs: spec.jobs,
+  elapsedMs,
+  jobsPerSecond: spec.jobs / (elapsedMs / 1000),
+  latencyMs: {
+    p50: percentile(0.5),
+    p99: percentile(0.99),
+    max: sorted.at(-1) ?? 0,
+    samples: sorted.length,
+  },
+  peakRssBytes: peakRss,
+};
+console.log(`RESULT ${JSON.stringify(result)}`);
+Deno.exit(0);
