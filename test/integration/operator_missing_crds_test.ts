@@ -1,0 +1,65 @@
+/**
+ * Without KEDA and Strimzi: a second kube-apiserver with no CRDs but
+ * JobWorkerPool. The conditions explain what is missing and the workers still
+ * run, with a fixed replica count.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { startKube } from "../env/kube.ts";
+import { kube } from "../env/services.ts";
+import {
+  applyObjects,
+  condition,
+  createNamespace,
+  eventually,
+  getJson,
+  installPoolCrd,
+  isObserved,
+  newClient,
+  poolManifest,
+  startTestOperator,
+} from "./operator_support.ts";
+
+Deno.test("missing KEDA and Strimzi CRDs: conditions explain, the Deployment runs replicas.min", async () => {
+  kube(); // Fails, naming the service, when the test environment has no kube-apiserver.
+  const logDir = await Deno.makeTempDir({ prefix: "jobpool-op-nocrds-" });
+  const server = await startKube({ logDir: join(logDir, "logs"), crds: "none" });
+  const access = { kubeconfig: server.kubeconfigPath, kubectl: kube().kubectl };
+  const client = await newClient(access);
+  try {
+    await installPoolCrd(access);
+    const namespace = await createNamespace(access, "op-nocrd");
+    const operator = await startTestOperator({ client, namespace });
+    try {
+      await applyObjects(
+        access,
+        poolManifest(namespace, "bare", {
+          replicas: { min: 2, max: 4 },
+          topicProvisioning: { mode: "strimzi", strimzi: { clusterName: "events" } },
+        }),
+      );
+      const pool = await eventually("pool bare to be reconciled", async () => {
+        const pool = await getJson(access, ["jwp", "bare", "-n", namespace]);
+        return isObserved(pool) ? pool : undefined;
+      });
+      const scaler = condition(pool, "ScalerReady");
+      assert.equal(scaler?.status, "False");
+      assert.equal(scaler?.reason, "CRDNotInstalled");
+      assert.match(scaler?.message ?? "", /KEDA/);
+      const topic = condition(pool, "TopicReady");
+      assert.equal(topic?.status, "False");
+      assert.equal(topic?.reason, "CRDNotInstalled");
+      assert.match(topic?.message ?? "", /Strimzi/);
+      assert.equal(condition(pool, "Ready")?.status, "True", "the workers still run");
+      const deployment = await getJson(access, ["deployment", "bare-worker", "-n", namespace]);
+      assert.equal((deployment?.["spec"] as { replicas?: number }).replicas, 2);
+    } finally {
+      await operator.stop();
+    }
+  } finally {
+    client.close();
+    await server.stop();
+    await Deno.remove(logDir, { recursive: true }).catch(() => {});
+  }
+});
