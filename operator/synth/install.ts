@@ -100,6 +100,8 @@ export function synthesizeInstall(options: InstallOptions = {}): InstallObjects 
       labels: {
         "pod-security.kubernetes.io/enforce": "restricted",
         "pod-security.kubernetes.io/enforce-version": "latest",
+        "pod-security.kubernetes.io/warn": "restricted",
+        "pod-security.kubernetes.io/audit": "restricted",
       },
     },
   });

@@ -30,9 +30,11 @@ export {
   workerName,
 } from "./names.ts";
 export {
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
   KAFKA_CA_DIR,
   KAFKA_CA_FILE,
   OFFSET_RESET_POLICY,
+  terminationGraceSeconds,
   workerEnv,
 } from "./worker_deployment.ts";
 export {

@@ -203,3 +203,16 @@ Deno.test("poolObjectList puts the topic first and the scaler after its authenti
   const topicFirst = poolObjectList(synthesizePool(strimziRetain)).map((object) => object.kind);
   assert.deepEqual(topicFirst, ["KafkaTopic", "Deployment", "ScaledObject"]);
 });
+
+Deno.test("the grace period covers the worker's shutdown timeout", () => {
+  const grace = (pool: JobWorkerPool) =>
+    (synthesizePool(pool).deployment.spec as { template: { spec: Record<string, unknown> } })
+      .template.spec["terminationGracePeriodSeconds"];
+  assert.equal(grace(minimal), 45);
+  const slow = pool("slow", {
+    image: "w",
+    kafka: { bootstrapServers: ["k:1"] },
+    env: [{ name: "SHUTDOWN_TIMEOUT_MS", value: "120000" }],
+  });
+  assert.equal(grace(slow), 135);
+});

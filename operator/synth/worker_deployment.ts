@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Chart } from "cdk8s";
+import { type Chart, Duration } from "cdk8s";
 import * as kplus from "cdk8s-plus-28";
 import { consumerGroupOf, type JobWorkerPool, type ReservedEnvName } from "../api/mod.ts";
 import {
@@ -45,6 +45,7 @@ export function addWorkerDeployment(
     podMetadata: { labels: selectorLabels(pool) },
     automountServiceAccountToken: false,
     securityContext: { ensureNonRoot: true },
+    terminationGracePeriod: Duration.seconds(terminationGraceSeconds(pool)),
     ...(options.replicas === undefined ? {} : { replicas: options.replicas }),
   });
   deployment.select(kplus.LabelSelector.of({ labels: selectorLabels(pool) }));
@@ -116,6 +117,21 @@ interface PodTemplateHolder {
     metadata?: { labels?: Record<string, string> };
     spec: { containers: { name: string; resources?: unknown }[] };
   };
+}
+
+/** The worker's default `SHUTDOWN_TIMEOUT_MS`: in-flight jobs get this long on SIGTERM. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
+
+/**
+ * Seconds Kubernetes waits between SIGTERM and SIGKILL: the worker's shutdown
+ * timeout (`SHUTDOWN_TIMEOUT_MS` from `spec.env`, else its default) plus 15 s
+ * to commit offsets and leave the group.
+ */
+export function terminationGraceSeconds(pool: JobWorkerPool): number {
+  const configured = pool.spec.env?.find((variable) => variable.name === "SHUTDOWN_TIMEOUT_MS");
+  const parsed = Number(configured?.value);
+  const shutdownMs = Number.isInteger(parsed) && parsed >= 0 ? parsed : DEFAULT_SHUTDOWN_TIMEOUT_MS;
+  return Math.ceil(shutdownMs / 1000) + 15;
 }
 
 /** The plain-value `KAFKA_*` variables of the worker (Secrets are added by reference). */
