@@ -12,8 +12,9 @@
  * 3. Enqueue-to-start latency at a fixed rate through the job producer.
  * 4. Peak RSS of each consumer process.
  *
- * Usage: `deno task bench:worker [--jobs 50000] [--partitions 8] [--rate 1000]
- * [--seconds 10]`.
+ * Usage: `deno task bench:worker [--jobs 50000] [--partitions 8]
+ * [--parallel-jobs 10000] [--rate 1000] [--seconds 10] [--max-wait-ms N]`;
+ * `--max-wait-ms` sets the worker's fetch `maxWaitTime` (its default otherwise).
  *
  * @module
  */
@@ -39,6 +40,7 @@ const { values } = parseArgs({
     "parallel-jobs": { type: "string", default: "10000" },
     rate: { type: "string", default: "1000" },
     seconds: { type: "string", default: "10" },
+    "max-wait-ms": { type: "string" },
   },
 });
 const settings = {
@@ -47,6 +49,7 @@ const settings = {
   parallelJobs: Number(values["parallel-jobs"]),
   rate: Number(values.rate),
   seconds: Number(values.seconds),
+  maxWaitTimeMs: values["max-wait-ms"] === undefined ? undefined : Number(values["max-wait-ms"]),
 };
 
 const campaigns = Array.from({ length: KEYS }, () => crypto.randomUUID());
@@ -138,6 +141,7 @@ function baseSpec(
     poolSize: 100,
     partitionsConsumedConcurrently: settings.partitions,
     warmupJobs: 0,
+    ...(settings.maxWaitTimeMs === undefined ? {} : { maxWaitTimeMs: settings.maxWaitTimeMs }),
     ...overrides,
   };
 }

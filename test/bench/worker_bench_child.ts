@@ -30,6 +30,8 @@ export interface ChildSpec {
   partitionsConsumedConcurrently: number;
   /** Latencies of the first this many jobs are left out (warm-up). */
   warmupJobs: number;
+  /** jobpool's `group.maxWaitTimeMs`; the worker's default when absent. */
+  maxWaitTimeMs?: number;
 }
 
 /** What a child measured. */
@@ -87,6 +89,7 @@ async function runJobpool(): Promise<() => Promise<void>> {
   const worker = await runWorker({
     config,
     handlers: { "job.email.welcome": (job) => handle(job) },
+    ...(spec.maxWaitTimeMs === undefined ? {} : { group: { maxWaitTimeMs: spec.maxWaitTimeMs } }),
   });
   return () => worker.stop();
 }
