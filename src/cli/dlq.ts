@@ -199,9 +199,12 @@ async function main(args: string[]): Promise<number> {
     return EXIT.ok;
   }
   await replayDeadLetters(kafka, config.kafka.topic, letters);
+  // Name what was replayed, up to a screenful: enough to check a hand-picked list.
+  const names = letters.slice(0, 20).map(formatPosition).join(", ");
+  const more = letters.length > 20 ? ` and ${letters.length - 20} more` : "";
   console.log(
-    `Replayed ${letters.length} dead letter(s) from ${topic} to ${config.kafka.topic}: ` +
-      letters.map(formatPosition).join(", "),
+    `Replayed ${letters.length} dead letter(s) from ${topic} to ${config.kafka.topic}` +
+      (letters.length > 0 ? `: ${names}${more}` : ""),
   );
   return EXIT.ok;
 }
