@@ -33,6 +33,23 @@ function firstDifference(expected: string, actual: string): string {
   return "same lines, different bytes";
 }
 
+/** Files in the generator's folders that it no longer produces. */
+async function strayFiles(files: Map<string, string>): Promise<string[]> {
+  const folders = new Set([...files.keys()].map((path) => dirname(path)));
+  const stray: string[] = [];
+  for (const folder of [...folders].sort()) {
+    try {
+      for await (const entry of Deno.readDir(join(ROOT, folder))) {
+        const path = `${folder}/${entry.name}`;
+        if (entry.isFile && !files.has(path)) stray.push(path);
+      }
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  }
+  return stray.sort();
+}
+
 async function main(args: string[]): Promise<number> {
   const unknown = args.filter((arg) => arg !== "--check");
   if (unknown.length > 0) {
@@ -41,7 +58,8 @@ async function main(args: string[]): Promise<number> {
   }
   const check = args.includes("--check");
   const stale: string[] = [];
-  for (const [path, content] of generatedFiles()) {
+  const files = generatedFiles();
+  for (const [path, content] of files) {
     const file = join(ROOT, path);
     const current = await readOrUndefined(file);
     if (current === content) continue;
@@ -56,6 +74,10 @@ async function main(args: string[]): Promise<number> {
     await Deno.mkdir(dirname(file), { recursive: true });
     await Deno.writeTextFile(file, content);
     console.log(`wrote ${path}`);
+  }
+  for (const path of await strayFiles(files)) {
+    if (check) stale.push(`${path}: not generated any more, delete it`);
+    else console.warn(`warning: ${path} is not generated any more: delete it`);
   }
   if (stale.length > 0) {
     console.error(
