@@ -26,6 +26,8 @@ export interface WorkerConfig {
   deadLetterTopic: string;
   /** Attempts per job before dead-lettering, by default. */
   maxAttempts: number;
+  /** Attempts by job type pattern (`job.email.*` or a type), over `maxAttempts`. */
+  maxAttemptsByType: Record<string, number>;
   /** First retry delay; doubles per attempt, with jitter. */
   retryBaseMs: number;
   /** Cap on one retry delay. */
@@ -43,7 +45,8 @@ export interface WorkerConfig {
 /**
  * Reads `KAFKA_JOB_CONSUMER_GROUP`, `KAFKA_WORKER_POOL_SIZE`,
  * `KAFKA_WORKER_POOL_MIN`, `KAFKA_WORKER_POOL_MAX`, `KAFKA_WORKER_BUFFER_SIZE`,
- * `KAFKA_JOB_TYPES`, `KAFKA_DLQ_TOPIC`, `JOB_MAX_ATTEMPTS`, `JOB_RETRY_BASE_MS`,
+ * `KAFKA_JOB_TYPES`, `KAFKA_DLQ_TOPIC`, `JOB_MAX_ATTEMPTS`, `JOB_MAX_ATTEMPTS_BY_TYPE`
+ * (`pattern=attempts,…`, e.g. `job.email.*=3,job.reward.deliver=8`), `JOB_RETRY_BASE_MS`,
  * `JOB_RETRY_MAX_MS`, `JOB_TIMEOUT_MS`, `SHUTDOWN_TIMEOUT_MS`,
  * `KAFKA_COMMIT_INTERVAL_MS` and `KAFKA_OFFSET_RESET`.
  */
@@ -77,6 +80,7 @@ export function readWorkerConfig(env: EnvReader, topic: string): WorkerConfig {
     jobTypes,
     deadLetterTopic: env.string("KAFKA_DLQ_TOPIC", `${topic}.dlq`),
     maxAttempts: env.int("JOB_MAX_ATTEMPTS", 5, { min: 1, max: 100 }),
+    maxAttemptsByType: readAttemptsByType(env),
     retryBaseMs: env.int("JOB_RETRY_BASE_MS", 500, { min: 0 }),
     retryMaxMs: env.int("JOB_RETRY_MAX_MS", 60_000, { min: 0 }),
     jobTimeoutMs: env.int("JOB_TIMEOUT_MS", 300_000, { min: 1 }),
@@ -84,4 +88,24 @@ export function readWorkerConfig(env: EnvReader, topic: string): WorkerConfig {
     commitIntervalMs: env.int("KAFKA_COMMIT_INTERVAL_MS", 1_000, { min: 10 }),
     fromBeginning: offsetReset === "earliest",
   };
+}
+
+function readAttemptsByType(env: EnvReader): Record<string, number> {
+  const variable = "JOB_MAX_ATTEMPTS_BY_TYPE";
+  const result: Record<string, number> = {};
+  for (const entry of env.list(variable, [])) {
+    const [pattern = "", attempts = ""] = entry.split("=").map((part) => part.trim());
+    const value = Number(attempts);
+    if (expandJobTypePatterns([pattern]).length === 0) {
+      env.problem(
+        variable,
+        `"${pattern}" matches no job type; known types: ${JOB_TYPES.join(", ")}`,
+      );
+    } else if (!/^\d+$/.test(attempts) || value < 1 || value > 100) {
+      env.problem(variable, `attempts of "${pattern}" must be an integer 1-100, got "${attempts}"`);
+    } else {
+      result[pattern] = value;
+    }
+  }
+  return result;
 }

@@ -36,7 +36,7 @@ export interface WorkerOptions {
   signal?: AbortSignal;
   /** Group membership tuning (session timeout, heartbeats). */
   group?: GroupTimings;
-  /** Max attempts by job type pattern, over `config.worker.maxAttempts`. */
+  /** Max attempts by job type pattern. @default config.worker.maxAttemptsByType */
   maxAttemptsByType?: Readonly<Record<string, number>>;
   /** Commit once this many jobs finished, without waiting for the interval. @default 500 */
   commitBatchSize?: number;
@@ -140,7 +140,7 @@ class Worker implements RunningWorker {
         maxAttempts: this.#settings.maxAttempts,
         baseMs: this.#settings.retryBaseMs,
         maxMs: this.#settings.retryMaxMs,
-        ...(options.maxAttemptsByType ? { maxAttemptsByType: options.maxAttemptsByType } : {}),
+        maxAttemptsByType: options.maxAttemptsByType ?? this.#settings.maxAttemptsByType,
       },
       jobTimeoutMs: this.#settings.jobTimeoutMs,
       deadLetters: this.#deadLetters,

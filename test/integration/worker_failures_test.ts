@@ -109,7 +109,7 @@ Deno.test("worker dead-letters poison messages with their reason while the parti
 Deno.test("worker dead-letters a job whose transient failures outlast its attempts", async () => {
   const config = await setupTopic("worker_exhaust", {
     partitions: 1,
-    env: { JOB_MAX_ATTEMPTS: "2" },
+    env: { JOB_MAX_ATTEMPTS: "9", JOB_MAX_ATTEMPTS_BY_TYPE: "job.email.*=2" },
   });
   const doomed = emailJob(crypto.randomUUID());
   const fine = emailJob(crypto.randomUUID());
