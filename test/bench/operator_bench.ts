@@ -1,0 +1,292 @@
+/**
+ * `deno task bench:operator`: the operator (`operator/main.ts`, as its own
+ * process) against a real kube-apiserver + etcd with the KEDA and Strimzi
+ * CRDs. Creates N JobWorkerPools (200 by default) at once and measures:
+ *
+ * - the time from the first create until every pool's
+ *   `status.observedGeneration` equals its `metadata.generation`;
+ * - per pool, create-to-reconciled latency (p50/p99), seen through a watch;
+ * - reconcile duration p50/p99 from the operator's own histogram (bucket
+ *   upper bounds, so coarse);
+ * - the operator process's peak and final RSS.
+ *
+ * Not a test: prints a table and writes `test/bench/results/operator.json`.
+ * Targets (issue 5): all reconciled ≤ 30 s, p99 ≤ 1 s, RSS ≤ 150 MB.
+ *
+ * Usage: `deno task bench:operator [--pools 200] [--concurrency 4]`
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { ensureKubeBinaries, startKube } from "../env/kube.ts";
+import { freePort } from "../env/process.ts";
+import { HttpKubeClient, type KubeObject, loadKubeConnection } from "../../operator/runtime/mod.ts";
+import { POOL_RESOURCE } from "../../operator/reconcile/mod.ts";
+import { installPoolCrd, poolManifest } from "../integration/operator_support.ts";
+
+const HERE = fileURLToPath(new URL(".", import.meta.url));
+const ROOT = join(HERE, "..", "..");
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    pools: { type: "string", default: "200" },
+    concurrency: { type: "string", default: "4" },
+  },
+});
+const poolCount = Number(values.pools);
+const concurrency = Number(values.concurrency);
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+async function rssBytes(pid: number): Promise<number> {
+  try {
+    const status = await Deno.readTextFile(`/proc/${pid}/status`);
+    return Number(status.match(/VmRSS:\s+(\d+) kB/)?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/** p-th percentile from a Prometheus histogram: the upper bound of the bucket holding it. */
+function histogramPercentile(metrics: string, name: string, p: number): number {
+  const buckets = [
+    ...metrics.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\d+)`, "gm")),
+  ]
+    .map((m) => ({ le: m[1] === "+Inf" ? Infinity : Number(m[1]), count: Number(m[2]) }));
+  const total = buckets.at(-1)?.count ?? 0;
+  const target = (p / 100) * total;
+  return buckets.find((b) => b.count >= target)?.le ?? NaN;
+}
+
+const logDir = await Deno.makeTempDir({ prefix: "jobpool-bench-operator-" });
+console.error(`starting kube-apiserver (logs in ${logDir})`);
+const kube = await startKube({ logDir });
+const { kubectl: kubectlPath } = await ensureKubeBinaries();
+const client = new HttpKubeClient(
+  await loadKubeConnection({ kubeconfigPath: kube.kubeconfigPath }),
+);
+let operator: Deno.ChildProcess | undefined;
+let operatorPid: number | undefined;
+try {
+  await installPoolCrd({ kubeconfig: kube.kubeconfigPath, kubectl: kubectlPath });
+  const namespace = "bench";
+  await client.create({
+    group: "",
+    version: "v1",
+    plural: "namespaces",
+    kind: "Namespace",
+    namespaced: false,
+  }, {
+    metadata: { name: namespace },
+  });
+
+  const metricsPort = freePort();
+  operator = new Deno.Command(Deno.execPath(), {
+    args: ["task", "--quiet", "operator"],
+    cwd: ROOT,
+    env: {
+      KUBECONFIG: kube.kubeconfigPath,
+      OPERATOR_METRICS_PORT: String(metricsPort),
+      OPERATOR_WATCH_NAMESPACE: namespace,
+      OPERATOR_LEASE_NAMESPACE: namespace,
+      OPERATOR_CONCURRENCY: String(concurrency),
+      LOG_LEVEL: "warning",
+    },
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  // `deno task` runs the operator as a child; measure the deno process serving the port.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const ok = await fetch(`http://127.0.0.1:${metricsPort}/readyz`).then(async (r) => {
+      await r.body?.cancel();
+      return r.ok;
+    }).catch(() => false);
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error("The operator did not become ready within 60 s");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  operatorPid = await findOperatorPid(operator.pid);
+  const idleRss = await rssBytes(operatorPid);
+
+  // Watch pools to see when each one is reconciled.
+  const created = new Map<string, number>();
+  const reconciled = new Map<string, number>();
+  const watchAbort = new AbortController();
+  // Right after the CRD is established its storage may still answer 429 for a moment.
+  const initial = await retry(() => client.list(POOL_RESOURCE, { namespace }));
+  const watching = (async () => {
+    try {
+      for await (
+        const event of client.watch(POOL_RESOURCE, {
+          namespace,
+          resourceVersion: initial.resourceVersion,
+          signal: watchAbort.signal,
+          timeoutSeconds: 600,
+        })
+      ) {
+        const pool = event.object as KubeObject & { status?: { observedGeneration?: number } };
+        const name = pool.metadata.name ?? "";
+        if (
+          pool.status?.observedGeneration !== undefined &&
+          pool.status.observedGeneration === pool.metadata.generation && !reconciled.has(name)
+        ) {
+          reconciled.set(name, performance.now());
+        }
+      }
+    } catch (error) {
+      if (!watchAbort.signal.aborted) throw error;
+    }
+  })();
+
+  let peakRss = idleRss;
+  const sampler = setInterval(async () => {
+    peakRss = Math.max(peakRss, await rssBytes(operatorPid!));
+  }, 100);
+
+  const started = performance.now();
+  const names = Array.from({ length: poolCount }, (_, i) => `pool-${String(i).padStart(4, "0")}`);
+  let next = 0;
+  await Promise.all(Array.from({ length: 20 }, async () => {
+    while (next < names.length) {
+      const name = names[next++]!;
+      const manifest = poolManifest(namespace, name, {
+        topicProvisioning: { mode: "strimzi", strimzi: { clusterName: "events" } },
+      });
+      await client.create(POOL_RESOURCE, manifest);
+      created.set(name, performance.now());
+    }
+  }));
+  const createdAll = performance.now();
+  const waitDeadline = Date.now() + 300_000;
+  while (reconciled.size < poolCount) {
+    if (Date.now() > waitDeadline) {
+      throw new Error(`Only ${reconciled.size} of ${poolCount} pools reconciled within 300 s`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const allReconciled = Math.max(...reconciled.values());
+  clearInterval(sampler);
+  watchAbort.abort();
+  await watching;
+  const finalRss = await rssBytes(operatorPid);
+  peakRss = Math.max(peakRss, finalRss);
+
+  const latencies = names.map((n) => reconciled.get(n)! - created.get(n)!).sort((a, b) => a - b);
+  const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text());
+  const reconcileCount = [...metrics.matchAll(/^jobpool_operator_reconcile_total\{[^}]*\} (\d+)/gm)]
+    .reduce((sum, m) => sum + Number(m[1]), 0);
+  const result = {
+    date: new Date().toISOString(),
+    kubeVersion: kube.version,
+    pools: poolCount,
+    concurrency,
+    createSeconds: (createdAll - started) / 1000,
+    allReconciledSeconds: (allReconciled - started) / 1000,
+    createToReconciledMs: {
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+      max: latencies.at(-1),
+    },
+    reconcileDurationSeconds: {
+      p50UpperBound: histogramPercentile(
+        metrics,
+        "jobpool_operator_reconcile_duration_seconds",
+        50,
+      ),
+      p99UpperBound: histogramPercentile(
+        metrics,
+        "jobpool_operator_reconcile_duration_seconds",
+        99,
+      ),
+      mean: Number(metrics.match(/^jobpool_operator_reconcile_duration_seconds_sum (\S+)/m)?.[1]) /
+        Number(metrics.match(/^jobpool_operator_reconcile_duration_seconds_count (\S+)/m)?.[1]),
+    },
+    reconciles: reconcileCount,
+    operatorRssMB: {
+      idle: idleRss / 2 ** 20,
+      peak: peakRss / 2 ** 20,
+      final: finalRss / 2 ** 20,
+    },
+    targets: { allReconciledSeconds: 30, p99Seconds: 1, rssMB: 150 },
+  };
+
+  const fmt = (n: number | undefined, digits = 2) => n === undefined ? "-" : n.toFixed(digits);
+  console.log(
+    `\nOperator benchmark: ${poolCount} JobWorkerPools, concurrency ${concurrency}, ${kube.version}\n`,
+  );
+  console.log("| metric | value | target |");
+  console.log("| --- | --- | --- |");
+  console.log(
+    `| all reconciled (from first create) | ${fmt(result.allReconciledSeconds)} s | ≤ 30 s |`,
+  );
+  console.log(`| creating the pools took | ${fmt(result.createSeconds)} s | |`);
+  console.log(
+    `| create → reconciled p50 | ${fmt(result.createToReconciledMs.p50 / 1000, 3)} s | |`,
+  );
+  console.log(
+    `| create → reconciled p99 | ${fmt(result.createToReconciledMs.p99 / 1000, 3)} s | |`,
+  );
+  console.log(
+    `| reconcile duration p50 (≤ bucket) | ${result.reconcileDurationSeconds.p50UpperBound} s | |`,
+  );
+  console.log(
+    `| reconcile duration p99 (≤ bucket) | ${result.reconcileDurationSeconds.p99UpperBound} s | ≤ 1 s |`,
+  );
+  console.log(`| reconcile duration mean | ${fmt(result.reconcileDurationSeconds.mean, 4)} s | |`);
+  console.log(`| reconciles run | ${reconcileCount} | |`);
+  console.log(
+    `| operator RSS idle / peak / final | ${fmt(result.operatorRssMB.idle, 1)} / ${
+      fmt(result.operatorRssMB.peak, 1)
+    } / ${fmt(result.operatorRssMB.final, 1)} MB | ≤ 150 MB |`,
+  );
+
+  const resultsDir = join(HERE, "results");
+  await Deno.mkdir(resultsDir, { recursive: true });
+  await Deno.writeTextFile(
+    join(resultsDir, "operator.json"),
+    JSON.stringify(result, null, 2) + "\n",
+  );
+  console.log(`\nwrote ${join(resultsDir, "operator.json")}`);
+} finally {
+  if (operator) {
+    try {
+      if (operatorPid !== undefined) Deno.kill(operatorPid, "SIGTERM");
+      operator.kill("SIGTERM");
+    } catch { /* already gone */ }
+    await operator.status;
+  }
+  client.close();
+  await kube.stop();
+}
+
+/** The deepest descendant of `pid` (the operator under `deno task`), else `pid`. */
+async function findOperatorPid(pid: number): Promise<number> {
+  let current = pid;
+  for (let depth = 0; depth < 5; depth++) {
+    const children = await Deno.readTextFile(`/proc/${current}/task/${current}/children`)
+      .then((text) => text.trim().split(/\s+/).filter(Boolean).map(Number))
+      .catch(() => [] as number[]);
+    if (children.length === 0) return current;
+    current = children[0]!;
+  }
+  return current;
+}
+
+async function retry<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (attempt >= 50) throw error;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
