@@ -38,7 +38,25 @@ export interface InformerOptions {
   /** @default 30000 */
   maxBackoffMs?: number;
   clock?: Clock;
+  /**
+   * Slims objects before they are cached and handed out; default
+   * {@linkcode slimObject} (drops managedFields and kubectl's last-applied annotation).
+   */
+  transform?: (object: KubeObject) => KubeObject;
 }
+
+/** `object` without `metadata.managedFields` and the last-applied annotation, which nothing reads from the cache. */
+export function slimObject(object: KubeObject): KubeObject {
+  const { managedFields: _managed, ...metadata } = object.metadata;
+  const annotations = metadata.annotations;
+  if (annotations && LAST_APPLIED in annotations) {
+    const { [LAST_APPLIED]: _last, ...rest } = annotations;
+    metadata.annotations = rest;
+  }
+  return { ...object, metadata };
+}
+
+const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
 
 const log = logger("operator", "informer");
 
@@ -133,7 +151,9 @@ export class Informer {
     const list = await client.list(type, { namespace, labelSelector, signal });
     this.#relists++;
     const seen = new Set<string>();
-    for (const object of list.items) {
+    const transform = this.#options.transform ?? slimObject;
+    for (const item of list.items) {
+      const object = transform(item);
       const key = objectKey(object);
       seen.add(key);
       const old = this.#cache.get(key);
@@ -189,14 +209,15 @@ export class Informer {
             message: status.message ?? "watch error",
           });
         }
-        const key = objectKey(event.object);
+        const object = (this.#options.transform ?? slimObject)(event.object);
+        const key = objectKey(object);
         if (event.type === "DELETED") {
           this.#cache.delete(key);
-          onEvent("deleted", event.object);
+          onEvent("deleted", object);
         } else {
           const existed = this.#cache.has(key);
-          this.#cache.set(key, event.object);
-          onEvent(existed ? "updated" : "added", event.object);
+          this.#cache.set(key, object);
+          onEvent(existed ? "updated" : "added", object);
         }
       }
     } catch (error) {

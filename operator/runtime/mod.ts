@@ -19,6 +19,7 @@ export {
   type InformerEventType,
   type InformerHandler,
   type InformerOptions,
+  slimObject,
 } from "./informer.ts";
 export {
   type ApplyOptions,
