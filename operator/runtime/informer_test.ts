@@ -45,6 +45,7 @@ async function* hang(options: WatchOptions): AsyncIterable<WatchEvent> {
   await new Promise((_, reject) => {
     options.signal?.addEventListener("abort", () => reject(options.signal?.reason), { once: true });
   });
+  yield* [];
 }
 
 function events(list: WatchEvent[], end?: Error): WatchScript {
