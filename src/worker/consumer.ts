@@ -2,16 +2,19 @@
  * The kafkajs adapter: a group consumer that only hands fetched messages
  * over and never runs a job itself.
  *
- * Why `eachBatch` returns at once: kafkajs heartbeats from its fetch loop,
- * between batches, so a handler that runs inside `eachBatch` for longer
- * than the session timeout gets the member thrown out of the group. Here the
- * loop keeps turning (and heartbeating) while jobs run in the pool, even
- * while fetching is paused: a paused fetch sleeps `maxWaitTime` and
- * heartbeats.
+ * Why jobs never run inside `eachBatch`: kafkajs heartbeats from its fetch
+ * loop, between batches, so a handler that runs inside `eachBatch` for
+ * longer than the session timeout gets the member thrown out of the group.
+ * Here `eachBatch` only hands messages to the worker's buffer. When the
+ * buffer is full it waits for room — that is the back-pressure, fetching
+ * stops — but wakes at least every heartbeat interval to call `heartbeat()`,
+ * so the membership holds however long the jobs take. (Pausing the topic
+ * instead would make kafkajs sleep a whole `maxWaitTime` before fetching
+ * again once resumed.) Pausing is kept for shutdown, where fetching stops
+ * for good while running jobs finish.
  *
- * Why offsets are resolved only up to what was accepted: with auto-commit
- * off, kafkajs's resolved offset is just its fetch position. A message the
- * worker did not accept (buffer full) is fetched again after resuming.
+ * Why offsets are resolved as messages are accepted: with auto-commit off,
+ * kafkajs's resolved offset is just its fetch position, not a commit.
  *
  * Rebalances: kafkajs has no revoke callback. `REBALANCING` is emitted when
  * the group starts to rebalance (before this member re-joins) and
@@ -48,10 +51,14 @@ export interface ConsumedBatch {
 /** What the consumer tells the worker. */
 export interface ConsumerListener {
   /**
-   * A fetched batch; returns how many of its messages, from the first, were
-   * accepted. The rest are fetched again later.
+   * A fetched batch; returns how many of its messages, from `messages[from]`
+   * on, were accepted (fewer than offered when the buffer is full).
    */
-  onBatch(batch: ConsumedBatch): number;
+  onBatch(batch: ConsumedBatch, from: number): number;
+  /** Resolves when the buffer has room again, or after `timeoutMs`. */
+  waitForRoom(timeoutMs: number): Promise<void>;
+  /** True once the worker stops taking messages. */
+  isStopping(): boolean;
   /** This member joined the group with this assignment (topic → partitions). */
   onAssigned(assignment: Readonly<Record<string, number[]>>): void;
   /** The group started to rebalance; the assignment is about to change. */
@@ -68,7 +75,7 @@ export interface GroupTimings {
   heartbeatIntervalMs?: number;
   /** How long members get to re-join during a rebalance. @default 60000 */
   rebalanceTimeoutMs?: number;
-  /** How long a fetch waits for data (also the sleep of a paused fetch). @default 5000 */
+  /** How long a fetch waits for data. @default 5000 */
   maxWaitTimeMs?: number;
 }
 
@@ -82,11 +89,10 @@ export interface JobConsumerOptions extends GroupTimings {
   listener: ConsumerListener;
 }
 
-/** A kafkajs group consumer with manual commits and whole-topic pause/resume. */
+/** A kafkajs group consumer with manual commits and back-pressure on fetching. */
 export class JobConsumer {
   readonly #consumer: Consumer;
   readonly #options: JobConsumerOptions;
-  #paused = false;
 
   constructor(options: JobConsumerOptions) {
     this.#options = options;
@@ -115,27 +121,13 @@ export class JobConsumer {
     await this.#consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      eachBatch: (payload) => Promise.resolve(this.#handleBatch(payload)),
+      eachBatch: (payload) => this.#handleBatch(payload),
     });
   }
 
-  /** True while fetching is paused. */
-  get paused(): boolean {
-    return this.#paused;
-  }
-
-  /** Stops fetching the topic; membership and heartbeats go on. */
+  /** Stops fetching the topic (on shutdown); membership and heartbeats go on. */
   pause(): void {
-    if (this.#paused) return;
-    this.#paused = true;
     this.#consumer.pause([{ topic: this.#options.topic }]);
-  }
-
-  /** Fetches the topic again. */
-  resume(): void {
-    if (!this.#paused) return;
-    this.#paused = false;
-    this.#consumer.resume([{ topic: this.#options.topic }]);
   }
 
   /**
@@ -152,22 +144,39 @@ export class JobConsumer {
     await this.#consumer.disconnect();
   }
 
-  #handleBatch({ batch, resolveOffset, isRunning, isStale }: EachBatchPayload): void {
-    if (!isRunning() || isStale() || batch.messages.length === 0) return;
-    const { topic, partition, highWatermark } = batch;
-    const messages = batch.messages.map((message): ConsumedMessage => ({
-      topic,
-      partition,
-      offset: message.offset,
-      key: message.key,
-      value: message.value,
-      headers: message.headers ?? {},
-      timestamp: message.timestamp,
-    }));
-    const accepted = this.#options.listener.onBatch({ topic, partition, highWatermark, messages });
-    const last = messages[accepted - 1];
-    if (last) resolveOffset(last.offset);
+  async #handleBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+    const { listener } = this.#options;
+    const consumed = toConsumedBatch(batch);
+    let next = 0;
+    while (next < consumed.messages.length) {
+      if (!isRunning() || isStale() || listener.isStopping()) return;
+      const accepted = listener.onBatch(consumed, next);
+      next += accepted;
+      const last = consumed.messages[next - 1];
+      if (accepted > 0 && last) resolveOffset(last.offset);
+      if (next < consumed.messages.length) {
+        await listener.waitForRoom(this.#options.heartbeatIntervalMs ?? 3_000);
+        // Throws when the group rebalances: kafkajs then re-joins, and what
+        // was not accepted is fetched again.
+        await heartbeat();
+      }
+    }
   }
+}
+
+function toConsumedBatch(batch: EachBatchPayload["batch"]): ConsumedBatch {
+  const { topic, partition, highWatermark } = batch;
+  const messages = batch.messages.map((message): ConsumedMessage => ({
+    topic,
+    partition,
+    offset: message.offset,
+    key: message.key,
+    value: message.value,
+    headers: message.headers ?? {},
+    timestamp: message.timestamp,
+  }));
+  return { topic, partition, highWatermark, messages };
 }
 
 function definedTimings(timings: GroupTimings) {

@@ -111,6 +111,7 @@ class Worker implements RunningWorker {
   readonly #tracker = new OffsetTracker();
   readonly #owned = new Map<string, OwnedPartition>();
   readonly #done = Promise.withResolvers<void>();
+  readonly #roomWaiters = new Set<() => void>();
   #joins = 0;
   #alive = true;
   #failure: Error | undefined;
@@ -153,7 +154,9 @@ class Worker implements RunningWorker {
       fromBeginning: this.#settings.fromBeginning,
       ...options.group,
       listener: {
-        onBatch: (batch) => this.#onBatch(batch),
+        onBatch: (batch, from) => this.#onBatch(batch, from),
+        waitForRoom: (timeoutMs) => this.#waitForRoom(timeoutMs),
+        isStopping: () => this.#stopping !== undefined,
         onAssigned: (assignment) => this.#onAssigned(assignment),
         onRebalancing: () => this.#onRebalancing(),
         onCrash: (error, restart) => this.#onCrash(error, restart),
@@ -232,21 +235,17 @@ class Worker implements RunningWorker {
     return this.#stopping;
   }
 
-  #onBatch(batch: ConsumedBatch): number {
+  #onBatch(batch: ConsumedBatch, from: number): number {
     if (this.#stopping) return 0;
     const owned = this.#own(batch.topic, batch.partition);
     owned.highWatermark = Number(batch.highWatermark);
     let accepted = 0;
-    for (const message of batch.messages) {
+    for (const message of batch.messages.values().drop(from)) {
       const offset = Number(message.offset);
       // After a rebalance that kept this partition, kafkajs fetches again
       // from the last commit: what is already here must not run twice.
       if (!owned.offsets.has(offset)) {
-        if (this.#pool.pending >= this.#settings.bufferSize) {
-          this.#consumer.pause();
-          log.debug("Buffer full ({count} jobs): fetching paused", { count: this.#pool.pending });
-          break;
-        }
+        if (this.#pool.pending >= this.#settings.bufferSize) break;
         owned.offsets.register(offset);
         this.#submit(owned, message);
       }
@@ -255,6 +254,24 @@ class Worker implements RunningWorker {
     this.#metrics.setLag(owned.topic, owned.partition, partitionLag(owned));
     this.#metrics.setBuffered(this.#pool.pending - this.#pool.active);
     return accepted;
+  }
+
+  #waitForRoom(timeoutMs: number): Promise<void> {
+    if (this.#hasRoom()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.#roomWaiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, timeoutMs);
+      this.#roomWaiters.add(wake);
+    });
+  }
+
+  /** Room means half the buffer free, so fetching does not flap at the edge. */
+  #hasRoom(): boolean {
+    return this.#stopping !== undefined || this.#pool.pending <= this.#settings.bufferSize / 2;
   }
 
   #submit(owned: OwnedPartition, message: ConsumedMessage): void {
@@ -285,12 +302,9 @@ class Worker implements RunningWorker {
   }
 
   #afterJob(): void {
-    const buffered = this.#pool.pending;
-    this.#metrics.setBuffered(buffered - this.#pool.active);
-    // Resume at half the buffer so fetching does not flap at the edge.
-    if (this.#consumer.paused && !this.#stopping && buffered <= this.#settings.bufferSize / 2) {
-      this.#consumer.resume();
-      log.debug("Buffer drained ({count} jobs): fetching resumed", { count: buffered });
+    this.#metrics.setBuffered(this.#pool.pending - this.#pool.active);
+    if (this.#roomWaiters.size > 0 && this.#hasRoom()) {
+      for (const wake of [...this.#roomWaiters]) wake();
     }
   }
 
@@ -386,6 +400,7 @@ class Worker implements RunningWorker {
   async #shutdown(): Promise<void> {
     log.info("Stopping: {count} jobs in flight", { count: this.#pool.active });
     if (this.#joins > 0) this.#consumer.pause();
+    for (const wake of [...this.#roomWaiters]) wake();
     const dropped = this.#pool.clearQueued();
     for (const owned of this.#owned.values()) owned.stop.abort(new Error("Worker stopping"));
     const timeout = this.#settings.shutdownTimeoutMs;
