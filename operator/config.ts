@@ -4,6 +4,7 @@
  * | Variable | Default | Meaning |
  * | --- | --- | --- |
  * | `KUBECONFIG` | in-cluster | kubeconfig file (first path of a list) |
+ * | `KUBERNETES_SERVICE_HOST`, `_PORT` | | the API server, in a cluster |
  * | `OPERATOR_KUBE_CONTEXT` | current | kubeconfig context |
  * | `OPERATOR_WATCH_NAMESPACE` | all | only reconcile pools in this namespace |
  * | `OPERATOR_LEASE_NAMESPACE` | `POD_NAMESPACE`, else `default` | namespace of the leader Lease |
@@ -24,6 +25,8 @@ import { type Env, EnvReader } from "../src/config/env_reader.ts";
 export interface OperatorConfig {
   kubeconfigPath: string | undefined;
   kubeContext: string | undefined;
+  /** `KUBERNETES_SERVICE_HOST`/`_PORT`, for the in-cluster connection when KUBECONFIG is unset. */
+  inClusterEnv: Record<string, string | undefined>;
   watchNamespace: string | undefined;
   lease: {
     namespace: string;
@@ -65,6 +68,10 @@ export function loadOperatorConfig(env: Env): OperatorConfig {
   const config: OperatorConfig = {
     kubeconfigPath: kubeconfig,
     kubeContext: reader.optional("OPERATOR_KUBE_CONTEXT"),
+    inClusterEnv: {
+      KUBERNETES_SERVICE_HOST: reader.optional("KUBERNETES_SERVICE_HOST"),
+      KUBERNETES_SERVICE_PORT: reader.optional("KUBERNETES_SERVICE_PORT"),
+    },
     watchNamespace: reader.optional("OPERATOR_WATCH_NAMESPACE"),
     lease: {
       namespace: reader.optional("OPERATOR_LEASE_NAMESPACE") ??

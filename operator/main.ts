@@ -20,6 +20,7 @@ async function main(): Promise<void> {
     await loadKubeConnection({
       kubeconfigPath: config.kubeconfigPath,
       context: config.kubeContext,
+      env: config.inClusterEnv,
     }),
   );
   const operator = await startOperator({

@@ -259,13 +259,13 @@ export class HttpKubeClient implements KubeClient {
     }
   }
 
-  #fetch(
+  async #fetch(
     method: string,
     path: string,
     options: { body?: string; contentType?: string; signal?: AbortSignal | undefined },
   ): Promise<Response> {
     const headers: Record<string, string> = {
-      ...this.#connection.headers,
+      ...(await this.#connection.headers()),
       accept: "application/json",
     };
     if (options.contentType) headers["content-type"] = options.contentType;
@@ -276,7 +276,7 @@ export class HttpKubeClient implements KubeClient {
     };
     if (options.body !== undefined) init.body = options.body;
     if (options.signal) init.signal = options.signal;
-    return fetch(`${this.#connection.server}${path}`, init);
+    return await fetch(`${this.#connection.server}${path}`, init);
   }
 
   async #request<T>(
