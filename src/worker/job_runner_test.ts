@@ -1,0 +1,189 @@
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import type { PartialJobHandlers } from "../handlers/handler.ts";
+import {
+  createJobEvent,
+  JOB_TYPES,
+  type JobEvent,
+  PermanentJobError,
+  RetryLaterError,
+  toJobMessage,
+} from "../jobs/mod.ts";
+import type { ConsumedMessage } from "./consumer.ts";
+import type { DeadLetterReason, OriginalMessage } from "./dead_letter.ts";
+import { type JobRunnerOptions, runJob } from "./job_runner.ts";
+import { KeyedPool, type PoolTaskContext } from "./keyed_pool.ts";
+import { noopMetrics } from "./noop_metrics.ts";
+
+function welcome(): JobEvent {
+  const campaignId = crypto.randomUUID();
+  return createJobEvent({
+    type: "job.email.welcome",
+    accountId: crypto.randomUUID(),
+    campaignId,
+    data: { type: "welcome", campaign_id: campaignId, user_id: crypto.randomUUID(), priority: 1 },
+  });
+}
+
+function consumed(value: string, headers: Record<string, string> = {}): ConsumedMessage {
+  return {
+    topic: "jobs",
+    partition: 0,
+    offset: "7",
+    key: Buffer.from("k"),
+    value: Buffer.from(value),
+    headers,
+    timestamp: "0",
+  };
+}
+
+function setup(handlers: PartialJobHandlers, overrides: Partial<JobRunnerOptions> = {}) {
+  const letters: { message: OriginalMessage; reason: DeadLetterReason }[] = [];
+  const outcomes: string[] = [];
+  const options: JobRunnerOptions = {
+    handlers,
+    jobTypes: [...JOB_TYPES],
+    retry: { maxAttempts: 3, baseMs: 1, maxMs: 5 },
+    jobTimeoutMs: 1_000,
+    deadLetters: {
+      publish: (message, reason) => Promise.resolve(void letters.push({ message, reason })),
+    },
+    metrics: { ...noopMetrics(), jobFinished: (_type, outcome) => void outcomes.push(outcome) },
+    ...overrides,
+  };
+  return { options, letters, outcomes };
+}
+
+/** Runs the job inside a real pool, as the worker does. */
+function run(
+  options: JobRunnerOptions,
+  message: ConsumedMessage,
+  signals: { stop?: AbortSignal; kill?: AbortSignal } = {},
+) {
+  const pool = new KeyedPool({ size: 1 });
+  return new Promise<string>((resolve) => {
+    pool.submit("k", async (context: PoolTaskContext) => {
+      resolve(
+        await runJob(options, {
+          message,
+          pool: context,
+          stop: signals.stop ?? new AbortController().signal,
+          kill: signals.kill ?? new AbortController().signal,
+        }),
+      );
+    });
+  });
+}
+
+Deno.test("runJob runs the handler of the job's type", async () => {
+  const event = welcome();
+  const seen: string[] = [];
+  const { options, outcomes } = setup({
+    "job.email.welcome": (job, { attempt, signal }) => {
+      seen.push(`${job.id}:${attempt}:${signal.aborted}`);
+      return Promise.resolve();
+    },
+  });
+  assert.equal(await run(options, consumed(toJobMessage(event).value)), "finished");
+  assert.deepEqual(seen, [`${event.id}:1:false`]);
+  assert.deepEqual(outcomes, ["succeeded"]);
+});
+
+Deno.test("runJob dead-letters a message that does not decode, with 0 attempts", async () => {
+  const { options, letters, outcomes } = setup({});
+  const message = consumed("{oops", { "job-type": "job.email.welcome" });
+  assert.equal(await run(options, message), "finished");
+  assert.equal(letters.length, 1);
+  assert.equal(letters[0]!.message, message);
+  assert.equal((letters[0]!.reason.error as Error).name, "JobDecodeError");
+  assert.equal(letters[0]!.reason.attempts, 0);
+  assert.deepEqual(outcomes, ["dead_lettered"]);
+});
+
+Deno.test("runJob skips types outside its job types without calling a handler", async () => {
+  const { options, letters, outcomes } = setup({
+    "job.email.welcome": () => Promise.reject(new Error("must not run")),
+  }, { jobTypes: ["job.reward.deliver"] });
+  assert.equal(await run(options, consumed(toJobMessage(welcome()).value)), "finished");
+  assert.equal(letters.length, 0);
+  assert.deepEqual(outcomes, ["skipped"]);
+});
+
+Deno.test("runJob dead-letters a type without a handler", async () => {
+  const { options, letters } = setup({});
+  assert.equal(await run(options, consumed(toJobMessage(welcome()).value)), "finished");
+  assert.equal((letters[0]!.reason.error as Error).name, "UnhandledJobTypeError");
+});
+
+Deno.test("runJob retries transient failures, then succeeds", async () => {
+  const attempts: number[] = [];
+  const { options, outcomes } = setup({
+    "job.email.welcome": (_job, { attempt }) => {
+      attempts.push(attempt);
+      if (attempt === 1) return Promise.reject(new Error("busy"));
+      if (attempt === 2) return Promise.reject(new RetryLaterError("later", { retryAfterMs: 1 }));
+      return Promise.resolve();
+    },
+  });
+  assert.equal(await run(options, consumed(toJobMessage(welcome()).value)), "finished");
+  assert.deepEqual(attempts, [1, 2, 3]);
+  assert.deepEqual(outcomes, ["retried", "retried", "succeeded"]);
+});
+
+Deno.test("runJob dead-letters after the last attempt, and permanent errors at once", async () => {
+  const { options, letters } = setup({
+    "job.email.welcome": () => Promise.reject(new Error("still down")),
+  });
+  await run(options, consumed(toJobMessage(welcome()).value));
+  assert.equal(letters[0]!.reason.attempts, 3);
+  assert.ok(letters[0]!.reason.firstFailureAt <= letters[0]!.reason.lastFailureAt);
+
+  const permanent = setup({
+    "job.email.welcome": () => Promise.reject(new PermanentJobError("no such user")),
+  });
+  await run(permanent.options, consumed(toJobMessage(welcome()).value));
+  assert.equal(permanent.letters[0]!.reason.attempts, 1);
+});
+
+Deno.test("runJob aborts a handler past its deadline, even one that ignores its signal", async () => {
+  let sawAbort = false;
+  const { options, letters } = setup({
+    "job.email.welcome": (_job, { signal }) => {
+      signal.addEventListener("abort", () => sawAbort = true);
+      return new Promise(() => {});
+    },
+  }, { jobTimeoutMs: 5, retry: { maxAttempts: 1, baseMs: 1, maxMs: 1 } });
+  assert.equal(await run(options, consumed(toJobMessage(welcome()).value)), "finished");
+  assert.equal(sawAbort, true);
+  assert.equal((letters[0]!.reason.error as Error).name, "JobTimeoutError");
+});
+
+Deno.test("runJob abandons a job whose partition is lost instead of retrying it", async () => {
+  const stop = new AbortController();
+  const kill = new AbortController();
+  const { options, letters } = setup({
+    "job.email.welcome": () => {
+      stop.abort();
+      kill.abort();
+      return Promise.reject(new Error("interrupted"));
+    },
+  });
+  const result = await run(options, consumed(toJobMessage(welcome()).value), {
+    stop: stop.signal,
+    kill: kill.signal,
+  });
+  assert.equal(result, "abandoned");
+  assert.equal(letters.length, 0);
+  assert.equal(await run(options, consumed("{}"), { stop: stop.signal }), "abandoned");
+});
+
+Deno.test("runJob keeps trying to publish a dead letter until it is stored", async () => {
+  let calls = 0;
+  const { options } = setup({}, {
+    deadLetters: {
+      publish: () => ++calls < 3 ? Promise.reject(new Error("broker away")) : Promise.resolve(),
+    },
+  });
+  assert.equal(await run(options, consumed("{oops")), "finished");
+  assert.equal(calls, 3);
+});
