@@ -1,7 +1,8 @@
 /**
  * Adaptive pool size (`KAFKA_WORKER_POOL_MIN` < `KAFKA_WORKER_POOL_MAX`):
- * every few seconds the pool grows while lag grows and job latency holds,
- * and shrinks when the lag is gone. Growing while latency climbs would only
+ * every few seconds the pool grows while lag grows (or a backlog would take
+ * too long to drain at the current rate) and job latency holds, and shrinks
+ * when the lag is gone. Growing while latency climbs would only
  * pile more load on a downstream that is already slow, so it holds instead.
  *
  * @module
@@ -24,7 +25,12 @@ export interface PoolSample {
   latencyMs: number | undefined;
   /** The best mean job time seen so far. */
   baselineLatencyMs: number | undefined;
+  /** Jobs finished per second in the last period. */
+  jobsPerSecond: number;
 }
+
+/** A backlog that takes longer than this to drain at the current rate calls for more workers. */
+const MAX_DRAIN_SECONDS = 30;
 
 /** Latency "holds" while within this factor of the baseline (plus a few ms of noise). */
 const LATENCY_TOLERANCE = 1.5;
@@ -32,12 +38,13 @@ const LATENCY_NOISE_MS = 5;
 
 /** The pool size for the next period. Pure: the decision, without timers. */
 export function nextPoolSize(sample: PoolSample): number {
-  const { size, min, max, lag, previousLag, latencyMs, baselineLatencyMs } = sample;
+  const { size, min, max, lag, previousLag, latencyMs, baselineLatencyMs, jobsPerSecond } = sample;
   if (min >= max) return size;
   if (lag === 0) return Math.max(min, size - Math.max(1, Math.ceil(size / 4)));
   const latencyHolds = latencyMs === undefined || baselineLatencyMs === undefined ||
     latencyMs <= baselineLatencyMs * LATENCY_TOLERANCE + LATENCY_NOISE_MS;
-  if (lag > previousLag && latencyHolds) {
+  const behind = lag > previousLag || lag > jobsPerSecond * MAX_DRAIN_SECONDS;
+  if (behind && latencyHolds) {
     return Math.min(max, size + Math.max(1, Math.ceil(size / 2)));
   }
   return Math.min(max, Math.max(min, size));
@@ -61,6 +68,7 @@ export function startAdaptivePool(options: AdaptivePoolOptions): { stop(): void 
   let previousLag = 0;
   let previous = worker.stats();
   let baselineLatencyMs: number | undefined;
+  const intervalMs = options.intervalMs ?? 5_000;
   const timer = setInterval(() => {
     const lag = worker.lag().reduce((sum, partition) => sum + partition.lag, 0);
     const stats = worker.stats();
@@ -77,6 +85,7 @@ export function startAdaptivePool(options: AdaptivePoolOptions): { stop(): void 
       previousLag,
       latencyMs,
       baselineLatencyMs,
+      jobsPerSecond: jobs / (intervalMs / 1000),
     });
     if (size !== worker.poolSize) {
       log.info("Lag {lag}, job time {latencyMs} ms: pool {from} -> {size}", {
@@ -89,7 +98,7 @@ export function startAdaptivePool(options: AdaptivePoolOptions): { stop(): void 
     }
     previousLag = lag;
     previous = stats;
-  }, options.intervalMs ?? 5_000);
+  }, intervalMs);
   const stop = () => clearInterval(timer);
   options.signal?.addEventListener("abort", stop, { once: true });
   return { stop };

@@ -9,6 +9,7 @@ const base: PoolSample = {
   previousLag: 100,
   latencyMs: 20,
   baselineLatencyMs: 20,
+  jobsPerSecond: 1000,
 };
 
 Deno.test("nextPoolSize grows while lag grows and latency holds", () => {
@@ -21,6 +22,11 @@ Deno.test("nextPoolSize holds when latency climbs or lag stops growing", () => {
   assert.equal(nextPoolSize({ ...base, latencyMs: 100 }), 10);
   assert.equal(nextPoolSize({ ...base, lag: 100 }), 10);
   assert.equal(nextPoolSize({ ...base, lag: 50 }), 10);
+});
+
+Deno.test("nextPoolSize grows for a backlog that would drain too slowly, even if shrinking", () => {
+  assert.equal(nextPoolSize({ ...base, lag: 5000, previousLag: 6000, jobsPerSecond: 10 }), 15);
+  assert.equal(nextPoolSize({ ...base, lag: 5000, previousLag: 6000, jobsPerSecond: 1000 }), 10);
 });
 
 Deno.test("nextPoolSize shrinks when lag is gone, down to the minimum", () => {

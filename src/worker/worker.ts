@@ -6,10 +6,11 @@
  * @module
  */
 
-import type { Kafka } from "kafkajs";
+import type { Admin, Kafka } from "kafkajs";
 import type { Config } from "../config/mod.ts";
 import type { PartialJobHandlers } from "../handlers/handler.ts";
 import { createKafkaClient } from "../kafka/client.ts";
+import { fetchGroupLag } from "../observability/lag.ts";
 import { logger } from "../observability/logging.ts";
 import type { WorkerMetrics } from "../observability/metrics.ts";
 import {
@@ -42,8 +43,8 @@ export interface WorkerOptions {
   commitBatchSize?: number;
   /** Create the dead-letter topic when missing. @default true */
   ensureDeadLetterTopic?: boolean;
-  /** Called with each new pool size; the worker resizes the pool itself. */
-  onPoolResize?: (size: number) => void;
+  /** How often log ends are read for the lag (fetches alone go stale under back-pressure). @default 5000 */
+  lagRefreshMs?: number;
 }
 
 /** A started worker. */
@@ -97,6 +98,8 @@ interface OwnedPartition {
   /** Aborted when running handlers' grace time is over. */
   kill: AbortController;
   highWatermark: number;
+  /** Where the group stands before this worker registered anything of it. */
+  startOffset?: number;
 }
 
 class Worker implements RunningWorker {
@@ -106,6 +109,7 @@ class Worker implements RunningWorker {
   readonly #metrics: WorkerMetrics;
   readonly #consumer: JobConsumer;
   readonly #deadLetters: DeadLetterPublisher;
+  readonly #admin: Admin;
   readonly #pool: KeyedPool;
   readonly #runner: JobRunnerOptions;
   readonly #tracker = new OffsetTracker();
@@ -122,6 +126,7 @@ class Worker implements RunningWorker {
   #jobs = 0;
   #jobsTotalMs = 0;
   #commitTimer: ReturnType<typeof setInterval> | undefined;
+  #lagTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: WorkerOptions, kafka: Kafka) {
     this.#options = options;
@@ -129,6 +134,7 @@ class Worker implements RunningWorker {
     this.#topic = options.config.kafka.topic;
     this.#metrics = options.metrics ?? noopMetrics();
     this.#deadLetters = new DeadLetterPublisher(kafka, this.#settings.deadLetterTopic);
+    this.#admin = kafka.admin();
     this.#pool = new KeyedPool({
       size: this.#settings.poolSize,
       onError: (error) => log.error("Job task failed unexpectedly: {error}", { error }),
@@ -188,7 +194,6 @@ class Worker implements RunningWorker {
     if (size === this.#pool.size) return;
     this.#pool.resize(size);
     this.#metrics.setPoolSize(size);
-    this.#options.onPoolResize?.(size);
     log.info("Pool resized to {size} workers", { size });
   }
 
@@ -206,14 +211,20 @@ class Worker implements RunningWorker {
 
   async start(): Promise<void> {
     this.#metrics.setPoolSize(this.#pool.size);
-    await this.#deadLetters.connect();
     try {
+      await this.#deadLetters.connect();
+      await this.#admin.connect();
       await this.#consumer.start();
     } catch (error) {
       await this.#deadLetters.disconnect().catch(() => {});
+      await this.#admin.disconnect().catch(() => {});
       throw error;
     }
     this.#commitTimer = setInterval(() => void this.#commit(), this.#settings.commitIntervalMs);
+    this.#lagTimer = setInterval(
+      () => void this.#refreshLag(),
+      this.#options.lagRefreshMs ?? 5_000,
+    );
     const signal = this.#options.signal;
     if (signal?.aborted) void this.stop();
     signal?.addEventListener("abort", () => void this.stop(), { once: true });
@@ -390,11 +401,33 @@ class Worker implements RunningWorker {
           error: (error as Error).message,
         });
       }
-      for (const owned of this.#owned.values()) {
-        this.#metrics.setLag(owned.topic, owned.partition, partitionLag(owned));
-      }
+      this.#publishLag();
     });
     return this.#commitChain;
+  }
+
+  /** Reads the log ends of owned partitions: while fetching waits, batches bring none. */
+  async #refreshLag(): Promise<void> {
+    if (this.#owned.size === 0) return;
+    try {
+      const group = this.#settings.consumerGroup;
+      const { partitions } = await fetchGroupLag(this.#admin, group, this.#topic);
+      for (const { partition, logEndOffset, currentOffset, logStartOffset } of partitions) {
+        const owned = this.#owned.get(partitionId(this.#topic, partition));
+        if (!owned) continue;
+        owned.highWatermark = Math.max(owned.highWatermark, logEndOffset);
+        owned.startOffset = currentOffset ?? logStartOffset;
+      }
+      this.#publishLag();
+    } catch (error) {
+      log.debug("Could not read log end offsets: {error}", { error: (error as Error).message });
+    }
+  }
+
+  #publishLag(): void {
+    for (const owned of this.#owned.values()) {
+      this.#metrics.setLag(owned.topic, owned.partition, partitionLag(owned));
+    }
   }
 
   async #shutdown(): Promise<void> {
@@ -410,15 +443,16 @@ class Worker implements RunningWorker {
       await this.#pool.idle(AbortSignal.timeout(1_000));
     }
     clearInterval(this.#commitTimer);
+    clearInterval(this.#lagTimer);
     if (this.#alive) await this.#commit();
     await this.#consumer.stop().catch((error) => log.warn("Disconnect failed: {error}", { error }));
     await this.#deadLetters.disconnect().catch(() => {});
+    await this.#admin.disconnect().catch(() => {});
     log.info("Stopped; {dropped} queued jobs left for redelivery", { dropped });
   }
 }
 
 function partitionLag(owned: OwnedPartition): number {
-  const position = owned.offsets.position;
-  if (position === undefined) return 0;
+  const position = owned.offsets.position ?? owned.startOffset ?? owned.highWatermark;
   return Math.max(0, owned.highWatermark - position);
 }
