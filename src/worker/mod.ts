@@ -34,3 +34,9 @@ export {
 } from "./keyed_pool.ts";
 export { OffsetTracker, PartitionOffsets, type TopicPartitionOffset } from "./offsets.ts";
 export { installShutdownSignals, type ShutdownSignalsOptions } from "./shutdown.ts";
+export {
+  type AdaptivePoolOptions,
+  nextPoolSize,
+  type PoolSample,
+  startAdaptivePool,
+} from "./adaptive.ts";
