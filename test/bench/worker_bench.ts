@@ -125,6 +125,23 @@ async function enqueueAtRate(
   }
 }
 
+/**
+ * `ensureTopic`, tried again when it fails: right after creating a topic,
+ * kafkajs's wait for leaders can meet "This server does not host this
+ * topic-partition" (Kafka 4.4) and gives up on it instead of waiting.
+ */
+async function createTopic(options: Parameters<typeof ensureTopic>[0]): Promise<void> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      await ensureTopic(options);
+      return;
+    } catch (error) {
+      if (attempt === 5) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+    }
+  }
+}
+
 function baseSpec(
   variant: ChildSpec["variant"],
   brokers: string[],
@@ -162,9 +179,9 @@ async function main(): Promise<void> {
       parallel: `bench-parallel-${run}`,
       latency: `bench-latency-${run}`,
     };
-    await ensureTopic({ kafka, topic: topics.throughput, partitions: settings.partitions });
-    await ensureTopic({ kafka, topic: topics.parallel, partitions: 1 });
-    await ensureTopic({ kafka, topic: topics.latency, partitions: settings.partitions });
+    await createTopic({ kafka, topic: topics.throughput, partitions: settings.partitions });
+    await createTopic({ kafka, topic: topics.parallel, partitions: 1 });
+    await createTopic({ kafka, topic: topics.latency, partitions: settings.partitions });
 
     console.error(`Enqueueing ${settings.jobs} + ${settings.parallelJobs} jobs...`);
     for (
