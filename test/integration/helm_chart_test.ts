@@ -97,66 +97,14 @@ function find(objects: Manifest[], kind: string, name?: string): Manifest {
 type Json = any;
 
 /** Every optional object on, and most values away from their defaults. */
-const FULL_VALUES = {
-  image: {
-    repository: "registry.example.com/jobpool/operator",
-    digest: `sha256:${"a".repeat(64)}`,
-  },
-  imagePullSecrets: [{ name: "regcred" }],
-  replicaCount: 3,
-  leaderElection: {
-    leaseName: "jp-leader",
-    leaseDurationSeconds: 30,
-    renewDeadlineSeconds: 20,
-    retryPeriodSeconds: 5,
-  },
-  watchNamespace: "apps",
-  concurrency: 8,
-  resyncSeconds: 600,
-  logging: { level: "debug", format: "pretty" },
-  metrics: { port: 9443, service: { type: "ClusterIP", port: 9443, annotations: { a: "b" } } },
-  serviceAccount: { create: true, name: "jp-operator", annotations: { "iam/role": "x" } },
-  extraEnv: [{ name: "EXTRA", value: "1" }],
-  podAnnotations: { "example.com/a": "1" },
-  podLabels: { team: "jobs" },
-  commonLabels: { "example.com/owner": "platform" },
-  priorityClassName: "system-cluster-critical",
-  nodeSelector: { "kubernetes.io/os": "linux" },
-  tolerations: [{ key: "dedicated", operator: "Exists", effect: "NoSchedule" }],
-  topologySpreadConstraints: [{
-    maxSkew: 1,
-    topologyKey: "kubernetes.io/hostname",
-    whenUnsatisfiable: "ScheduleAnyway",
-  }],
-  serviceMonitor: {
-    enabled: true,
-    interval: "15s",
-    scrapeTimeout: "5s",
-    labels: { release: "prom" },
-    workers: { enabled: true },
-  },
-  podDisruptionBudget: { enabled: true, minAvailable: "50%" },
-  networkPolicy: {
-    enabled: true,
-    metricsFrom: [{ namespaceSelector: { matchLabels: { name: "monitoring" } } }],
-    apiServerCidrs: ["10.0.0.1/32"],
-    apiServerPorts: [443],
-    extraEgress: [{ ports: [{ port: 9092, protocol: "TCP" }] }],
-  },
-  dashboards: { enabled: true, namespace: "monitoring", labels: { grafana_dashboard: "1" } },
-};
+const FULL_VALUES_FILE = join(CHART, "ci", "full-values.yaml");
+const FULL_VALUES: Json = Yaml.load(FULL_VALUES_FILE)[0];
 
 Deno.test("helm lint passes with the default values and with every option set", async () => {
   const lint = await helm(["lint", "--strict", CHART]);
   assert.ok(lint.success, `helm lint failed:\n${lint.stdout}${lint.stderr}`);
-  const file = await Deno.makeTempFile({ suffix: ".yaml" });
-  try {
-    await Deno.writeTextFile(file, JSON.stringify(FULL_VALUES));
-    const full = await helm(["lint", "--strict", CHART, `--values=${file}`]);
-    assert.ok(full.success, `helm lint with full values failed:\n${full.stdout}${full.stderr}`);
-  } finally {
-    await Deno.remove(file);
-  }
+  const full = await helm(["lint", "--strict", CHART, `--values=${FULL_VALUES_FILE}`]);
+  assert.ok(full.success, `helm lint with full values failed:\n${full.stdout}${full.stderr}`);
 });
 
 Deno.test("the default render is the operator, its RBAC and a metrics Service, restricted", async () => {
@@ -312,6 +260,10 @@ Deno.test("values.schema.json and the templates reject bad values with helm's er
       args: ["--set=leaderElection.retryPeriodSeconds=12"],
       error:
         /leaseDurationSeconds \(15\) must exceed renewDeadlineSeconds \(10\), which must exceed retryPeriodSeconds \(12\)/,
+    },
+    {
+      args: ["--set=podDisruptionBudget.enabled=true", "--set=replicaCount=1"],
+      error: /podDisruptionBudget\.minAvailable \(1\) must be below replicaCount \(1\)/,
     },
     {
       args: ["--set=serviceAccount.create=false"],

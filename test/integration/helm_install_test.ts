@@ -219,6 +219,7 @@ Deno.test("the chart installs, upgrades, passes restricted Pod Security and its 
         "--reuse-values",
         `--set=watchNamespace=${poolNamespace}`,
         "--set=replicaCount=1",
+        "--set=podDisruptionBudget.enabled=false",
         "--set=logging.level=debug",
       ], home);
       const history = JSON.parse(
@@ -234,6 +235,36 @@ Deno.test("the chart installs, upgrades, passes restricted Pod Security and its 
       assert.equal(env["OPERATOR_WATCH_NAMESPACE"], poolNamespace);
       assert.equal(env["LOG_LEVEL"], "debug");
       assert.equal(env["OPERATOR_LEASE_NAME"], leaseName);
+      assert.equal(
+        await getJson(admin, ["poddisruptionbudget", fullname, "-n", namespace]),
+        undefined,
+        "the PodDisruptionBudget turned off by the upgrade is still there",
+      );
+    });
+
+    await t.step("every optional object the API server knows passes its validation", async () => {
+      const values = join(CHART, "ci", "full-values.yaml");
+      const rendered = await helm([
+        "template",
+        "full",
+        CHART,
+        `--namespace=${namespace}`,
+        `--values=${values}`,
+        // The test server has no Prometheus Operator CRDs; the chart test checks those objects.
+        "--set=serviceMonitor.enabled=false",
+        "--set=serviceMonitor.workers.enabled=false",
+        `--set=dashboards.namespace=${namespace}`,
+      ], home);
+      const applied = await kubectl(
+        admin,
+        ["apply", "--dry-run=server", "-o", "name", "-f", "-"],
+        rendered,
+      );
+      for (
+        const kind of ["deployment", "poddisruptionbudget", "networkpolicy", "configmap", "role"]
+      ) {
+        assert.match(applied, new RegExp(`^${kind}[./]`, "m"), `${kind} was not validated`);
+      }
     });
 
     const token = (await kubectl(admin, ["create", "token", fullname, "-n", namespace])).trim();

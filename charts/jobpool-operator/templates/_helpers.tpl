@@ -69,3 +69,13 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- fail (printf "leaderElection: leaseDurationSeconds (%v) must exceed renewDeadlineSeconds (%v), which must exceed retryPeriodSeconds (%v)" $le.leaseDurationSeconds $le.renewDeadlineSeconds $le.retryPeriodSeconds) }}
 {{- end }}
 {{- end }}
+
+{{/* A PodDisruptionBudget that keeps every replica up would block every node drain. */}}
+{{- define "jobpool-operator.validatePodDisruptionBudget" -}}
+{{- $pdb := .Values.podDisruptionBudget }}
+{{- if and $pdb.enabled (not (kindIs "string" $pdb.minAvailable)) }}
+{{- if ge (int $pdb.minAvailable) (int .Values.replicaCount) }}
+{{- fail (printf "podDisruptionBudget.minAvailable (%v) must be below replicaCount (%v), or no node could ever be drained" $pdb.minAvailable .Values.replicaCount) }}
+{{- end }}
+{{- end }}
+{{- end }}
