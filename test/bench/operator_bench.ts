@@ -45,6 +45,17 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
+/** User + system CPU seconds of a process so far. */
+async function cpuSeconds(pid: number): Promise<number> {
+  try {
+    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 async function rssBytes(pid: number): Promise<number> {
   try {
     const status = await Deno.readTextFile(`/proc/${pid}/status`);
@@ -115,6 +126,7 @@ try {
   }
   operatorPid = await findOperatorPid(operator.pid);
   const idleRss = await rssBytes(operatorPid);
+  const idleCpu = await cpuSeconds(operatorPid);
 
   // Watch pools to see when each one is reconciled.
   const created = new Map<string, number>();
@@ -177,6 +189,7 @@ try {
   watchAbort.abort();
   await watching;
   const finalRss = await rssBytes(operatorPid);
+  const operatorCpu = (await cpuSeconds(operatorPid)) - idleCpu;
   peakRss = Math.max(peakRss, finalRss);
 
   const latencies = names.map((n) => reconciled.get(n)! - created.get(n)!).sort((a, b) => a - b);
@@ -210,6 +223,7 @@ try {
         Number(metrics.match(/^jobpool_operator_reconcile_duration_seconds_count (\S+)/m)?.[1]),
     },
     reconciles: reconcileCount,
+    operatorCpuSeconds: operatorCpu,
     operatorRssMB: {
       idle: idleRss / 2 ** 20,
       peak: peakRss / 2 ** 20,
@@ -242,6 +256,7 @@ try {
   );
   console.log(`| reconcile duration mean | ${fmt(result.reconcileDurationSeconds.mean, 4)} s | |`);
   console.log(`| reconciles run | ${reconcileCount} | |`);
+  console.log(`| operator CPU during the run | ${fmt(operatorCpu)} s | |`);
   console.log(
     `| operator RSS idle / peak / final | ${fmt(result.operatorRssMB.idle, 1)} / ${
       fmt(result.operatorRssMB.peak, 1)
