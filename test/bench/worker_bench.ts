@@ -13,7 +13,8 @@
  * 4. Peak RSS of each consumer process.
  *
  * Usage: `deno task bench:worker [--jobs 50000] [--partitions 8]
- * [--parallel-jobs 10000] [--rate 1000] [--seconds 10] [--max-wait-ms N]`;
+ * [--parallel-jobs 10000] [--rate 1000] [--seconds 10] [--runs 3] [--max-wait-ms N]`;
+ * throughput and one-partition figures are the median of `--runs` runs;
  * `--max-wait-ms` sets the worker's fetch `maxWaitTime` (its default otherwise).
  *
  * @module
@@ -40,6 +41,7 @@ const { values } = parseArgs({
     "parallel-jobs": { type: "string", default: "10000" },
     rate: { type: "string", default: "1000" },
     seconds: { type: "string", default: "10" },
+    runs: { type: "string", default: "3" },
     "max-wait-ms": { type: "string" },
   },
 });
@@ -49,6 +51,7 @@ const settings = {
   parallelJobs: Number(values["parallel-jobs"]),
   rate: Number(values.rate),
   seconds: Number(values.seconds),
+  runs: Math.max(1, Number(values.runs)),
   maxWaitTimeMs: values["max-wait-ms"] === undefined ? undefined : Number(values["max-wait-ms"]),
 };
 
@@ -163,7 +166,16 @@ function baseSpec(
   };
 }
 
-const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
+/** The run with the median throughput. */
+function median(results: readonly ChildResult[]): ChildResult {
+  const sorted = [...results].sort((a, b) => a.jobsPerSecond - b.jobsPerSecond);
+  const middle = sorted[Math.floor(sorted.length / 2)];
+  if (!middle) throw new Error("No benchmark run to take the median of");
+  return middle;
+}
+
+const peakMb = (results: readonly ChildResult[]) =>
+  Math.round(Math.max(...results.map((result) => result.peakRssBytes)) / 1024 / 1024);
 const fixed = (value: number, digits = 0) => value.toFixed(digits);
 
 async function main(): Promise<void> {
@@ -201,17 +213,35 @@ async function main(): Promise<void> {
       }
     }
 
-    console.error("Throughput (no-op handler)...");
+    console.error(`Throughput (no-op handler), ${settings.runs} runs each...`);
+    // Interleaved runs, median kept: the machine's other load hits every
+    // variant alike instead of whichever happened to run during it.
+    const runs: Record<"jobpool" | "eachBatch" | "eachMessage", ChildResult[]> = {
+      jobpool: [],
+      eachBatch: [],
+      eachMessage: [],
+    };
+    for (let round = 0; round < settings.runs; round++) {
+      for (const variant of ["jobpool", "eachBatch", "eachMessage"] as const) {
+        runs[variant].push(await runChild(baseSpec(variant, brokers, topics.throughput)));
+      }
+    }
     const throughput = {
-      jobpool: await runChild(baseSpec("jobpool", brokers, topics.throughput)),
-      eachBatch: await runChild(baseSpec("eachBatch", brokers, topics.throughput)),
-      eachMessage: await runChild(baseSpec("eachMessage", brokers, topics.throughput)),
+      jobpool: median(runs.jobpool),
+      eachBatch: median(runs.eachBatch),
+      eachMessage: median(runs.eachMessage),
     };
 
     console.error("Parallelism on one partition (1000 keys, 0-5 ms per job)...");
     const parallelSpec = { workMs: [0, 5] as [number, number], jobs: settings.parallelJobs };
+    const parallelRuns: ChildResult[] = [];
+    for (let round = 0; round < settings.runs; round++) {
+      parallelRuns.push(
+        await runChild(baseSpec("jobpool", brokers, topics.parallel, parallelSpec)),
+      );
+    }
     const parallel = {
-      jobpool: await runChild(baseSpec("jobpool", brokers, topics.parallel, parallelSpec)),
+      jobpool: median(parallelRuns),
       eachMessage: await runChild(
         baseSpec("eachMessage", brokers, topics.parallel, {
           ...parallelSpec,
@@ -238,25 +268,27 @@ async function main(): Promise<void> {
       settings,
       throughput: {
         ...throughput,
+        runs: Object.fromEntries(
+          Object.entries(runs).map(([variant, results]) => [
+            variant,
+            results.map((result) => Math.round(result.jobsPerSecond)),
+          ]),
+        ),
         ratioToEachBatch: throughput.jobpool.jobsPerSecond / throughput.eachBatch.jobsPerSecond,
         ratioToEachMessage: throughput.jobpool.jobsPerSecond /
           throughput.eachMessage.jobsPerSecond,
       },
       parallel: {
         ...parallel,
+        runs: parallelRuns.map((result) => Math.round(result.elapsedMs)),
         speedup: parallel.jobpool.jobsPerSecond / parallel.eachMessage.jobsPerSecond,
       },
       latency,
+      // The peak over every run of a variant, not just the median one.
       peakRssMb: {
-        jobpool: mb(
-          Math.max(
-            throughput.jobpool.peakRssBytes,
-            parallel.jobpool.peakRssBytes,
-            latency.peakRssBytes,
-          ),
-        ),
-        eachBatch: mb(throughput.eachBatch.peakRssBytes),
-        eachMessage: mb(throughput.eachMessage.peakRssBytes),
+        jobpool: peakMb([...runs.jobpool, ...parallelRuns, latency]),
+        eachBatch: peakMb(runs.eachBatch),
+        eachMessage: peakMb(runs.eachMessage),
       },
       targets: {
         throughputVsEachBatch: ">= 0.9",
