@@ -229,6 +229,7 @@ for (const image of CASES) {
 
   Deno.test(`${image.dockerfile}: every COPYed file exists and the entry module type-checks`, async () => {
     const dockerfile = await load(image);
+    const context = await buildContext(image);
     const stageNames = new Set(dockerfile.stages.map((s) => s.name).filter(Boolean));
     let copied = 0;
     for (const stage of dockerfile.stages) {
@@ -240,12 +241,18 @@ for (const image of CASES) {
         }
         for (const source of copy.sources) {
           assert.ok(await exists(join(ROOT, source)), `${image.dockerfile} copies ${source}`);
-          copied += 1;
+          const files = contextFiles(context, source);
+          assert.ok(
+            files.length > 0,
+            `${source} is left out of the build context by .dockerignore`,
+          );
+          copied += files.length;
         }
       }
     }
     assert.ok(copied > 0);
-    assert.ok(await exists(join(IMAGES, `${image.dockerfile}.dockerignore`)));
+    assert.ok(context.includes(image.entry), `${image.entry} is not in the build context`);
+    assert.ok(!context.some((file) => file.endsWith("_test.ts")), "tests go into the image");
 
     const check = await new Deno.Command(Deno.execPath(), {
       args: ["check", image.entry],
@@ -268,10 +275,14 @@ for (const image of CASES) {
       const app = join(work, "app");
       const denoDir = join(work, "deno-dir");
       await Deno.mkdir(app);
-      // The build context: only what the build stage COPYs, without what .dockerignore drops.
+      // What the build stage COPYs from the build context (.dockerignore applied).
+      const context = await buildContext(image);
       for (const args of all(build, "COPY")) {
         for (const source of parseCopy(args).sources) {
-          await copyTree(join(ROOT, source), join(app, source));
+          for (const file of contextFiles(context, source)) {
+            await Deno.mkdir(dirname(join(app, file)), { recursive: true });
+            await Deno.copyFile(join(ROOT, file), join(app, file));
+          }
         }
       }
       // The build stage's RUN, with its absolute paths mapped into the work folder.
@@ -329,19 +340,69 @@ for (const image of CASES) {
   });
 }
 
-/** Copies a file or folder, leaving out tests and snapshots (as the .dockerignore files do). */
-async function copyTree(from: string, to: string): Promise<void> {
-  const info = await Deno.stat(from);
-  if (info.isFile) {
-    await Deno.mkdir(dirname(to), { recursive: true });
-    await Deno.copyFile(from, to);
-    return;
+/**
+ * A `.dockerignore` as a predicate on context-relative paths, with Docker's
+ * rules: patterns apply in order, the last match wins, `!` re-includes, and a
+ * pattern that matches a folder matches everything below it.
+ */
+function dockerignore(text: string): (path: string) => boolean {
+  const rules = text.split("\n").map((line) => line.trim())
+    .filter((line) => line && !line.startsWith("#"))
+    .map((line) => {
+      const negate = line.startsWith("!");
+      const pattern = (negate ? line.slice(1) : line).replace(/^\/+|\/+$/g, "");
+      return { negate, regex: globRegex(pattern) };
+    });
+  return (path) => {
+    const parts = path.split("/");
+    const prefixes = parts.map((_, i) => parts.slice(0, i + 1).join("/"));
+    let excluded = false;
+    for (const rule of rules) {
+      if (prefixes.some((prefix) => rule.regex.test(prefix))) excluded = !rule.negate;
+    }
+    return excluded;
+  };
+}
+
+/** A Docker-style glob (`**`, `*`, `?`) as an anchored regular expression. */
+function globRegex(glob: string): RegExp {
+  let source = "";
+  for (let i = 0; i < glob.length; i++) {
+    const char = glob[i]!;
+    if (glob.startsWith("**/", i)) {
+      source += "(?:.*/)?";
+      i += 2;
+    } else if (glob.startsWith("**", i)) {
+      source += ".*";
+      i += 1;
+    } else if (char === "*") source += "[^/]*";
+    else if (char === "?") source += "[^/]";
+    else source += char.replace(/[.+^${}()|[\]\\]/g, "\\$&");
   }
-  await Deno.mkdir(to, { recursive: true });
-  for await (const entry of Deno.readDir(from)) {
-    if (entry.name.endsWith("_test.ts") || entry.name === "__snapshots__") continue;
-    await copyTree(join(from, entry.name), join(to, entry.name));
-  }
+  return new RegExp(`^${source}$`);
+}
+
+/** The files of the build context (the repository) that the image's `.dockerignore` keeps. */
+async function buildContext(image: ImageCase): Promise<string[]> {
+  const ignorePath = join(IMAGES, `${image.dockerfile}.dockerignore`);
+  const ignored = dockerignore(await Deno.readTextFile(ignorePath));
+  const files: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    for await (const entry of Deno.readDir(join(ROOT, dir))) {
+      const path = dir ? `${dir}/${entry.name}` : entry.name;
+      if (path === ".git") continue;
+      if (entry.isDirectory) await walk(path);
+      else if (!ignored(path)) files.push(path);
+    }
+  };
+  await walk("");
+  return files.sort();
+}
+
+/** The context files a COPY source names (a file, or a folder and everything in it). */
+function contextFiles(context: string[], source: string): string[] {
+  const path = source.replace(/^\.\/|\/+$/g, "");
+  return context.filter((file) => file === path || file.startsWith(`${path}/`));
 }
 
 async function run(command: string, args: string[]): Promise<void> {
