@@ -5,6 +5,7 @@
  * | --- | --- | --- |
  * | `KUBECONFIG` | in-cluster | kubeconfig file (first path of a list) |
  * | `KUBERNETES_SERVICE_HOST`, `_PORT` | | the API server, in a cluster |
+ * | `OPERATOR_SERVICE_ACCOUNT_DIR` | `/var/run/secrets/kubernetes.io/serviceaccount` | token and CA, in a cluster |
  * | `OPERATOR_KUBE_CONTEXT` | current | kubeconfig context |
  * | `OPERATOR_WATCH_NAMESPACE` | all | only reconcile pools in this namespace |
  * | `OPERATOR_LEASE_NAMESPACE` | `POD_NAMESPACE`, else `default` | namespace of the leader Lease |
@@ -27,6 +28,8 @@ export interface OperatorConfig {
   kubeContext: string | undefined;
   /** `KUBERNETES_SERVICE_HOST`/`_PORT`, for the in-cluster connection when KUBECONFIG is unset. */
   inClusterEnv: Record<string, string | undefined>;
+  /** Where the service account token and CA are mounted (in a cluster). */
+  serviceAccountDir: string;
   watchNamespace: string | undefined;
   lease: {
     namespace: string;
@@ -72,6 +75,10 @@ export function loadOperatorConfig(env: Env): OperatorConfig {
       KUBERNETES_SERVICE_HOST: reader.optional("KUBERNETES_SERVICE_HOST"),
       KUBERNETES_SERVICE_PORT: reader.optional("KUBERNETES_SERVICE_PORT"),
     },
+    serviceAccountDir: reader.string(
+      "OPERATOR_SERVICE_ACCOUNT_DIR",
+      "/var/run/secrets/kubernetes.io/serviceaccount",
+    ),
     watchNamespace: reader.optional("OPERATOR_WATCH_NAMESPACE"),
     lease: {
       namespace: reader.optional("OPERATOR_LEASE_NAMESPACE") ??

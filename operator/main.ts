@@ -21,6 +21,7 @@ async function main(): Promise<void> {
       kubeconfigPath: config.kubeconfigPath,
       context: config.kubeContext,
       env: config.inClusterEnv,
+      serviceAccountDir: config.serviceAccountDir,
     }),
   );
   const operator = await startOperator({

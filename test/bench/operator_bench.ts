@@ -13,7 +13,13 @@
  * Not a test: prints a table and writes `test/bench/results/operator.json`.
  * Targets (issue 5): all reconciled ≤ 30 s, p99 ≤ 1 s, RSS ≤ 150 MB.
  *
- * Usage: `deno task bench:operator [--pools 200] [--concurrency 4]`
+ * The operator connects the way it does in a cluster (service account token
+ * and CA in a folder, `KUBERNETES_SERVICE_HOST`/`_PORT`, RBAC through a
+ * ClusterRoleBinding) unless `--connection kubeconfig`, which loads
+ * client-node for the kubeconfig (about 70 MB more RSS).
+ *
+ * Usage: `deno task bench:operator [--pools 200] [--concurrency 4]
+ * [--connection in-cluster|kubeconfig]`
  *
  * @module
  */
@@ -35,10 +41,15 @@ const { values } = parseArgs({
   options: {
     pools: { type: "string", default: "200" },
     concurrency: { type: "string", default: "4" },
+    connection: { type: "string", default: "in-cluster" },
   },
 });
 const poolCount = Number(values.pools);
 const concurrency = Number(values.concurrency);
+if (values.connection !== "in-cluster" && values.connection !== "kubeconfig") {
+  throw new TypeError(`--connection must be in-cluster or kubeconfig, got "${values.connection}"`);
+}
+const connectionMode = values.connection;
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -98,12 +109,35 @@ try {
     metadata: { name: namespace },
   });
 
+  const connectionEnv: Record<string, string> = { KUBECONFIG: kube.kubeconfigPath };
+  if (connectionMode === "in-cluster") {
+    const saDir = join(logDir, "serviceaccount");
+    await Deno.mkdir(saDir, { recursive: true });
+    const token = await kube.createServiceAccountToken("jobpool-system", "jobpool-operator", {
+      duration: "2h",
+    });
+    await kube.kubectl([
+      "create",
+      "clusterrolebinding",
+      "jobpool-operator-bench",
+      "--clusterrole=cluster-admin",
+      "--serviceaccount=jobpool-system:jobpool-operator",
+    ]);
+    await Deno.writeTextFile(join(saDir, "token"), token);
+    await Deno.copyFile(kube.caFile!, join(saDir, "ca.crt"));
+    const server = new URL(kube.server);
+    connectionEnv["KUBECONFIG"] = "";
+    connectionEnv["KUBERNETES_SERVICE_HOST"] = server.hostname;
+    connectionEnv["KUBERNETES_SERVICE_PORT"] = server.port;
+    connectionEnv["OPERATOR_SERVICE_ACCOUNT_DIR"] = saDir;
+  }
+
   const metricsPort = freePort();
   operator = new Deno.Command(Deno.execPath(), {
     args: ["task", "--quiet", "operator"],
     cwd: ROOT,
     env: {
-      KUBECONFIG: kube.kubeconfigPath,
+      ...connectionEnv,
       OPERATOR_METRICS_PORT: String(metricsPort),
       OPERATOR_WATCH_NAMESPACE: namespace,
       OPERATOR_LEASE_NAMESPACE: namespace,
@@ -201,6 +235,7 @@ try {
     kubeVersion: kube.version,
     pools: poolCount,
     concurrency,
+    connection: connectionMode,
     createSeconds: (createdAll - started) / 1000,
     allReconciledSeconds: (allReconciled - started) / 1000,
     createToReconciledMs: {
@@ -234,7 +269,7 @@ try {
 
   const fmt = (n: number | undefined, digits = 2) => n === undefined ? "-" : n.toFixed(digits);
   console.log(
-    `\nOperator benchmark: ${poolCount} JobWorkerPools, concurrency ${concurrency}, ${kube.version}\n`,
+    `\nOperator benchmark: ${poolCount} JobWorkerPools, concurrency ${concurrency}, ${connectionMode} connection, ${kube.version}\n`,
   );
   console.log("| metric | value | target |");
   console.log("| --- | --- | --- |");
