@@ -9,10 +9,11 @@
  * 2. Parallelism beyond partitions: one partition, 1000 keys, 0–5 ms of async
  *    work per job, pool 100 (the `eachMessage` consumer on the same data for
  *    contrast, on fewer jobs since it runs them one by one).
- * 3. Enqueue-to-start latency at a fixed rate through the job producer.
+ * 3. Enqueue-to-start latency at a fixed rate through the job producer, for
+ *    jobpool and for the `eachMessage` consumer.
  * 4. Peak RSS of each consumer process.
  *
- * Usage: `deno task bench:worker [--jobs 50000] [--partitions 8]
+ * Usage: `deno task bench:worker [--jobs 100000] [--partitions 8]
  * [--parallel-jobs 10000] [--rate 1000] [--seconds 10] [--runs 3] [--max-wait-ms N]`;
  * throughput and one-partition figures are the median of `--runs` runs;
  * `--max-wait-ms` sets the worker's fetch `maxWaitTime` (its default otherwise).
@@ -36,7 +37,7 @@ const KEYS = 1000;
 const { values } = parseArgs({
   args: Deno.args,
   options: {
-    jobs: { type: "string", default: "50000" },
+    jobs: { type: "string", default: "100000" },
     partitions: { type: "string", default: "8" },
     "parallel-jobs": { type: "string", default: "10000" },
     rate: { type: "string", default: "1000" },
@@ -190,10 +191,12 @@ async function main(): Promise<void> {
       throughput: `bench-throughput-${run}`,
       parallel: `bench-parallel-${run}`,
       latency: `bench-latency-${run}`,
+      latencyBaseline: `bench-latency-baseline-${run}`,
     };
     await createTopic({ kafka, topic: topics.throughput, partitions: settings.partitions });
     await createTopic({ kafka, topic: topics.parallel, partitions: 1 });
     await createTopic({ kafka, topic: topics.latency, partitions: settings.partitions });
+    await createTopic({ kafka, topic: topics.latencyBaseline, partitions: settings.partitions });
 
     console.error(`Enqueueing ${settings.jobs} + ${settings.parallelJobs} jobs...`);
     for (
@@ -251,15 +254,18 @@ async function main(): Promise<void> {
     };
 
     console.error(`Latency at ${settings.rate} jobs/s for ${settings.seconds} s...`);
-    const total = settings.rate * settings.seconds;
-    const latency = await runChild(
-      baseSpec("jobpool", brokers, topics.latency, {
-        jobs: total,
-        // The first second covers the consumer's first fetches.
-        warmupJobs: settings.rate,
-      }),
-      () => enqueueAtRate({ ...kafka, topic: topics.latency }, settings.rate, settings.seconds),
-    );
+    const latencyRun = (variant: ChildSpec["variant"], topic: string) =>
+      runChild(
+        baseSpec(variant, brokers, topic, {
+          jobs: settings.rate * settings.seconds,
+          // The first second covers the consumer's first fetches.
+          warmupJobs: settings.rate,
+        }),
+        () => enqueueAtRate({ ...kafka, topic }, settings.rate, settings.seconds),
+      );
+    const latency = await latencyRun("jobpool", topics.latency);
+    // The same through a plain consumer: what kafkajs and the broker cost alone.
+    const latencyBaseline = await latencyRun("eachMessage", topics.latencyBaseline);
 
     const report = {
       date: new Date().toISOString(),
@@ -284,6 +290,7 @@ async function main(): Promise<void> {
         speedup: parallel.jobpool.jobsPerSecond / parallel.eachMessage.jobsPerSecond,
       },
       latency,
+      latencyBaseline,
       // The peak over every run of a variant, not just the median one.
       peakRssMb: {
         jobpool: peakMb([...runs.jobpool, ...parallelRuns, latency]),
@@ -319,9 +326,10 @@ function printReport(report: {
   };
   parallel: Record<"jobpool" | "eachMessage", ChildResult> & { speedup: number };
   latency: ChildResult;
+  latencyBaseline: ChildResult;
   peakRssMb: Record<"jobpool" | "eachBatch" | "eachMessage", number>;
 }): void {
-  const { throughput, parallel, latency, peakRssMb } = report;
+  const { throughput, parallel, latency, latencyBaseline, peakRssMb } = report;
   const rows: string[][] = [
     ["measure", "jobpool", "eachBatch", "eachMessage", "ratio", "target"],
     [
@@ -352,7 +360,7 @@ function printReport(report: {
       `enqueue-to-start p50 / p99 at ${report.settings.rate}/s (ms)`,
       `${fixed(latency.latencyMs.p50)} / ${fixed(latency.latencyMs.p99)}`,
       "",
-      "",
+      `${fixed(latencyBaseline.latencyMs.p50)} / ${fixed(latencyBaseline.latencyMs.p99)}`,
       "",
       "p99 <= 25",
     ],
