@@ -306,6 +306,31 @@ Deno.test("the chart installs, upgrades, passes restricted Pod Security and its 
         ["update", "customresourcedefinitions.apiextensions.k8s.io"],
         ["impersonate", "serviceaccounts", "-n", namespace],
       ];
+      // Everything the account may do on resources in its own namespace, exactly: the chart's
+      // rules plus the self-reviews every authenticated user has.
+      const list = await kubectl(operatorAccess, ["auth", "can-i", "--list", "-n", namespace]);
+      const rules = Object.fromEntries(
+        list.split("\n").slice(1).filter((line) => /^\S/.test(line)).map((line) => {
+          const [resource] = line.split(/\s+/);
+          return [resource, line.match(/\[([^\]]*)\]\s*$/)?.[1]];
+        }),
+      );
+      const all = "get list watch create update patch delete";
+      assert.deepEqual(rules, {
+        "jobworkerpools.jobpool.dev": "get list watch update patch",
+        "jobworkerpools.jobpool.dev/status": "get update patch",
+        "jobworkerpools.jobpool.dev/finalizers": "update",
+        "deployments.apps": all,
+        "scaledobjects.keda.sh": all,
+        "triggerauthentications.keda.sh": all,
+        "kafkatopics.kafka.strimzi.io": all,
+        "events": "create patch",
+        "leases.coordination.k8s.io": "get create update",
+        "selfsubjectreviews.authentication.k8s.io": "create",
+        "selfsubjectaccessreviews.authorization.k8s.io": "create",
+        "selfsubjectrulesreviews.authorization.k8s.io": "create",
+      });
+
       for (const args of allowed) assert.ok(await canI(operatorAccess, args), args.join(" "));
       for (const args of denied) assert.ok(!(await canI(operatorAccess, args)), args.join(" "));
 
