@@ -82,17 +82,18 @@ export async function runJob(options: JobRunnerOptions, run: JobRun): Promise<Jo
 
 async function attempts(options: JobRunnerOptions, run: JobRun, event: JobEvent) {
   const type = event.type;
-  const log = baseLog.with({
+  const fields = {
     ...messageFields(run.message),
     job_id: event.id,
     job_type: type,
     campaign_id: event.campaign_id,
-  });
+  };
   let firstFailureAt: Date | undefined;
   for (let attempt = 1;; attempt++) {
     const startedAt = performance.now();
     options.metrics.jobStarted(type);
-    const attemptLog = log.with({ attempt });
+    // One child logger per attempt: creating loggers shows up at high rates.
+    const attemptLog = baseLog.with({ ...fields, attempt });
     try {
       await runHandler(options, event, { attempt, log: attemptLog, kill: run.kill });
       options.metrics.jobFinished(type, "succeeded", elapsed(startedAt));
@@ -131,19 +132,22 @@ async function runHandler(
 ): Promise<void> {
   const handler = options.handlers[event.type] as AnyJobHandler | undefined;
   if (!handler) throw new UnhandledJobTypeError(event.type);
-  const deadline = new AbortController();
+  // One controller per attempt, aborted by the deadline or by `kill`
+  // (cheaper than `AbortSignal.any`, which matters at thousands of jobs a second).
+  const controller = new AbortController();
+  const { signal } = controller;
+  const onKill = () => controller.abort(context.kill.reason);
+  if (context.kill.aborted) onKill();
+  else context.kill.addEventListener("abort", onKill, { once: true });
   const timer = setTimeout(
-    () => deadline.abort(new JobTimeoutError(options.jobTimeoutMs)),
+    () => controller.abort(new JobTimeoutError(options.jobTimeoutMs)),
     options.jobTimeoutMs,
   );
-  const signal = AbortSignal.any([deadline.signal, context.kill]);
   // A handler that ignores its signal must not hold the job past its
   // deadline: the race ends the attempt when the signal aborts.
-  let onAbort = () => {};
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
+  const { promise: aborted, reject } = Promise.withResolvers<never>();
+  const onAbort = () => reject(signal.reason);
+  signal.addEventListener("abort", onAbort, { once: true });
   try {
     const work = (async () => {
       await handler(event, { signal, log: context.log, attempt: context.attempt });
@@ -152,6 +156,7 @@ async function runHandler(
   } finally {
     clearTimeout(timer);
     signal.removeEventListener("abort", onAbort);
+    context.kill.removeEventListener("abort", onKill);
   }
 }
 
