@@ -23,7 +23,7 @@ import {
   LeaderElector,
 } from "../runtime/leader_election.ts";
 import { createOperatorMetrics, type OperatorMetrics } from "../runtime/metrics.ts";
-import { type KubeObject, objectKey, RESOURCES } from "../runtime/resources.ts";
+import { type KubeObject, objectKey, RESOURCES, type ResourceType } from "../runtime/resources.ts";
 import { WorkQueue } from "../runtime/work_queue.ts";
 import { sameGroupPools } from "./consumer_group.ts";
 import { POOL_RESOURCE, PoolReconciler, type Synthesize } from "./pool_reconciler.ts";
@@ -158,8 +158,12 @@ async function runLeading(
   });
   const byOwner = (_type: unknown, object: KubeObject) => enqueue(ownerKey(object));
   const managed = `${LABELS.managedBy}=${MANAGER_NAME}`;
-  const owned = [RESOURCES.deployments, RESOURCES.scaledObjects, RESOURCES.triggerAuthentications]
-    .map((type) => new Informer({ ...common, type, labelSelector: managed, onEvent: byOwner }));
+  const ownedByType = new Map<ResourceType, Informer>(
+    [RESOURCES.deployments, RESOURCES.scaledObjects, RESOURCES.triggerAuthentications].map((
+      type,
+    ) => [type, new Informer({ ...common, type, labelSelector: managed, onEvent: byOwner })]),
+  );
+  const owned = [...ownedByType.values()];
   // Topics may live in another namespace: find them by label, not by owner reference.
   const topics = new Informer({
     ...common,
@@ -182,6 +186,12 @@ async function runLeading(
       clock,
     }),
     knownPools: () => pools.list() as unknown as JobWorkerPool[],
+    cache: (type, key) => {
+      if (type === RESOURCES.kafkaTopicsV1 || type === RESOURCES.kafkaTopicsV1beta2) {
+        return topics.get(key);
+      }
+      return ownedByType.get(type)?.get(key);
+    },
     clock,
   });
   const controllerOptions = {

@@ -77,6 +77,12 @@ export interface PoolReconcilerOptions {
   events: EventRecorder;
   /** The pools known to the informer cache (for consumer-group conflicts). */
   knownPools: () => JobWorkerPool[];
+  /**
+   * Cached objects by type and `namespace/name` (the informers), to skip reads
+   * whose answer the cache already gives: a missing TriggerAuthentication, a
+   * KafkaTopic this pool already owns.
+   */
+  cache?: (type: ResourceType, key: string) => KubeObject | undefined;
   /** Requeue after this long when a person must act (bad spec, RBAC). @default 300000 */
   blockedRequeueMs?: number;
   clock?: Clock;
@@ -267,7 +273,9 @@ export class PoolReconciler implements Reconciler {
     const desired = kafkaTopic as KubeObject;
     const type = resourceTypeOf(desired, APPLIED_TYPES);
     const where = `${desired.metadata.namespace}/${desired.metadata.name}`;
-    if (type) {
+    const cached = type && this.#options.cache?.(type, where);
+    const ownedInCache = cached && cached.metadata.labels?.[LABELS.poolUid] === pool.metadata.uid;
+    if (type && !ownedInCache) {
       try {
         const existing = await this.#options.client.get(type, {
           namespace: desired.metadata.namespace ?? "",
@@ -336,6 +344,8 @@ export class PoolReconciler implements Reconciler {
   async #deleteStaleAuth(pool: JobWorkerPool, signal: AbortSignal): Promise<void> {
     const { client } = this.#options;
     const key = { namespace: pool.metadata.namespace ?? "", name: triggerAuthenticationName(pool) };
+    const cache = this.#options.cache;
+    if (cache && !cache(RESOURCES.triggerAuthentications, `${key.namespace}/${key.name}`)) return;
     try {
       const existing = await client.get(RESOURCES.triggerAuthentications, key, signal);
       const owned = existing?.metadata.ownerReferences?.some((r) => r.uid === pool.metadata.uid);
@@ -378,6 +388,8 @@ export class PoolReconciler implements Reconciler {
       consumerGroup: consumerGroupOf(pool),
       ...parts,
     });
+    // Level-based: a status that already says this needs no write (and causes no event).
+    if (pool.status && stableJson(pool.status) === stableJson(status)) return;
     await this.#options.client.apply(POOL_RESOURCE, {
       apiVersion: apiVersionOf(POOL_RESOURCE),
       kind: KIND,
@@ -455,6 +467,17 @@ export class PoolReconciler implements Reconciler {
 function toPool(object: KubeObject): JobWorkerPool {
   const pool = object as unknown as JobWorkerPool;
   return { ...pool, spec: applyDefaults(pool.spec) };
+}
+
+/** JSON with object keys sorted, for comparing API objects. */
+function stableJson(value: unknown): string {
+  return JSON.stringify(
+    value,
+    (_key, v) =>
+      v && typeof v === "object" && !Array.isArray(v)
+        ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0))
+        : v,
+  );
 }
 
 /** Replicas of the Deployment when nothing scales it: `replicas.min`, at least one. */
