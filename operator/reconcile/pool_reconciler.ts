@@ -175,21 +175,66 @@ export class PoolReconciler implements Reconciler {
       );
     }
 
-    const notes: string[] = [];
-    let blocker: Blocker | undefined;
-    const applyOrBlock = async (object: object): Promise<KubeObject | "notServed" | undefined> => {
-      try {
-        return await this.#apply(object as KubeObject, signal);
-      } catch (error) {
-        if (isResourceNotServed(error)) return "notServed";
-        const state = blockingState(error, object as KubeObject);
-        if (!state) throw error;
-        blocker ??= { state };
-        return undefined;
-      }
-    };
+    // Each branch records its own blocker, so the one reported does not depend on timing.
+    const makeApplier =
+      (slot: { blocker?: Blocker }) =>
+      async (object: object): Promise<KubeObject | "notServed" | undefined> => {
+        try {
+          return await this.#apply(object as KubeObject, signal);
+        } catch (error) {
+          if (isResourceNotServed(error)) return "notServed";
+          const state = blockingState(error, object as KubeObject);
+          if (!state) throw error;
+          slot.blocker ??= { state };
+          return undefined;
+        }
+      };
+    const workerSlot: { blocker?: Blocker } = {};
+    const topicSlot: { blocker?: Blocker } = {};
+    const workerNotes: string[] = [];
+    const topicNotes: string[] = [];
 
-    // KEDA first: whether it is installed decides the Deployment's replicas.
+    // The topic does not depend on the rest; the Deployment waits for KEDA's answer.
+    const [workers, topic] = await Promise.all([
+      this.#applyWorkers(pool, objects, makeApplier(workerSlot), workerNotes, signal),
+      this.#applyTopic(pool, objects.kafkaTopic, makeApplier(topicSlot), topicNotes, signal),
+    ]);
+    if (topic.state.status === "False" && topic.blocking) {
+      topicSlot.blocker ??= { state: topic.state };
+    }
+    const blocker = workerSlot.blocker ?? topicSlot.blocker;
+    const notes = [...workerNotes, ...topicNotes];
+    const { scaler, deploymentView } = workers;
+
+    const blockedState = blocker?.state;
+    if (blockedState) {
+      await events.record(raw(pool), {
+        type: "Warning",
+        reason: blockedState.reason,
+        message: blockedState.message,
+      });
+    }
+    await this.#writeStatus(pool, {
+      blocked: blockedState,
+      topic: topic.state,
+      scaler,
+      deployment: deploymentView,
+      notes,
+    }, signal);
+    return blockedState ? { requeueAfterMs: this.#blockedRequeueMs() } : {};
+  }
+
+  /** TriggerAuthentication and ScaledObject, then the Deployment (fixed replicas without KEDA). */
+  async #applyWorkers(
+    pool: JobWorkerPool,
+    objects: SynthesizedObjects,
+    applyOrBlock: (object: object) => Promise<KubeObject | "notServed" | undefined>,
+    notes: string[],
+    signal: AbortSignal,
+  ): Promise<{
+    scaler: ConditionState;
+    deploymentView: { name: string; status: never } | undefined;
+  }> {
     let scaler: ConditionState;
     let kedaMissing = false;
     const auth = objects.triggerAuthentication
@@ -222,10 +267,6 @@ export class PoolReconciler implements Reconciler {
       });
     }
     if (!objects.triggerAuthentication && !kedaMissing) await this.#deleteStaleAuth(pool, signal);
-
-    const topic = await this.#applyTopic(pool, objects.kafkaTopic, applyOrBlock, notes, signal);
-    if (topic.state.status === "False" && topic.blocking) blocker ??= { state: topic.state };
-
     const deployment = kedaMissing
       ? fixedReplicaDeployment(this.#options.synthesize, pool)
       : objects.deployment;
@@ -233,23 +274,7 @@ export class PoolReconciler implements Reconciler {
     const deploymentView = applied && applied !== "notServed"
       ? { name: applied.metadata.name ?? "", status: applied["status"] as never }
       : undefined;
-
-    const blockedState = (blocker as Blocker | undefined)?.state;
-    if (blockedState) {
-      await events.record(raw(pool), {
-        type: "Warning",
-        reason: blockedState.reason,
-        message: blockedState.message,
-      });
-    }
-    await this.#writeStatus(pool, {
-      blocked: blockedState,
-      topic: topic.state,
-      scaler,
-      deployment: deploymentView,
-      notes,
-    }, signal);
-    return blockedState ? { requeueAfterMs: this.#blockedRequeueMs() } : {};
+    return { scaler, deploymentView };
   }
 
   async #applyTopic(
