@@ -9,10 +9,13 @@
  * @module
  */
 
-import type { IHeaders, Kafka, KafkaMessage } from "kafkajs";
+import type { Admin, IHeaders, Kafka, KafkaMessage } from "kafkajs";
 import { Buffer } from "node:buffer";
 import { JOB_HEADERS } from "../jobs/mod.ts";
+import { logger } from "../observability/logging.ts";
 import { DEAD_LETTER_HEADERS } from "../worker/dead_letter.ts";
+
+const log = logger("cli", "dlq");
 
 /** A dead letter's position in the dead-letter topic, written `partition:offset`. */
 export interface DeadLetterPosition {
@@ -130,8 +133,8 @@ export async function readDeadLetters(
     );
   } finally {
     // The group only existed for this read; leaving it would clutter
-    // `kafka-consumer-groups --list`. It may not exist if we never joined.
-    await admin.deleteGroups([groupId]).catch(() => {});
+    // `kafka-consumer-groups --list`.
+    await deleteGroup(admin, groupId);
     await admin.disconnect();
   }
 }
@@ -186,6 +189,32 @@ async function consumeUntil(
     clearTimeout(timer);
     options.signal?.removeEventListener("abort", onAbort);
     await consumer.disconnect();
+  }
+}
+
+/**
+ * Deletes the reader's group. Right after the consumer left, the coordinator
+ * may still count it as a member (`NON_EMPTY_GROUP`), so this tries a few
+ * times; a group that never came to be (`GROUP_ID_NOT_FOUND`) is fine.
+ */
+async function deleteGroup(admin: Admin, groupId: string): Promise<void> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      await admin.deleteGroups([groupId]);
+      return;
+    } catch (error) {
+      const codes = (error as { groups?: { error?: { type?: string } }[] }).groups
+        ?.map((group) => group.error?.type) ?? [];
+      if (codes.includes("GROUP_ID_NOT_FOUND")) return;
+      if (attempt === 5) {
+        log.warn("Could not delete the temporary consumer group {groupId}: {error}", {
+          groupId,
+          error,
+        });
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+    }
   }
 }
 
