@@ -1,0 +1,244 @@
+import assert from "node:assert/strict";
+import { type JobWorkerPool, newJobWorkerPool } from "../api/mod.ts";
+import { synthesizePool } from "../synth/mod.ts";
+import { FakeClock } from "../runtime/clock.ts";
+import { EventRecorder } from "../runtime/events.ts";
+import {
+  type ApplyOptions,
+  KubeApiError,
+  type KubeClient,
+  type ListOptions,
+  type ObjectList,
+  type WatchEvent,
+} from "../runtime/kube_client.ts";
+import { type KubeObject, type ResourceType } from "../runtime/resources.ts";
+import {
+  POOL_RESOURCE,
+  PoolReconciler,
+  type Synthesize,
+  TOPIC_FINALIZER,
+} from "./pool_reconciler.ts";
+
+/** An in-memory API: objects by `plural/namespace/name`; some plurals "not served". */
+class MemoryClient implements KubeClient {
+  objects = new Map<string, KubeObject>();
+  notServed = new Set<string>();
+  rejected = new Map<string, string>();
+  applied: Array<{ plural: string; object: KubeObject; subresource?: string }> = [];
+  #rv = 1;
+
+  #key(type: ResourceType, namespace: string | undefined, name: string): string {
+    return `${type.plural}/${namespace ?? ""}/${name}`;
+  }
+  #check(type: ResourceType): void {
+    if (this.notServed.has(type.plural)) {
+      throw new KubeApiError("request", { code: 404, reason: "NotFound", message: "not served" });
+    }
+  }
+  get(
+    type: ResourceType,
+    key: { namespace?: string; name: string },
+  ): Promise<KubeObject | undefined> {
+    this.#check(type);
+    return Promise.resolve(
+      structuredClone(this.objects.get(this.#key(type, key.namespace, key.name))),
+    );
+  }
+  list(type: ResourceType, options: ListOptions = {}): Promise<ObjectList> {
+    this.#check(type);
+    const [label, value] = (options.labelSelector ?? "").split("=");
+    const items = [...this.objects.entries()].filter(([k, o]) =>
+      k.startsWith(`${type.plural}/`) && (!label || o.metadata.labels?.[label] === value)
+    ).map(([, o]) => structuredClone(o));
+    return Promise.resolve({ items, resourceVersion: String(this.#rv) });
+  }
+  watch(): AsyncIterable<WatchEvent> {
+    throw new Error("not used");
+  }
+  apply(type: ResourceType, object: KubeObject, options: ApplyOptions = {}): Promise<KubeObject> {
+    this.#check(type);
+    const reason = this.rejected.get(type.plural);
+    if (reason) throw new KubeApiError("apply", { code: 422, reason: "Invalid", message: reason });
+    const key = this.#key(type, object.metadata.namespace, object.metadata.name ?? "");
+    this.applied.push({
+      plural: type.plural,
+      object,
+      ...(options.subresource ? { subresource: options.subresource } : {}),
+    });
+    const existing = this.objects.get(key);
+    const merged = options.subresource === "status" ? { ...existing!, status: object["status"] } : {
+      ...existing,
+      ...structuredClone(object),
+      metadata: { ...existing?.metadata, ...object.metadata },
+    };
+    merged.metadata.resourceVersion = String(++this.#rv);
+    this.objects.set(key, merged as KubeObject);
+    return Promise.resolve(structuredClone(merged as KubeObject));
+  }
+  mergePatch(
+    type: ResourceType,
+    key: { namespace?: string; name: string },
+    patch: unknown,
+  ): Promise<KubeObject> {
+    const k = this.#key(type, key.namespace, key.name);
+    const existing = this.objects.get(k)!;
+    const meta = (patch as { metadata: Record<string, unknown> }).metadata;
+    const { resourceVersion: _rv, ...rest } = meta;
+    existing.metadata = { ...existing.metadata, ...rest, resourceVersion: String(++this.#rv) };
+    return Promise.resolve(structuredClone(existing));
+  }
+  create(_type: ResourceType, object: KubeObject): Promise<KubeObject> {
+    return Promise.resolve(object);
+  }
+  replace(_type: ResourceType, object: KubeObject): Promise<KubeObject> {
+    return Promise.resolve(object);
+  }
+  delete(type: ResourceType, key: { namespace?: string; name: string }): Promise<boolean> {
+    this.#check(type);
+    return Promise.resolve(this.objects.delete(this.#key(type, key.namespace, key.name)));
+  }
+}
+
+function pool(name: string, spec: Record<string, unknown> = {}): JobWorkerPool {
+  const p = newJobWorkerPool(
+    {
+      name,
+      namespace: "ns",
+      uid: `uid-${name}`,
+      generation: 1,
+      creationTimestamp: "2026-01-01T00:00:00Z",
+    },
+    {
+      image: "example/worker:1",
+      kafka: { bootstrapServers: ["k:9092"], topic: { name: `${name}-jobs` } },
+      topicProvisioning: {
+        mode: "strimzi",
+        strimzi: { clusterName: "c", deletionPolicy: "Delete" },
+      },
+      ...spec,
+    } as never,
+  );
+  return p;
+}
+
+function setup(options: { synthesize?: Synthesize; pools?: JobWorkerPool[] } = {}) {
+  const client = new MemoryClient();
+  const pools = options.pools ?? [pool("p")];
+  for (const p of pools) {
+    client.objects.set(
+      `jobworkerpools/ns/${p.metadata.name}`,
+      structuredClone(p) as unknown as KubeObject,
+    );
+  }
+  const clock = new FakeClock();
+  const reconciler = new PoolReconciler({
+    client,
+    synthesize: options.synthesize ?? ((p, o) => synthesizePool(p, o)),
+    events: new EventRecorder({ client, component: "test", instance: "t", clock }),
+    knownPools: () => pools,
+    clock,
+  });
+  const status = (name = "p") =>
+    client.objects.get(`jobworkerpools/ns/${name}`)?.["status"] as JobWorkerPool["status"];
+  const cond = (type: string, name = "p") => status(name)?.conditions?.find((c) => c.type === type);
+  return { client, reconciler, status, cond };
+}
+
+const signal = new AbortController().signal;
+
+Deno.test("PoolReconciler: finalizer, objects, status with observedGeneration", async () => {
+  const { client, reconciler, status, cond } = setup();
+  assert.deepEqual(await reconciler.reconcile("ns/p", signal), {});
+  assert.ok(
+    client.objects.get("jobworkerpools/ns/p")?.metadata.finalizers?.includes(TOPIC_FINALIZER),
+  );
+  assert.deepEqual(
+    client.applied.map((a) => `${a.plural}${a.subresource ? "/status" : ""}`).sort(),
+    ["deployments", "jobworkerpools/status", "kafkatopics", "scaledobjects"],
+  );
+  assert.equal(client.applied.at(-1)?.subresource, "status", "status is written last");
+  assert.equal(status()?.observedGeneration, 1);
+  assert.equal(cond("Ready")?.status, "True");
+  // A second pass changes nothing, so the status is not written again.
+  client.applied = [];
+  await reconciler.reconcile("ns/p", signal);
+  assert.equal(client.applied.some((a) => a.subresource === "status"), false);
+});
+
+Deno.test("PoolReconciler: missing KEDA and Strimzi → CRDNotInstalled, fixed replicas", async () => {
+  const { client, reconciler, cond } = setup();
+  client.notServed.add("scaledobjects").add("triggerauthentications").add("kafkatopics");
+  await reconciler.reconcile("ns/p", signal);
+  assert.equal(cond("ScalerReady")?.reason, "CRDNotInstalled");
+  assert.equal(cond("TopicReady")?.reason, "CRDNotInstalled");
+  assert.equal(cond("Ready")?.status, "True");
+  const deployment = client.objects.get("deployments/ns/p-worker");
+  assert.equal((deployment?.["spec"] as { replicas?: number }).replicas, 1);
+});
+
+Deno.test("PoolReconciler: an object the API server rejects → Ready=False, requeue later, no throw", async () => {
+  const { client, reconciler, cond } = setup();
+  client.rejected.set("scaledobjects", "spec.triggers[0].metadata.lagThreshold: Invalid value");
+  const result = await reconciler.reconcile("ns/p", signal);
+  assert.ok((result.requeueAfterMs ?? 0) > 0);
+  const ready = cond("Ready");
+  assert.equal(ready?.status, "False");
+  assert.equal(ready?.reason, "GeneratedObjectRejected");
+  assert.match(ready?.message ?? "", /lagThreshold/);
+});
+
+Deno.test("PoolReconciler: a spec synthesis refuses → Ready=False InvalidSpec", async () => {
+  const { reconciler, cond } = setup({
+    synthesize: () => {
+      throw new RangeError("pool.max 50 needs more memory than resources.limits.memory allows");
+    },
+  });
+  await reconciler.reconcile("ns/p", signal);
+  assert.equal(cond("Ready")?.reason, "InvalidSpec");
+  assert.match(cond("Ready")?.message ?? "", /pool\.max 50/);
+});
+
+Deno.test("PoolReconciler: a topic owned by another pool → TopicOwnedByAnotherPool", async () => {
+  const { client, reconciler, cond } = setup({
+    pools: [pool("p", { kafka: { bootstrapServers: ["k:9092"], topic: { name: "shared" } } })],
+  });
+  client.objects.set("kafkatopics/ns/shared", {
+    apiVersion: "kafka.strimzi.io/v1",
+    kind: "KafkaTopic",
+    metadata: {
+      name: "shared",
+      namespace: "ns",
+      labels: {
+        "jobpool.dev/pool-uid": "other",
+        "jobpool.dev/pool-namespace": "ns",
+        "jobpool.dev/pool-name": "q",
+      },
+    },
+  });
+  await reconciler.reconcile("ns/p", signal);
+  assert.equal(cond("Ready")?.reason, "TopicOwnedByAnotherPool");
+  assert.match(cond("Ready")?.message ?? "", /ns\/q/);
+  const topic = client.objects.get("kafkatopics/ns/shared");
+  assert.equal(topic?.metadata.labels?.["jobpool.dev/pool-uid"], "other", "left alone");
+});
+
+Deno.test("PoolReconciler: deletion deletes the topic (Delete policy) and drops the finalizer", async () => {
+  const { client, reconciler } = setup();
+  await reconciler.reconcile("ns/p", signal);
+  assert.ok(client.objects.has("kafkatopics/ns/p-jobs"));
+  const stored = client.objects.get("jobworkerpools/ns/p")!;
+  stored.metadata.deletionTimestamp = "2026-01-02T00:00:00Z";
+  await reconciler.reconcile("ns/p", signal);
+  assert.equal(client.objects.has("kafkatopics/ns/p-jobs"), false);
+  assert.deepEqual(client.objects.get("jobworkerpools/ns/p")?.metadata.finalizers, []);
+});
+
+Deno.test("PoolReconciler: a pool that is gone is a no-op", async () => {
+  const { reconciler } = setup();
+  assert.deepEqual(await reconciler.reconcile("ns/missing", signal), {});
+});
+
+Deno.test("POOL_RESOURCE points at jobworkerpools.jobpool.dev/v1alpha1", () => {
+  assert.equal(POOL_RESOURCE.group, "jobpool.dev");
+  assert.equal(POOL_RESOURCE.plural, "jobworkerpools");
+});
