@@ -20,7 +20,7 @@
  * @module
  */
 
-import type { IHeaders, Kafka, Producer } from "kafkajs";
+import { type IHeaders, type Kafka, Partitioners, type Producer } from "kafkajs";
 import type { KafkaConfig } from "../config/mod.ts";
 import { createKafkaClient } from "../kafka/client.ts";
 import { ensureTopic } from "../producer/mod.ts";
@@ -86,6 +86,8 @@ export class DeadLetterPublisher {
       idempotent: true,
       maxInFlightRequests: 5,
       allowAutoTopicCreation: false,
+      // Named explicitly so kafkajs does not warn about its v2 default.
+      createPartitioner: Partitioners.DefaultPartitioner,
     });
   }
 

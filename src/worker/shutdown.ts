@@ -16,6 +16,11 @@ export interface ShutdownSignalsOptions {
   onForce?: (signal: Deno.Signal) => void;
   /** The signals listened to. @default ["SIGTERM", "SIGINT"] */
   signals?: readonly Deno.Signal[];
+  /**
+   * Signals this soon after the first count as the same one: Ctrl+C reaches
+   * both `deno task` (which forwards it) and the worker. @default 1000
+   */
+  duplicateWindowMs?: number;
 }
 
 const SIGNAL_NUMBERS: Partial<Record<Deno.Signal, number>> = { SIGINT: 2, SIGTERM: 15 };
@@ -26,11 +31,14 @@ const log = logger("worker", "shutdown");
 export function installShutdownSignals(options: ShutdownSignalsOptions): () => void {
   const signals = options.signals ?? ["SIGTERM", "SIGINT"];
   const force = options.onForce ?? ((signal) => Deno.exit(128 + (SIGNAL_NUMBERS[signal] ?? 1)));
-  let received = 0;
+  const duplicateWindowMs = options.duplicateWindowMs ?? 1_000;
+  let firstAt: number | undefined;
   const listeners = signals.map((signal) => {
     const listener = () => {
-      received++;
-      if (received === 1) {
+      const now = Date.now();
+      if (firstAt !== undefined && now - firstAt < duplicateWindowMs) return;
+      if (firstAt === undefined) {
+        firstAt = now;
         log.info("Received {signal}: stopping gracefully (send it again to force)", { signal });
         options.onGraceful(signal);
       } else {
