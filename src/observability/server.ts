@@ -56,12 +56,24 @@ export async function startObservabilityServer(
   if (options.signal?.aborted) controller.abort();
 
   const { promise: listening, resolve } = Promise.withResolvers<number>();
-  const server = Deno.serve({
-    hostname: "0.0.0.0",
-    port: options.port,
-    signal: controller.signal,
-    onListen: ({ port }) => resolve(port),
-  }, (request) => handle(request, options, watchdog));
+  let server: Deno.HttpServer;
+  try {
+    server = Deno.serve({
+      hostname: "0.0.0.0",
+      port: options.port,
+      signal: controller.signal,
+      onListen: ({ port }) => resolve(port),
+    }, (request) => handle(request, options, watchdog));
+  } catch (error) {
+    watchdog.stop();
+    options.signal?.removeEventListener("abort", abort);
+    if (error instanceof Deno.errors.AddrInUse) {
+      throw new Deno.errors.AddrInUse(
+        `Port ${options.port} is already in use: set METRICS_PORT to a free port (0 picks one)`,
+      );
+    }
+    throw error;
+  }
 
   // Whoever ends the server (close() or the caller's signal), the watchdog
   // timer and the listener on the caller's signal must go with it.

@@ -115,3 +115,25 @@ Deno.test("aborting the signal closes the server", async () => {
   await server.close();
   await assert.rejects(fetch(`http://127.0.0.1:${server.port}/healthz`));
 });
+
+Deno.test("a port in use is named in the error", async () => {
+  const first = await startObservabilityServer({
+    port: 0,
+    registry: createWorkerMetrics().registry,
+    isAlive: () => true,
+    isReady: () => true,
+  });
+  try {
+    await assert.rejects(
+      startObservabilityServer({
+        port: first.port,
+        registry: createWorkerMetrics().registry,
+        isAlive: () => true,
+        isReady: () => true,
+      }),
+      new RegExp(`Port ${first.port} is already in use: set METRICS_PORT`),
+    );
+  } finally {
+    await first.close();
+  }
+});
