@@ -75,46 +75,45 @@ export async function seedCampaign(
     `;
     const campaignId = campaign!.id;
     const codePrefix = campaignId.slice(0, 8);
+    await tx`set local work_mem = '256MB'`;
+    // Plan users and referral pairs in temporary tables first, so that every
+    // user row is written once, referred_by included.
     await tx`
-      insert into waitlist_users
-        (campaign_id, email, original_position, position, referral_code, email_verified_at,
-         created_at)
-      select ${campaignId}, 'user' || g || '@' || ${emailDomain}, g, g,
-        ${codePrefix} || '-' || g,
-        case when random() < ${verifiedEmailShare} then now() end,
-        now() - (${users} - g) * interval '1 second'
+      create temporary table seed_users on commit drop as
+      select g as original_position, gen_random_uuid() as id,
+        case when random() < ${referrerShare}
+          then 1 + floor(random() * ${maxReferralsPerReferrer})::int else 0 end as referrals
       from generate_series(1, ${users}::int) g
     `;
     await tx`
-      create temporary table seed_referrers on commit drop as
-      select id, 1 + floor(random() * ${maxReferralsPerReferrer})::int as referrals
-      from waitlist_users
-      where campaign_id = ${campaignId} and random() < ${referrerShare}
+      create temporary table seed_pairs on commit drop as
+      with slots as (
+        select u.id as referrer_id, s, row_number() over (order by random()) as n
+        from seed_users u, generate_series(1, u.referrals) s
+      ), candidates as (
+        select id, row_number() over (order by random()) as n
+        from seed_users where referrals = 0
+      )
+      select s.referrer_id, c.id as referred_id,
+        case when s.s = 1 or random() < 0.7 then 'verified' else 'pending' end as status
+      from slots s join candidates c using (n)
     `;
     await tx`
-      with slots as (
-        select r.id as referrer_id, s,
-          row_number() over (order by random()) as n
-        from seed_referrers r, generate_series(1, r.referrals) s
-      ), candidates as (
-        select u.id, row_number() over (order by random()) as n
-        from waitlist_users u
-        where u.campaign_id = ${campaignId}
-          and not exists (select 1 from seed_referrers r where r.id = u.id)
-      ), pairs as (
-        select s.referrer_id, c.id as referred_id,
-          case when s.s = 1 or random() < 0.7 then 'verified' else 'pending' end as status
-        from slots s join candidates c using (n)
-      )
+      insert into waitlist_users
+        (id, campaign_id, email, original_position, position, referral_code, referred_by,
+         email_verified_at, created_at)
+      select u.id, ${campaignId}, 'user' || u.original_position || '@' || ${emailDomain},
+        u.original_position, u.original_position, ${codePrefix} || '-' || u.original_position,
+        p.referrer_id, case when random() < ${verifiedEmailShare} then now() end,
+        now() - (${users} - u.original_position) * interval '1 second'
+      from seed_users u left join seed_pairs p on p.referred_id = u.id
+      order by u.original_position
+    `;
+    await tx`
       insert into referrals (campaign_id, referrer_id, referred_id, status, verified_at)
       select ${campaignId}, referrer_id, referred_id, status,
         case when status = 'verified' then now() end
-      from pairs
-    `;
-    await tx`
-      update waitlist_users u set referred_by = r.referrer_id
-      from referrals r
-      where r.referred_id = u.id and r.campaign_id = ${campaignId}
+      from seed_pairs
     `;
     const [counts] = await tx<{ verified: number; pending: number }[]>`
       select count(*) filter (where status = 'verified')::int as verified,
@@ -131,9 +130,9 @@ export async function seedCampaign(
       `;
       const rows = await tx<{ id: string }[]>`
         insert into user_rewards (user_id, reward_id)
-        select r.id, ${reward!.id}
-        from seed_referrers r join waitlist_users u on u.id = r.id
-        order by r.referrals desc, u.original_position
+        select id, ${reward!.id} from seed_users
+        where referrals > 0
+        order by referrals desc, original_position
         limit ${pendingRewards}
         returning id
       `;

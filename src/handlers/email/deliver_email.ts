@@ -167,7 +167,8 @@ async function loadRecipient(
       u.email_verified_at, u.milestone_notified,
       c.name as campaign_name, c.points_per_referral, c.milestone_thresholds,
       (select count(*)::int from referrals r
-        where r.referrer_id = u.id and r.status = 'verified') as verified_referrals
+        where r.campaign_id = u.campaign_id and r.referrer_id = u.id
+          and r.status = 'verified') as verified_referrals
     from waitlist_users u join campaigns c on c.id = u.campaign_id
     where u.id = ${options.userId} and u.campaign_id = ${options.campaignId}
   `;
