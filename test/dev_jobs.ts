@@ -14,23 +14,41 @@ export interface DemoCampaign {
   pointsPerReferral: number;
   userIds: readonly string[];
   userRewardIds: readonly string[];
+  /** Users who hold one of `userRewardIds`: the only ones a reward email can be about. */
+  rewardedUserIds: readonly string[];
 }
 
 /**
- * Endless jobs cycling through all seven types. Reward deliveries name the
- * seeded user rewards; once each is delivered, later deliveries of it are
- * no-ops (delivery is exactly once).
+ * Endless jobs cycling through all seven types, round-robin over the
+ * campaigns (one campaign's jobs run one at a time, in order; different
+ * campaigns run in parallel). Reward deliveries name the seeded user rewards;
+ * once each is delivered, later deliveries of it are no-ops.
  */
-export function* sampleJobs(demo: DemoCampaign): Generator<NewJobEvent<JobType>, never> {
+export function* sampleJobs(
+  demos: readonly DemoCampaign[],
+): Generator<NewJobEvent<JobType>, never> {
+  const streams = demos.map((demo) => campaignJobs(demo));
+  if (streams.length === 0) throw new RangeError("Cannot make sample jobs: no campaign given");
+  for (let i = 0;; i++) yield streams[i % streams.length]!.next().value;
+}
+
+function* campaignJobs(demo: DemoCampaign): Generator<NewJobEvent<JobType>, never> {
   const { accountId, campaignId } = demo;
   for (let i = 0;; i++) {
     const userId = demo.userIds[i % demo.userIds.length] ?? crypto.randomUUID();
     for (const kind of EMAIL_KINDS) {
+      const rewarded = demo.rewardedUserIds[i % Math.max(1, demo.rewardedUserIds.length)];
+      if (kind === "reward_earned" && !rewarded) continue;
       yield {
         type: `job.email.${kind}`,
         accountId,
         campaignId,
-        data: { type: kind, campaign_id: campaignId, user_id: userId, priority: 1 },
+        data: {
+          type: kind,
+          campaign_id: campaignId,
+          user_id: kind === "reward_earned" ? rewarded : userId,
+          priority: 1,
+        },
       } as NewJobEvent<JobType>;
     }
     yield {
