@@ -34,4 +34,4 @@ COPY --from=deps /app /app
 USER 65532:65532
 EXPOSE 8080
 ENTRYPOINT ["deno"]
-CMD ["run", "--cached-only", "--frozen", "--allow-net", "--allow-env", "--allow-read", "--allow-sys", "operator/main.ts"]
+CMD ["run", "--cached-only", "--frozen", "--v8-flags=--max-semi-space-size=2,--optimize-for-size", "--allow-net", "--allow-env", "--allow-read", "--allow-sys", "operator/main.ts"]

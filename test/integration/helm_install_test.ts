@@ -34,8 +34,6 @@ import {
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const CHART = join(ROOT, "charts", "jobpool-operator");
-/** `deno task operator`'s permissions (and the operator image's). */
-const OPERATOR_PERMISSIONS = ["--allow-net", "--allow-env", "--allow-read", "--allow-sys"];
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -103,15 +101,20 @@ function containerEnv(
   return env;
 }
 
-/** The operator process: `operator/main.ts` with the task's permissions. */
-function startOperatorProcess(env: Record<string, string>): Deno.ChildProcess {
+/** The operator process, run the way `deno task operator` runs it. */
+async function startOperatorProcess(env: Record<string, string>): Promise<Deno.ChildProcess> {
+  const denoJson = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
+  const task: string | undefined = denoJson.tasks?.operator;
+  if (!task || !task.startsWith("deno run ")) {
+    throw new Error(`deno.json's "operator" task is not a deno run command: ${task}`);
+  }
   const inherited: Record<string, string> = {};
   for (const name of ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME"]) {
     const value = Deno.env.get(name);
     if (value !== undefined) inherited[name] = value;
   }
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", ...OPERATOR_PERMISSIONS, join(ROOT, "operator", "main.ts")],
+    args: task.split(/\s+/).slice(1),
     cwd: ROOT,
     clearEnv: true,
     env: { ...inherited, NO_COLOR: "1", ...env },
@@ -355,7 +358,7 @@ Deno.test("the chart installs, upgrades, passes restricted Pod Security and its 
         const deployment: Json = await getJson(admin, ["deployment", fullname, "-n", namespace]);
         const podName = `${fullname}-7c9d-x2x4q`;
         const port = freePort();
-        operator = startOperatorProcess({
+        operator = await startOperatorProcess({
           ...containerEnv(deployment, { name: podName, namespace }),
           KUBECONFIG: operatorAccess.kubeconfig,
           OPERATOR_METRICS_PORT: String(port),
