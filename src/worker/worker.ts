@@ -6,23 +6,29 @@
  * @module
  */
 
-import type { Admin, Kafka } from "kafkajs";
+import type { Kafka } from "kafkajs";
 import type { Config } from "../config/mod.ts";
 import type { PartialJobHandlers } from "../handlers/handler.ts";
 import { createKafkaClient } from "../kafka/client.ts";
-import { fetchGroupLag } from "../observability/lag.ts";
+import { fetchGroupLag, type LagAdmin } from "../observability/lag.ts";
 import { logger } from "../observability/logging.ts";
 import type { WorkerMetrics } from "../observability/metrics.ts";
 import {
   type ConsumedBatch,
   type ConsumedMessage,
+  type ConsumerListener,
   type GroupTimings,
   JobConsumer,
 } from "./consumer.ts";
 import { DeadLetterPublisher, ensureDeadLetterTopic } from "./dead_letter.ts";
-import { type JobRunnerOptions, runJob } from "./job_runner.ts";
+import { type DeadLetterSink, type JobRunnerOptions, runJob } from "./job_runner.ts";
 import { KeyedPool, type PoolTaskContext } from "./keyed_pool.ts";
-import { OffsetTracker, partitionId, type PartitionOffsets } from "./offsets.ts";
+import {
+  OffsetTracker,
+  partitionId,
+  type PartitionOffsets,
+  type TopicPartitionOffset,
+} from "./offsets.ts";
 import { noopMetrics } from "./noop_metrics.ts";
 
 /** Options of {@linkcode runWorker}. */
@@ -82,9 +88,54 @@ export async function runWorker(options: WorkerOptions): Promise<RunningWorker> 
     await ensureDeadLetterTopic({ kafka: kafkaConfig, deadLetterTopic: worker.deadLetterTopic });
   }
   const kafka = createKafkaClient(kafkaConfig, { clientId: `${kafkaConfig.clientId}-worker` });
-  const instance = new Worker(options, kafka);
+  return await startWorker(options, kafkaPorts(options, kafka));
+}
+
+/** The consumer as the worker drives it (a port, so tests can stand in for Kafka). */
+export interface ConsumerPort {
+  start(): Promise<void>;
+  pause(): void;
+  commit(offsets: readonly TopicPartitionOffset[]): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** What the worker talks to outside the process. */
+export interface WorkerPorts {
+  consumer(listener: ConsumerListener): ConsumerPort;
+  deadLetters: DeadLetterSink & Connectable;
+  admin: LagAdmin & Connectable;
+}
+
+interface Connectable {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+/** Starts a worker on the given ports; {@linkcode runWorker} passes Kafka's. */
+export async function startWorker(
+  options: WorkerOptions,
+  ports: WorkerPorts,
+): Promise<RunningWorker> {
+  const instance = new Worker(options, ports);
   await instance.start();
   return instance;
+}
+
+function kafkaPorts(options: WorkerOptions, kafka: Kafka): WorkerPorts {
+  const { kafka: kafkaConfig, worker } = options.config;
+  return {
+    consumer: (listener) =>
+      new JobConsumer({
+        kafka,
+        groupId: worker.consumerGroup,
+        topic: kafkaConfig.topic,
+        fromBeginning: worker.fromBeginning,
+        ...options.group,
+        listener,
+      }),
+    deadLetters: new DeadLetterPublisher(kafka, worker.deadLetterTopic),
+    admin: kafka.admin(),
+  };
 }
 
 const log = logger("worker");
@@ -107,9 +158,9 @@ class Worker implements RunningWorker {
   readonly #settings: Config["worker"];
   readonly #topic: string;
   readonly #metrics: WorkerMetrics;
-  readonly #consumer: JobConsumer;
-  readonly #deadLetters: DeadLetterPublisher;
-  readonly #admin: Admin;
+  readonly #consumer: ConsumerPort;
+  readonly #deadLetters: WorkerPorts["deadLetters"];
+  readonly #admin: WorkerPorts["admin"];
   readonly #pool: KeyedPool;
   readonly #runner: JobRunnerOptions;
   readonly #tracker = new OffsetTracker();
@@ -128,13 +179,13 @@ class Worker implements RunningWorker {
   #commitTimer: ReturnType<typeof setInterval> | undefined;
   #lagTimer: ReturnType<typeof setInterval> | undefined;
 
-  constructor(options: WorkerOptions, kafka: Kafka) {
+  constructor(options: WorkerOptions, ports: WorkerPorts) {
     this.#options = options;
     this.#settings = options.config.worker;
     this.#topic = options.config.kafka.topic;
     this.#metrics = options.metrics ?? noopMetrics();
-    this.#deadLetters = new DeadLetterPublisher(kafka, this.#settings.deadLetterTopic);
-    this.#admin = kafka.admin();
+    this.#deadLetters = ports.deadLetters;
+    this.#admin = ports.admin;
     this.#pool = new KeyedPool({
       size: this.#settings.poolSize,
       onError: (error) => log.error("Job task failed unexpectedly: {error}", { error }),
@@ -153,20 +204,13 @@ class Worker implements RunningWorker {
       deadLetters: this.#deadLetters,
       metrics: this.#metrics,
     };
-    this.#consumer = new JobConsumer({
-      kafka,
-      groupId: this.#settings.consumerGroup,
-      topic: this.#topic,
-      fromBeginning: this.#settings.fromBeginning,
-      ...options.group,
-      listener: {
-        onBatch: (batch, from) => this.#onBatch(batch, from),
-        waitForRoom: (timeoutMs) => this.#waitForRoom(timeoutMs),
-        isStopping: () => this.#stopping !== undefined,
-        onAssigned: (assignment) => this.#onAssigned(assignment),
-        onRebalancing: () => this.#onRebalancing(),
-        onCrash: (error, restart) => this.#onCrash(error, restart),
-      },
+    this.#consumer = ports.consumer({
+      onBatch: (batch, from) => this.#onBatch(batch, from),
+      waitForRoom: (timeoutMs) => this.#waitForRoom(timeoutMs),
+      isStopping: () => this.#stopping !== undefined,
+      onAssigned: (assignment) => this.#onAssigned(assignment),
+      onRebalancing: () => this.#onRebalancing(),
+      onCrash: (error, restart) => this.#onCrash(error, restart),
     });
   }
 
