@@ -6,8 +6,16 @@
  * @module
  */
 
-export { type RunningWorker, runWorker, type WorkerOptions } from "./worker.ts";
-export type { GroupTimings } from "./consumer.ts";
+export {
+  type ConsumerPort,
+  type RunningWorker,
+  runWorker,
+  startWorker,
+  type WorkerOptions,
+  type WorkerPorts,
+} from "./worker.ts";
+export type { ConsumedBatch, ConsumedMessage, ConsumerListener, GroupTimings } from "./consumer.ts";
+export type { DeadLetterSink, JobResult } from "./job_runner.ts";
 export {
   DEAD_LETTER_HEADERS,
   deadLetterHeaders,
