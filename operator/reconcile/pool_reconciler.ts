@@ -307,7 +307,10 @@ export class PoolReconciler implements Reconciler {
           name: desired.metadata.name ?? "",
         }, signal);
         const owner = existing?.metadata.labels?.[LABELS.poolUid];
-        if (existing && owner !== pool.metadata.uid) {
+        if (
+          existing && owner !== pool.metadata.uid &&
+          !(await this.#isOrphan(existing, signal))
+        ) {
           const by = existing.metadata.labels?.[LABELS.poolNamespace]
             ? `JobWorkerPool ${existing.metadata.labels[LABELS.poolNamespace]}/${
               existing.metadata.labels[LABELS.poolName]
@@ -364,6 +367,22 @@ export class PoolReconciler implements Reconciler {
         },
       }),
     };
+  }
+
+  /**
+   * Whether a KafkaTopic made for a pool outlived it (deletionPolicy Retain):
+   * its labels name a pool that no longer exists, or one with another uid.
+   * Such a topic is adopted by the pool that asks for it. Topics without
+   * jobpool labels are never orphans.
+   */
+  async #isOrphan(topic: KubeObject, signal: AbortSignal): Promise<boolean> {
+    const labels = topic.metadata.labels ?? {};
+    const namespace = labels[LABELS.poolNamespace];
+    const name = labels[LABELS.poolName];
+    const uid = labels[LABELS.poolUid];
+    if (!namespace || !name || !uid) return false;
+    const owner = await this.#options.client.get(POOL_RESOURCE, { namespace, name }, signal);
+    return owner?.metadata.uid !== uid;
   }
 
   async #deleteStaleAuth(pool: JobWorkerPool, signal: AbortSignal): Promise<void> {

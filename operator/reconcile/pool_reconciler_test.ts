@@ -202,6 +202,11 @@ Deno.test("PoolReconciler: a topic owned by another pool → TopicOwnedByAnother
   const { client, reconciler, cond } = setup({
     pools: [pool("p", { kafka: { bootstrapServers: ["k:9092"], topic: { name: "shared" } } })],
   });
+  client.objects.set("jobworkerpools/ns/q", {
+    apiVersion: "jobpool.dev/v1alpha1",
+    kind: "JobWorkerPool",
+    metadata: { name: "q", namespace: "ns", uid: "other" },
+  });
   client.objects.set("kafkatopics/ns/shared", {
     apiVersion: "kafka.strimzi.io/v1",
     kind: "KafkaTopic",
@@ -220,6 +225,31 @@ Deno.test("PoolReconciler: a topic owned by another pool → TopicOwnedByAnother
   assert.match(cond("Ready")?.message ?? "", /ns\/q/);
   const topic = client.objects.get("kafkatopics/ns/shared");
   assert.equal(topic?.metadata.labels?.["jobpool.dev/pool-uid"], "other", "left alone");
+});
+
+Deno.test("PoolReconciler: a topic retained from a deleted pool is adopted", async () => {
+  const { client, reconciler, cond } = setup({
+    pools: [pool("p", { kafka: { bootstrapServers: ["k:9092"], topic: { name: "kept" } } })],
+  });
+  client.objects.set("kafkatopics/ns/kept", {
+    apiVersion: "kafka.strimzi.io/v1",
+    kind: "KafkaTopic",
+    metadata: {
+      name: "kept",
+      namespace: "ns",
+      labels: {
+        "jobpool.dev/pool-uid": "gone",
+        "jobpool.dev/pool-namespace": "ns",
+        "jobpool.dev/pool-name": "old",
+      },
+    },
+  });
+  await reconciler.reconcile("ns/p", signal);
+  assert.equal(cond("Ready")?.status, "True");
+  assert.equal(
+    client.objects.get("kafkatopics/ns/kept")?.metadata.labels?.["jobpool.dev/pool-uid"],
+    "uid-p",
+  );
 });
 
 Deno.test("PoolReconciler: deletion deletes the topic (Delete policy) and drops the finalizer", async () => {

@@ -197,6 +197,69 @@ Deno.test("operator reconciles JobWorkerPools on a real API server", async (t) =
     });
 
     await t.step(
+      "what the schema cannot catch → Ready=False with an actionable message",
+      async () => {
+        await applyObjects(
+          access,
+          poolManifest(namespace, "lost", {
+            topicProvisioning: {
+              mode: "strimzi",
+              strimzi: { clusterName: "events", namespace: "no-such-kafka-namespace" },
+            },
+          }),
+        );
+        const lost = await eventually("pool lost to report the missing namespace", async () => {
+          const pool = await getJson(access, ["jwp", "lost", "-n", namespace]);
+          return condition(pool, "Ready")?.reason === "NamespaceNotFound" ? pool : undefined;
+        });
+        assert.equal(condition(lost, "Ready")?.status, "False");
+        assert.match(
+          condition(lost, "Ready")?.message ?? "",
+          /no-such-kafka-namespace.*strimzi\.namespace/,
+        );
+        assert.ok(isObserved(lost));
+
+        await applyObjects(
+          access,
+          poolManifest(namespace, "owner", {
+            kafka: { bootstrapServers: ["k:9092"], topic: { name: "owned-jobs" } },
+            topicProvisioning: { mode: "strimzi", strimzi: { clusterName: "events" } },
+          }),
+        );
+        await eventually(
+          "the owner's topic",
+          async () => await getJson(access, ["kafkatopic", "owned-jobs", "-n", namespace]),
+        );
+        await applyObjects(
+          access,
+          poolManifest(namespace, "copycat", {
+            kafka: { bootstrapServers: ["k:9092"], topic: { name: "owned-jobs" } },
+            topicProvisioning: { mode: "strimzi", strimzi: { clusterName: "events" } },
+          }),
+        );
+        const copycat = await eventually("pool copycat to report the taken topic", async () => {
+          const pool = await getJson(access, ["jwp", "copycat", "-n", namespace]);
+          return condition(pool, "Ready")?.reason === "TopicOwnedByAnotherPool" ? pool : undefined;
+        });
+        assert.match(condition(copycat, "Ready")?.message ?? "", /owner/);
+
+        // The topic kept (Retain) from the deleted pool "keeper" is adopted by a new pool.
+        await applyObjects(
+          access,
+          poolManifest(namespace, "heir", {
+            kafka: { bootstrapServers: ["k:9092"], topic: { name: "keeper-jobs" } },
+            topicProvisioning: { mode: "strimzi", strimzi: { clusterName: "events" } },
+          }),
+        );
+        const heir = await eventually("pool heir to adopt the retained topic", async () => {
+          const pool = await getJson(access, ["jwp", "heir", "-n", namespace]);
+          return condition(pool, "Ready")?.status === "True" ? pool : undefined;
+        });
+        const kept = await getJson(access, ["kafkatopic", "keeper-jobs", "-n", namespace]);
+        assert.equal(kept?.metadata.labels?.["jobpool.dev/pool-uid"], heir.metadata.uid);
+      },
+    );
+    await t.step(
       "two pools claiming one consumer group → the later one is Ready=False",
       async () => {
         const group = { consumerGroup: "shared-group" };
