@@ -293,7 +293,7 @@ class Worker implements RunningWorker {
   #onBatch(batch: ConsumedBatch, from: number): number {
     if (this.#stopping) return 0;
     const owned = this.#own(batch.topic, batch.partition);
-    owned.highWatermark = Number(batch.highWatermark);
+    owned.highWatermark = Math.max(owned.highWatermark, Number(batch.highWatermark));
     let accepted = 0;
     for (const message of batch.messages.values().drop(from)) {
       const offset = Number(message.offset);
