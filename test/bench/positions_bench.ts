@@ -125,17 +125,18 @@ try {
 
   console.error("Set-based recalculation of the big campaign …");
   const first = await timed(() => handlePositionRecalculation(deps, recalcJob(big), context));
-  const [someone] = await sql<{ a: string; b: string }[]>`
+  // One new verified referral: a late user, not referred yet, joins through an early one.
+  const [pair] = await sql<{ referred: string; referrer: string }[]>`
     select
-      (select id from waitlist_users where campaign_id = ${big.campaignId}
-        and original_position = ${USERS}) as a,
       (select u.id from waitlist_users u where u.campaign_id = ${big.campaignId}
         and not exists (select 1 from referrals r where r.referred_id = u.id)
-        and u.original_position < ${USERS} order by u.original_position desc limit 1) as b
+        order by u.original_position desc limit 1) as referred,
+      (select id from waitlist_users where campaign_id = ${big.campaignId}
+        and original_position = ${Math.ceil(USERS / 2)}) as referrer
   `;
   await sql`
     insert into referrals (campaign_id, referrer_id, referred_id, status, verified_at)
-    values (${big.campaignId}, ${someone!.b}, ${someone!.a}, 'verified', now())
+    values (${big.campaignId}, ${pair!.referrer}, ${pair!.referred}, 'verified', now())
   `;
   const incremental = await timed(() => handlePositionRecalculation(deps, recalcJob(big), context));
   const noop = await timed(() => handlePositionRecalculation(deps, recalcJob(big), context));

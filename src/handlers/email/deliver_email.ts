@@ -71,18 +71,36 @@ const FINISHED = ["sent", "skipped", "failed"];
  */
 export async function deliverEmail(options: DeliverEmailOptions): Promise<EmailOutcome> {
   const { sql, kind, dedupeKey, log } = options;
-  const [previous] = await sql<{ status: string }[]>`
-    select status from email_deliveries where dedupe_key = ${dedupeKey}
+  // One round trip: the recipient, and what became of this key before.
+  const [found] = await sql<(RecipientRow & { previous_status: string | null })[]>`
+    select r.*, (select status from email_deliveries where dedupe_key = ${dedupeKey})
+      as previous_status
+    from (select 1) as one
+    left join (
+      select u.id, u.email, u.name, u.position, u.original_position, u.referral_code,
+        u.email_verified_at, u.milestone_notified,
+        c.name as campaign_name, c.points_per_referral, c.milestone_thresholds,
+        (select count(*)::int from referrals r
+          where r.campaign_id = u.campaign_id and r.referrer_id = u.id
+            and r.status = 'verified') as verified_referrals
+      from waitlist_users u join campaigns c on c.id = u.campaign_id
+      where u.id = ${options.userId} and u.campaign_id = ${options.campaignId}
+    ) as r on true
   `;
-  if (previous && FINISHED.includes(previous.status)) {
+  const previous = found?.previous_status;
+  if (previous && FINISHED.includes(previous)) {
     log.info("Email {dedupeKey} was handled before ({status}): not sending it again", {
       dedupeKey,
-      status: previous.status,
+      status: previous,
     });
-    return { status: "duplicate", previous: previous.status };
+    return { status: "duplicate", previous };
   }
-
-  const recipient = await loadRecipient(sql, options);
+  if (!found?.id) {
+    throw new PermanentJobError(
+      `Cannot send the ${kind} email: unknown user ${options.userId} in campaign ${options.campaignId}`,
+    );
+  }
+  const recipient: RecipientRow = found;
   const leaseMs = Math.max(60_000, options.config.smtp.timeoutMs * 3);
   const [claim] = await sql<{ attempts: number }[]>`
     insert into email_deliveries
@@ -156,28 +174,6 @@ export async function deliverEmail(options: DeliverEmailOptions): Promise<EmailO
     }
     throw error;
   }
-}
-
-async function loadRecipient(
-  sql: Sql,
-  options: Pick<DeliverEmailOptions, "userId" | "campaignId" | "kind">,
-): Promise<RecipientRow> {
-  const [recipient] = await sql<RecipientRow[]>`
-    select u.id, u.email, u.name, u.position, u.original_position, u.referral_code,
-      u.email_verified_at, u.milestone_notified,
-      c.name as campaign_name, c.points_per_referral, c.milestone_thresholds,
-      (select count(*)::int from referrals r
-        where r.campaign_id = u.campaign_id and r.referrer_id = u.id
-          and r.status = 'verified') as verified_referrals
-    from waitlist_users u join campaigns c on c.id = u.campaign_id
-    where u.id = ${options.userId} and u.campaign_id = ${options.campaignId}
-  `;
-  if (!recipient) {
-    throw new PermanentJobError(
-      `Cannot send the ${options.kind} email: unknown user ${options.userId} in campaign ${options.campaignId}`,
-    );
-  }
-  return recipient;
 }
 
 /** The template data, or why there is nothing to send. */
