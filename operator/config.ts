@@ -15,6 +15,8 @@
  * | `OPERATOR_METRICS_PORT` | 8080 | `/metrics`, `/healthz`, `/readyz` |
  * | `OPERATOR_CONCURRENCY` | 4 | reconciles at once |
  * | `OPERATOR_RESYNC_SECONDS` | 300 | full resync period |
+ * | `OPERATOR_LAG` | `false` | read each pool's group lag from Kafka into `status.lag` |
+ * | `OPERATOR_LAG_INTERVAL_SECONDS` | 30 | how often the lag is refreshed |
  * | `LOG_LEVEL`, `LOG_FORMAT` | `info`, `json` | logging |
  *
  * @module
@@ -42,6 +44,9 @@ export interface OperatorConfig {
   metricsPort: number;
   concurrency: number;
   resyncPeriodMs: number;
+  /** Read each pool's consumer lag from Kafka into `status.lag`. */
+  lag: boolean;
+  lagRefreshMs: number;
   logLevel: "debug" | "info" | "warning" | "error";
   logFormat: "json" | "pretty";
 }
@@ -92,6 +97,8 @@ export function loadOperatorConfig(env: Env): OperatorConfig {
     metricsPort: reader.int("OPERATOR_METRICS_PORT", 8080, { min: 0, max: 65535 }),
     concurrency: reader.int("OPERATOR_CONCURRENCY", 4, { min: 1, max: 64 }),
     resyncPeriodMs: reader.int("OPERATOR_RESYNC_SECONDS", 300, { min: 10, max: 86400 }) * 1000,
+    lag: reader.bool("OPERATOR_LAG", false),
+    lagRefreshMs: reader.int("OPERATOR_LAG_INTERVAL_SECONDS", 30, { min: 5, max: 3600 }) * 1000,
     logLevel: reader.oneOf("LOG_LEVEL", ["debug", "info", "warning", "error"] as const, "info"),
     logFormat: reader.oneOf("LOG_FORMAT", ["json", "pretty"] as const, "json"),
   };

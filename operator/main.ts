@@ -9,7 +9,7 @@
 import { closeLogging, configureLogging, logger } from "../src/observability/logging.ts";
 import { synthesizePool } from "./synth/mod.ts";
 import { loadOperatorConfig } from "./config.ts";
-import { startOperator } from "./reconcile/mod.ts";
+import { createKafkaLagReader, startOperator } from "./reconcile/mod.ts";
 import { HttpKubeClient, loadKubeConnection } from "./runtime/mod.ts";
 
 async function main(): Promise<void> {
@@ -24,6 +24,7 @@ async function main(): Promise<void> {
       serviceAccountDir: config.serviceAccountDir,
     }),
   );
+  const lag = config.lag ? createKafkaLagReader({ client }) : undefined;
   const operator = await startOperator({
     client,
     synthesize: (pool, options) => synthesizePool(pool, options),
@@ -33,6 +34,8 @@ async function main(): Promise<void> {
     metricsPort: config.metricsPort,
     concurrency: config.concurrency,
     resyncPeriodMs: config.resyncPeriodMs,
+    lag,
+    lagRefreshMs: config.lagRefreshMs,
   });
   log.info("Operator {identity} started; metrics on port {port}", {
     identity: config.identity,
@@ -45,6 +48,7 @@ async function main(): Promise<void> {
   Deno.addSignalListener("SIGTERM", shutdown);
   Deno.addSignalListener("SIGINT", shutdown);
   await operator.done;
+  await lag?.close();
   client.close();
   log.info("Stopped");
   await closeLogging();

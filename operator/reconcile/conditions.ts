@@ -118,6 +118,8 @@ export interface StatusInput {
   deployment?: { name: string; status: DeploymentStatusView | undefined } | undefined;
   /** Notes for the Ready message, e.g. that KEDA is missing. */
   notes?: string[];
+  /** The group's total lag, when the operator could read it. */
+  lag?: number | undefined;
 }
 
 /** The status to write: conditions in the fixed order Ready, TopicReady, ScalerReady, Available. */
@@ -151,7 +153,7 @@ export function computeStatus(input: StatusInput): JobWorkerPoolStatus {
     replicas: input.deployment?.status?.replicas ?? 0,
     consumerGroup: input.consumerGroup,
   };
-  if (input.previous?.lag !== undefined) status.lag = input.previous.lag;
+  if (input.lag !== undefined) status.lag = input.lag;
   return status;
 }
 

@@ -26,6 +26,7 @@ import { createOperatorMetrics, type OperatorMetrics } from "../runtime/metrics.
 import { type KubeObject, objectKey, RESOURCES, type ResourceType } from "../runtime/resources.ts";
 import { WorkQueue } from "../runtime/work_queue.ts";
 import { sameGroupPools } from "./consumer_group.ts";
+import type { LagReader } from "./lag.ts";
 import { POOL_RESOURCE, PoolReconciler, type Synthesize } from "./pool_reconciler.ts";
 
 /** Options of {@linkcode startOperator}. */
@@ -48,6 +49,10 @@ export interface OperatorOptions {
   watchdogMs?: number;
   /** First backoff after a failed reconcile. @default 200 */
   baseBackoffMs?: number;
+  /** Reads each pool's consumer lag into its status (see `lag.ts`); off when unset. */
+  lag?: LagReader | undefined;
+  /** With `lag`: how often each pool's lag is refreshed. @default 30000 */
+  lagRefreshMs?: number;
   /** Called after every reconcile (benchmarks measure latency with it). */
   onReconciled?: (key: string, seconds: number, error: unknown) => void;
   clock?: Clock;
@@ -186,6 +191,8 @@ async function runLeading(
       clock,
     }),
     knownPools: () => pools.list() as unknown as JobWorkerPool[],
+    lag: options.lag,
+    ...(options.lagRefreshMs !== undefined ? { lagRefreshMs: options.lagRefreshMs } : {}),
     cache: (type, key) => {
       if (type === RESOURCES.kafkaTopicsV1 || type === RESOURCES.kafkaTopicsV1beta2) {
         return topics.get(key);

@@ -40,6 +40,7 @@ import {
 } from "../runtime/resources.ts";
 import { computeStatus, type ConditionState, fromForeignReady, REASONS } from "./conditions.ts";
 import { consumerGroupWinner } from "./consumer_group.ts";
+import type { LagReader } from "./lag.ts";
 
 /** The finalizer that lets the operator clean up the KafkaTopic before a pool goes away. */
 export const TOPIC_FINALIZER = "jobpool.dev/topic-cleanup";
@@ -83,6 +84,10 @@ export interface PoolReconcilerOptions {
    * KafkaTopic this pool already owns.
    */
   cache?: (type: ResourceType, key: string) => KubeObject | undefined;
+  /** Reads the group's lag into `status.lag`; without it the field stays unset. */
+  lag?: LagReader | undefined;
+  /** With `lag`: reconcile again this often to refresh it. @default 30000 */
+  lagRefreshMs?: number;
   /** Requeue after this long when a person must act (bad spec, RBAC). @default 300000 */
   blockedRequeueMs?: number;
   clock?: Clock;
@@ -214,14 +219,17 @@ export class PoolReconciler implements Reconciler {
         message: blockedState.message,
       });
     }
+    const lag = this.#options.lag ? await this.#options.lag.read(pool, signal) : undefined;
     await this.#writeStatus(pool, {
       blocked: blockedState,
       topic: topic.state,
       scaler,
       deployment: deploymentView,
       notes,
+      lag,
     }, signal);
-    return blockedState ? { requeueAfterMs: this.#blockedRequeueMs() } : {};
+    if (blockedState) return { requeueAfterMs: this.#blockedRequeueMs() };
+    return this.#options.lag ? { requeueAfterMs: this.#options.lagRefreshMs ?? 30_000 } : {};
   }
 
   /** TriggerAuthentication and ScaledObject, then the Deployment (fixed replicas without KEDA). */
@@ -422,6 +430,7 @@ export class PoolReconciler implements Reconciler {
       scaler: ConditionState;
       deployment: { name: string; status: never } | undefined;
       notes?: string[];
+      lag?: number | undefined;
     },
     signal: AbortSignal,
   ): Promise<void> {

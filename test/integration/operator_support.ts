@@ -8,7 +8,11 @@
  */
 
 import { applySchemaDefaults, CRD_NAME, jobWorkerPoolCrd } from "../../operator/api/mod.ts";
-import { type RunningOperator, startOperator } from "../../operator/reconcile/mod.ts";
+import {
+  type LagReader,
+  type RunningOperator,
+  startOperator,
+} from "../../operator/reconcile/mod.ts";
 import { HttpKubeClient, type KubeObject, loadKubeConnection } from "../../operator/runtime/mod.ts";
 import { synthesizePool } from "../../operator/synth/mod.ts";
 import { kube, uniqueName } from "../env/services.ts";
@@ -132,6 +136,8 @@ export interface TestOperatorOptions {
   namespace: string;
   identity?: string;
   metricsPort?: number;
+  lag?: LagReader;
+  lagRefreshMs?: number;
 }
 
 /** An in-process operator replica scoped to `namespace`, with short lease timings. */
@@ -152,6 +158,8 @@ export function startTestOperator(options: TestOperatorOptions): Promise<Running
     resyncPeriodMs: 30_000,
     watchdogMs: 30_000,
     baseBackoffMs: 100,
+    lag: options.lag,
+    ...(options.lagRefreshMs !== undefined ? { lagRefreshMs: options.lagRefreshMs } : {}),
   });
 }
 
