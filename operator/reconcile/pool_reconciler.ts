@@ -122,17 +122,31 @@ export class PoolReconciler implements Reconciler {
     const raw = await client.get(POOL_RESOURCE, { namespace, name }, signal);
     if (!raw) return {};
     const pool = toPool(raw);
-    if (pool.metadata.deletionTimestamp) return await this.#finalize(pool, signal);
-    if (!pool.metadata.finalizers?.includes(TOPIC_FINALIZER)) {
-      const patched = await client.mergePatch(POOL_RESOURCE, { namespace, name }, {
-        metadata: {
-          finalizers: [...(pool.metadata.finalizers ?? []), TOPIC_FINALIZER],
-          resourceVersion: pool.metadata.resourceVersion,
-        },
-      }, signal);
-      pool.metadata = { ...pool.metadata, ...toPool(patched).metadata };
+    try {
+      if (pool.metadata.deletionTimestamp) return await this.#finalize(pool, signal);
+      if (!pool.metadata.finalizers?.includes(TOPIC_FINALIZER)) {
+        const patched = await client.mergePatch(POOL_RESOURCE, { namespace, name }, {
+          metadata: {
+            finalizers: [...(pool.metadata.finalizers ?? []), TOPIC_FINALIZER],
+            resourceVersion: pool.metadata.resourceVersion,
+          },
+        }, signal);
+        pool.metadata = { ...pool.metadata, ...toPool(patched).metadata };
+      }
+      return await this.#reconcileLive(pool, signal);
+    } catch (error) {
+      // Conflicts are routine (someone wrote first): retry quietly.
+      if (!signal.aborted && !isApiError(error, 409)) {
+        await this.#options.events.record(raw, {
+          type: "Warning",
+          reason: "ReconcileFailed",
+          message: `Reconcile failed and will be retried with backoff: ${
+            error instanceof Error ? error.message : String(error)
+          }`,
+        });
+      }
+      throw error;
     }
-    return await this.#reconcileLive(pool, signal);
   }
 
   async #reconcileLive(pool: JobWorkerPool, signal: AbortSignal): Promise<ReconcileResult> {

@@ -263,6 +263,20 @@ Deno.test("PoolReconciler: deletion deletes the topic (Delete policy) and drops 
   assert.deepEqual(client.objects.get("jobworkerpools/ns/p")?.metadata.finalizers, []);
 });
 
+Deno.test("PoolReconciler: a transient failure throws (for backoff) and records an Event", async () => {
+  const { client, reconciler } = setup();
+  const created: KubeObject[] = [];
+  client.create = (_type, object) => {
+    created.push(object);
+    return Promise.resolve(object);
+  };
+  client.apply = () =>
+    Promise.reject(new KubeApiError("apply", { code: 503, message: "etcd busy" }));
+  await assert.rejects(reconciler.reconcile("ns/p", signal), /etcd busy/);
+  assert.equal(created[0]?.["reason"], "ReconcileFailed");
+  assert.match(String(created[0]?.["message"]), /etcd busy/);
+});
+
 Deno.test("PoolReconciler: a pool that is gone is a no-op", async () => {
   const { reconciler } = setup();
   assert.deepEqual(await reconciler.reconcile("ns/missing", signal), {});
