@@ -314,6 +314,24 @@ try {
     JSON.stringify(result, null, 2) + "\n",
   );
   console.log(`\nwrote ${join(resultsDir, "operator.json")}`);
+  // Graceful shutdown: SIGTERM ends the process cleanly and releases the Lease.
+  Deno.kill(operatorPid, "SIGTERM");
+  const exit = await operator.status;
+  const lease = await client.get(
+    {
+      group: "coordination.k8s.io",
+      version: "v1",
+      plural: "leases",
+      kind: "Lease",
+      namespaced: true,
+    },
+    { namespace, name: "jobpool-operator" },
+  );
+  const holder = (lease?.["spec"] as { holderIdentity?: string } | undefined)?.holderIdentity;
+  console.log(
+    `\nSIGTERM: operator exited with code ${exit.code}; lease holder afterwards: "${holder ?? ""}"`,
+  );
+  operator = undefined;
 } finally {
   if (operator) {
     try {

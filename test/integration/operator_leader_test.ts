@@ -64,6 +64,19 @@ Deno.test("two operator replicas: one leader reconciles, the other takes over wh
       async () => isObserved(await getJson(access, ["jwp", "two", "-n", namespace])),
     );
     assert.ok(await reconcileCount(b) > 0);
+    const metrics = await fetch(`http://127.0.0.1:${b.port}/metrics`).then((r) => r.text());
+    for (
+      const name of [
+        "jobpool_operator_reconcile_total",
+        "jobpool_operator_reconcile_errors_total",
+        "jobpool_operator_reconcile_duration_seconds_bucket",
+        "jobpool_operator_workqueue_depth",
+        "jobpool_operator_leader 1",
+      ]
+    ) assert.ok(metrics.includes(name), `/metrics shows ${name}`);
+    const healthz = await fetch(`http://127.0.0.1:${b.port}/healthz`);
+    await healthz.body?.cancel();
+    assert.equal(healthz.status, 200);
 
     // A restart resumes: changes made while no operator ran are picked up.
     await b.stop();
