@@ -175,8 +175,10 @@ function median(results: readonly ChildResult[]): ChildResult {
   return middle;
 }
 
-const peakMb = (results: readonly ChildResult[]) =>
-  Math.round(Math.max(...results.map((result) => result.peakRssBytes)) / 1024 / 1024);
+const peakMb = (
+  results: readonly ChildResult[],
+  field: "peakRssBytes" | "peakHeapUsedBytes" = "peakRssBytes",
+) => Math.round(Math.max(...results.map((result) => result[field])) / 1024 / 1024);
 const fixed = (value: number, digits = 0) => value.toFixed(digits);
 
 async function main(): Promise<void> {
@@ -297,6 +299,11 @@ async function main(): Promise<void> {
         eachBatch: peakMb(runs.eachBatch),
         eachMessage: peakMb(runs.eachMessage),
       },
+      peakHeapUsedMb: {
+        jobpool: peakMb([...runs.jobpool, ...parallelRuns, latency], "peakHeapUsedBytes"),
+        eachBatch: peakMb(runs.eachBatch, "peakHeapUsedBytes"),
+        eachMessage: peakMb(runs.eachMessage, "peakHeapUsedBytes"),
+      },
       targets: {
         throughputVsEachBatch: ">= 0.9",
         throughputVsEachMessage: ">= 1.5",
@@ -328,8 +335,9 @@ function printReport(report: {
   latency: ChildResult;
   latencyBaseline: ChildResult;
   peakRssMb: Record<"jobpool" | "eachBatch" | "eachMessage", number>;
+  peakHeapUsedMb: Record<"jobpool" | "eachBatch" | "eachMessage", number>;
 }): void {
-  const { throughput, parallel, latency, latencyBaseline, peakRssMb } = report;
+  const { throughput, parallel, latency, latencyBaseline, peakRssMb, peakHeapUsedMb } = report;
   const rows: string[][] = [
     ["measure", "jobpool", "eachBatch", "eachMessage", "ratio", "target"],
     [
@@ -371,6 +379,14 @@ function printReport(report: {
       String(peakRssMb.eachMessage),
       "",
       "<= 200",
+    ],
+    [
+      "  of which V8 heap in use (MB)",
+      String(peakHeapUsedMb.jobpool),
+      String(peakHeapUsedMb.eachBatch),
+      String(peakHeapUsedMb.eachMessage),
+      "",
+      "",
     ],
   ];
   const widths = rows[0]!.map((_, column) =>

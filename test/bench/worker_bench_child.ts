@@ -45,6 +45,8 @@ export interface ChildResult {
   latencyMs: { p50: number; p99: number; max: number; samples: number };
   /** Peak resident set size while consuming. */
   peakRssBytes: number;
+  /** Peak V8 heap in use while consuming: the part the code controls. */
+  peakHeapUsedBytes: number;
 }
 
 const spec = JSON.parse(Deno.args[0] ?? "{}") as ChildSpec;
@@ -56,10 +58,15 @@ let lastEnd = 0;
 const latencies: number[] = [];
 const { promise: allDone, resolve: finish } = Promise.withResolvers<void>();
 
-let peakRss = Deno.memoryUsage().rss;
-const rssTimer = setInterval(() => {
-  peakRss = Math.max(peakRss, Deno.memoryUsage().rss);
-}, 50);
+let peakRss = 0;
+let peakHeapUsed = 0;
+function sampleMemory(): void {
+  const { rss, heapUsed } = Deno.memoryUsage();
+  peakRss = Math.max(peakRss, rss);
+  peakHeapUsed = Math.max(peakHeapUsed, heapUsed);
+}
+sampleMemory();
+const rssTimer = setInterval(sampleMemory, 50);
 
 /** The job: note when it started, how late it is, then the simulated work. */
 async function handle(job: JobEvent): Promise<void> {
@@ -133,7 +140,7 @@ const stop = spec.variant === "jobpool" ? await runJobpool() : await runBaseline
 console.log("READY");
 await allDone;
 clearInterval(rssTimer);
-peakRss = Math.max(peakRss, Deno.memoryUsage().rss);
+sampleMemory();
 await stop();
 
 const sorted = latencies.sort((a, b) => a - b);
@@ -154,6 +161,7 @@ const result: ChildResult = {
     samples: sorted.length,
   },
   peakRssBytes: peakRss,
+  peakHeapUsedBytes: peakHeapUsed,
 };
 console.log(`RESULT ${JSON.stringify(result)}`);
 Deno.exit(0);
