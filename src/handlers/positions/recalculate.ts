@@ -63,7 +63,7 @@ export async function recalculatePositions(
         update waitlist_users u
         set position = r.new_position
         from ranked r
-        where u.id = r.id and r.old_position <> r.new_position
+        where u.campaign_id = ${campaignId} and u.id = r.id and r.old_position <> r.new_position
         returning 1
       )
       select (select count(*) from ranked)::int as users, (select count(*) from updated)::int as changed
