@@ -14,9 +14,10 @@
  * Targets (issue 5): all reconciled ≤ 30 s, p99 ≤ 1 s, RSS ≤ 150 MB.
  *
  * The operator connects the way it does in a cluster (service account token
- * and CA in a folder, `KUBERNETES_SERVICE_HOST`/`_PORT`, RBAC through a
- * ClusterRoleBinding) unless `--connection kubeconfig`, which loads
- * client-node for the kubeconfig (about 70 MB more RSS).
+ * and CA in a folder, `KUBERNETES_SERVICE_HOST`/`_PORT`, the install bundle's
+ * least-privilege RBAC, the Lease in the operator namespace) unless
+ * `--connection kubeconfig` (admin kubeconfig, which loads client-node: about
+ * 70 MB more RSS).
  *
  * Usage: `deno task bench:operator [--pools 200] [--concurrency 4]
  * [--connection in-cluster|kubeconfig]`
@@ -32,6 +33,11 @@ import { freePort } from "../env/process.ts";
 import { HttpKubeClient, type KubeObject, loadKubeConnection } from "../../operator/runtime/mod.ts";
 import { POOL_RESOURCE } from "../../operator/reconcile/mod.ts";
 import { installPoolCrd, poolManifest } from "../integration/operator_support.ts";
+import {
+  OPERATOR_NAME,
+  OPERATOR_NAMESPACE,
+  synthesizeInstall,
+} from "../../operator/synth/install.ts";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 const ROOT = join(HERE, "..", "..");
@@ -122,16 +128,18 @@ try {
   if (connectionMode === "in-cluster") {
     const saDir = join(logDir, "serviceaccount");
     await Deno.mkdir(saDir, { recursive: true });
-    const token = await kube.createServiceAccountToken("jobpool-system", "jobpool-operator", {
+    // The install bundle's own least-privilege RBAC, so the run also proves it suffices.
+    const install = synthesizeInstall();
+    await kube.kubectl(["apply", "--server-side", "-f", "-"], {
+      stdin: JSON.stringify({
+        apiVersion: "v1",
+        kind: "List",
+        items: [install.namespace, ...install.rbac],
+      }),
+    });
+    const token = await kube.createServiceAccountToken(OPERATOR_NAMESPACE, OPERATOR_NAME, {
       duration: "2h",
     });
-    await kube.kubectl([
-      "create",
-      "clusterrolebinding",
-      "jobpool-operator-bench",
-      "--clusterrole=cluster-admin",
-      "--serviceaccount=jobpool-system:jobpool-operator",
-    ]);
     await Deno.writeTextFile(join(saDir, "token"), token);
     await Deno.copyFile(kube.caFile!, join(saDir, "ca.crt"));
     const server = new URL(kube.server);
@@ -139,6 +147,7 @@ try {
     connectionEnv["KUBERNETES_SERVICE_HOST"] = server.hostname;
     connectionEnv["KUBERNETES_SERVICE_PORT"] = server.port;
     connectionEnv["OPERATOR_SERVICE_ACCOUNT_DIR"] = saDir;
+    connectionEnv["POD_NAMESPACE"] = OPERATOR_NAMESPACE;
   }
 
   const metricsPort = freePort();
@@ -149,7 +158,6 @@ try {
       ...connectionEnv,
       OPERATOR_METRICS_PORT: String(metricsPort),
       OPERATOR_WATCH_NAMESPACE: namespace,
-      OPERATOR_LEASE_NAMESPACE: namespace,
       OPERATOR_CONCURRENCY: String(concurrency),
       LOG_LEVEL: "warning",
     },
@@ -325,7 +333,10 @@ try {
       kind: "Lease",
       namespaced: true,
     },
-    { namespace, name: "jobpool-operator" },
+    {
+      namespace: connectionMode === "in-cluster" ? OPERATOR_NAMESPACE : "default",
+      name: "jobpool-operator",
+    },
   );
   const holder = (lease?.["spec"] as { holderIdentity?: string } | undefined)?.holderIdentity;
   console.log(
