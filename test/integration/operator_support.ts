@@ -7,7 +7,7 @@
  * @module
  */
 
-import { applySchemaDefaults, CRD_NAME, jobWorkerPoolCrd } from "../../operator/api/mod.ts";
+import { CRD_NAME, jobWorkerPoolCrd } from "../../operator/api/mod.ts";
 import {
   type LagReader,
   type RunningOperator,
@@ -82,21 +82,12 @@ export async function applyObjects(access: KubeAccess, ...objects: unknown[]): P
   );
 }
 
-/**
- * Installs the JobWorkerPool CRD (idempotent) and waits until it is served.
- *
- * Object defaults are filled with their nested defaults first: the CRD's
- * `default: {}` on objects with CEL rules is rejected by the API server
- * ("no such key: min evaluating rule"); reported to the API's owner. This is
- * a no-op once the CRD carries complete defaults.
- */
+/** Installs the JobWorkerPool CRD (idempotent) and waits until it is served. */
 export async function installPoolCrd(access: KubeAccess): Promise<void> {
-  const crd = structuredClone(jobWorkerPoolCrd()) as unknown;
-  completeObjectDefaults(crd);
   await kubectl(
     access,
     ["apply", "--server-side", "--force-conflicts", "--field-manager=test-crd", "-f", "-"],
-    JSON.stringify(crd),
+    JSON.stringify(jobWorkerPoolCrd()),
   );
   await kubectl(access, [
     "wait",
@@ -104,18 +95,6 @@ export async function installPoolCrd(access: KubeAccess): Promise<void> {
     `crd/${CRD_NAME}`,
     "--timeout=60s",
   ]);
-}
-
-function completeObjectDefaults(node: unknown): void {
-  if (!node || typeof node !== "object") return;
-  const record = node as Record<string, unknown>;
-  if (
-    record["type"] === "object" && record["properties"] && record["default"] &&
-    typeof record["default"] === "object" && !Array.isArray(record["default"])
-  ) {
-    record["default"] = applySchemaDefaults(record["default"], record as never);
-  }
-  for (const value of Object.values(record)) completeObjectDefaults(value);
 }
 
 /** Creates a namespace for one test. */
