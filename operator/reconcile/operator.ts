@@ -47,6 +47,8 @@ export interface OperatorOptions {
   resyncPeriodMs?: number;
   /** Restart watches silent for this long. @default 90000 */
   watchdogMs?: number;
+  /** Longest wait before an informer lists again after errors (e.g. a missing CRD). @default 30000 */
+  informerMaxBackoffMs?: number;
   /** First backoff after a failed reconcile. @default 200 */
   baseBackoffMs?: number;
   /** Reads each pool's consumer lag into its status (see `lag.ts`); off when unset. */
@@ -149,7 +151,13 @@ async function runLeading(
     metrics.queueDepth.set(queue.length);
   };
   const watchdogMs = options.watchdogMs ?? 90_000;
-  const common = { client, namespace, watchdogMs, clock };
+  const common = {
+    client,
+    namespace,
+    watchdogMs,
+    clock,
+    maxBackoffMs: options.informerMaxBackoffMs ?? 30_000,
+  };
 
   const pools: Informer = new Informer({
     ...common,
@@ -162,11 +170,18 @@ async function runLeading(
     },
   });
   const byOwner = (_type: unknown, object: KubeObject) => enqueue(ownerKey(object));
+  // A resource type that comes back (its CRD was installed): every pool may need it now.
+  const onRecovered = () => {
+    for (const pool of pools.list()) enqueue(objectKey(pool));
+  };
   const managed = `${LABELS.managedBy}=${MANAGER_NAME}`;
   const ownedByType = new Map<ResourceType, Informer>(
     [RESOURCES.deployments, RESOURCES.scaledObjects, RESOURCES.triggerAuthentications].map((
       type,
-    ) => [type, new Informer({ ...common, type, labelSelector: managed, onEvent: byOwner })]),
+    ) => [
+      type,
+      new Informer({ ...common, type, labelSelector: managed, onEvent: byOwner, onRecovered }),
+    ]),
   );
   const owned = [...ownedByType.values()];
   // Topics may live in another namespace: find them by label, not by owner reference.
@@ -176,6 +191,7 @@ async function runLeading(
     type: RESOURCES.kafkaTopicsV1,
     labelSelector: namespace ? `${LABELS.poolNamespace}=${namespace}` : LABELS.poolUid,
     onEvent: (_type, object) => enqueue(topicOwnerKey(object)),
+    onRecovered,
   });
 
   const informers = [pools, ...owned, topics].map((informer) => informer.run(signal));

@@ -11,7 +11,7 @@
 
 import { logger } from "../../src/observability/logging.ts";
 import { type Clock, sleep, systemClock } from "./clock.ts";
-import { isApiError, KubeApiError, type KubeClient } from "./kube_client.ts";
+import { isApiError, isResourceNotServed, KubeApiError, type KubeClient } from "./kube_client.ts";
 import { type KubeObject, objectKey, type ResourceType } from "./resources.ts";
 
 /** What happened to an object. */
@@ -43,6 +43,11 @@ export interface InformerOptions {
    * {@linkcode slimObject} (drops managedFields and kubectl's last-applied annotation).
    */
   transform?: (object: KubeObject) => KubeObject;
+  /**
+   * Called when a list succeeds after failing, e.g. once a missing CRD is
+   * installed, so that dependants can react to the change.
+   */
+  onRecovered?: () => void;
 }
 
 /** `object` without `metadata.managedFields` and the last-applied annotation, which nothing reads from the cache. */
@@ -118,6 +123,7 @@ export class Informer {
     while (!signal.aborted) {
       try {
         const resourceVersion = await this.#relist(signal);
+        if (failures > 0) this.#options.onRecovered?.();
         failures = 0;
         await this.#watch(resourceVersion, signal);
         // The server ended the watch normally (timeout); list again.
@@ -132,11 +138,19 @@ export class Informer {
         }
         failures++;
         const delay = Math.min(max, base * 2 ** (failures - 1));
-        log.warn("List/watch of {plural} failed, retrying in {delay} ms: {error}", {
+        const details = {
           plural: type.plural,
           delay,
           error: error instanceof Error ? error.message : String(error),
-        });
+        };
+        if (isResourceNotServed(error)) {
+          // A CRD that is not installed is a steady state: say so once, then quietly.
+          if (failures === 1) {
+            log.info("{plural} are not served (CRD not installed?); checking again later", details);
+          } else log.debug("{plural} are still not served", details);
+        } else {
+          log.warn("List/watch of {plural} failed, retrying in {delay} ms: {error}", details);
+        }
         try {
           await sleep(this.#clock, delay, signal);
         } catch {

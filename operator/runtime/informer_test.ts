@@ -99,10 +99,12 @@ Deno.test("Informer restarts a silent watch and backs off after errors", async (
   client.lists.push({ items: [], resourceVersion: "1" });
   client.watches.push(hang);
   client.lists.push({ items: [], resourceVersion: "2" });
+  let recovered = 0;
   const informer = new Informer({
     client: client as unknown as KubeClient,
     type: RESOURCES.deployments,
     clock,
+    onRecovered: () => recovered++,
     watchdogMs: 1_000,
     baseBackoffMs: 500,
     onEvent: () => {},
@@ -125,6 +127,10 @@ Deno.test("Informer restarts a silent watch and backs off after errors", async (
   await settle(clock, 1_000);
   assert.equal(client.listCalls, 5);
   assert.match(String(informer.lastError), /no more lists/);
+  assert.equal(recovered, 0);
+  client.lists.push({ items: [], resourceVersion: "3" });
+  await settle(clock, 4_000);
+  assert.equal(recovered, 1, "a list after failures reports the recovery");
   stop.abort();
   await running;
 });

@@ -6,7 +6,8 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startKube } from "../env/kube.ts";
+import { fileURLToPath } from "node:url";
+import { DEFAULT_CRDS, startKube } from "../env/kube.ts";
 import { kube } from "../env/services.ts";
 import {
   applyObjects,
@@ -16,12 +17,19 @@ import {
   getJson,
   installPoolCrd,
   isObserved,
+  kubectl,
   newClient,
   poolManifest,
   startTestOperator,
 } from "./operator_support.ts";
 
-Deno.test("missing KEDA and Strimzi CRDs: conditions explain, the Deployment runs replicas.min", async () => {
+/** The upstream CRD fixtures: `JOBPOOL_TEST_CRD_DIR`, else `../shared/fixtures/crds` beside the clone. */
+function crdDir(): string {
+  return Deno.env.get("JOBPOOL_TEST_CRD_DIR") ??
+    fileURLToPath(new URL("../../../shared/fixtures/crds", import.meta.url));
+}
+
+Deno.test("missing KEDA and Strimzi CRDs: conditions explain, replicas.min runs, installing them later heals", async () => {
   kube(); // Fails, naming the service, when the test environment has no kube-apiserver.
   const logDir = await Deno.makeTempDir({ prefix: "jobpool-op-nocrds-" });
   const server = await startKube({ logDir: join(logDir, "logs"), crds: "none" });
@@ -54,6 +62,24 @@ Deno.test("missing KEDA and Strimzi CRDs: conditions explain, the Deployment run
       assert.equal(condition(pool, "Ready")?.status, "True", "the workers still run");
       const deployment = await getJson(access, ["deployment", "bare-worker", "-n", namespace]);
       assert.equal((deployment?.["spec"] as { replicas?: number }).replicas, 2);
+
+      // Installing KEDA and Strimzi later is noticed without a restart.
+      for (const file of [...DEFAULT_CRDS]) {
+        await kubectl(access, ["apply", "--server-side", "-f", join(crdDir(), file)]);
+      }
+      const healed = await eventually(
+        "the scaler and topic to appear once the CRDs exist",
+        async () => {
+          const pool = await getJson(access, ["jwp", "bare", "-n", namespace]);
+          return condition(pool, "ScalerReady")?.status === "True" &&
+              condition(pool, "TopicReady")?.reason === "WaitingForTopicOperator"
+            ? pool
+            : undefined;
+        },
+      );
+      assert.ok(healed);
+      assert.ok(await getJson(access, ["scaledobject", "bare-scaler", "-n", namespace]));
+      assert.ok(await getJson(access, ["kafkatopic", "bare-jobs", "-n", namespace]));
     } finally {
       await operator.stop();
     }

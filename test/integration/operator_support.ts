@@ -137,6 +137,7 @@ export function startTestOperator(options: TestOperatorOptions): Promise<Running
     resyncPeriodMs: 30_000,
     watchdogMs: 30_000,
     baseBackoffMs: 100,
+    informerMaxBackoffMs: 2_000,
     lag: options.lag,
     ...(options.lagRefreshMs !== undefined ? { lagRefreshMs: options.lagRefreshMs } : {}),
   });
