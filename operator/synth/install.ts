@@ -29,6 +29,8 @@ export const OPERATOR_COMMAND = [
   "deno",
   "run",
   "--cached-only",
+  "--frozen",
+  "--v8-flags=--max-semi-space-size=2,--optimize-for-size",
   "--allow-net",
   "--allow-env",
   "--allow-read",
@@ -217,7 +219,7 @@ function addOperatorDeployment(
     envVariables: {
       POD_NAMESPACE: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE),
       POD_NAME: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME),
-      METRICS_PORT: kplus.EnvValue.fromValue(String(OPERATOR_METRICS_PORT)),
+      OPERATOR_METRICS_PORT: kplus.EnvValue.fromValue(String(OPERATOR_METRICS_PORT)),
       LOG_FORMAT: kplus.EnvValue.fromValue("json"),
       DENO_NO_UPDATE_CHECK: kplus.EnvValue.fromValue("1"),
     },
