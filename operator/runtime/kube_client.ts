@@ -130,15 +130,21 @@ export class HttpKubeClient implements KubeClient {
   readonly #http: Deno.HttpClient;
   readonly #agent: Agent;
   readonly #server: URL;
+  readonly #timeoutMs: number;
 
-  constructor(connection: KubeConnection) {
+  /**
+   * `requestTimeoutMs` bounds every non-watch request (default 30 s), so a
+   * hung API server fails a reconcile (which is retried) instead of stalling it.
+   */
+  constructor(connection: KubeConnection, options: { requestTimeoutMs?: number } = {}) {
     this.#connection = connection;
+    this.#timeoutMs = options.requestTimeoutMs ?? 30_000;
     this.#server = new URL(connection.server);
-    const options: Deno.CreateHttpClientOptions = {};
-    if (connection.caCert) options.caCerts = [connection.caCert];
+    const http: Deno.CreateHttpClientOptions = {};
+    if (connection.caCert) http.caCerts = [connection.caCert];
     this.#http = connection.clientCert
-      ? Deno.createHttpClient({ ...options, ...connection.clientCert })
-      : Deno.createHttpClient(options);
+      ? Deno.createHttpClient({ ...http, ...connection.clientCert })
+      : Deno.createHttpClient(http);
     this.#agent = new Agent({
       keepAlive: true,
       maxSockets: 16,
@@ -336,6 +342,9 @@ export class HttpKubeClient implements KubeClient {
           res.on("error", reject);
         });
         const onAbort = () => req.destroy(options.signal?.reason);
+        req.setTimeout(this.#timeoutMs, () => {
+          req.destroy(new Error(`${options.what} timed out after ${this.#timeoutMs} ms`));
+        });
         options.signal?.addEventListener("abort", onAbort, { once: true });
         req.on("error", (error) => {
           options.signal?.removeEventListener("abort", onAbort);
