@@ -122,11 +122,14 @@ export class Informer {
     let failures = 0;
     while (!signal.aborted) {
       try {
-        const resourceVersion = await this.#relist(signal);
+        let resourceVersion: string | undefined = await this.#relist(signal);
         if (failures > 0) this.#options.onRecovered?.();
         failures = 0;
-        await this.#watch(resourceVersion, signal);
-        // The server ended the watch normally (timeout); list again.
+        // A watch the server ends normally (its timeout) resumes from the last
+        // version seen (bookmarks keep it recent); a silent one lists again.
+        while (resourceVersion !== undefined && !signal.aborted) {
+          resourceVersion = await this.#watch(resourceVersion, signal);
+        }
       } catch (error) {
         if (signal.aborted) break;
         this.#lastError = error;
@@ -189,7 +192,9 @@ export class Informer {
     return list.resourceVersion;
   }
 
-  async #watch(resourceVersion: string, outer: AbortSignal): Promise<void> {
+  /** Watches from `resourceVersion`; returns the last version seen, or `undefined` after a silent watch. */
+  async #watch(resourceVersion: string, outer: AbortSignal): Promise<string | undefined> {
+    let last = resourceVersion;
     const { client, type, namespace, labelSelector, onEvent } = this.#options;
     const watchdogMs = this.#options.watchdogMs ?? 90_000;
     const controller = new AbortController();
@@ -215,6 +220,8 @@ export class Informer {
       });
       for await (const event of events) {
         armWatchdog();
+        const version = event.object?.metadata?.resourceVersion;
+        if (event.type !== "ERROR" && version) last = version;
         if (event.type === "BOOKMARK") continue;
         if (event.type === "ERROR") {
           const status = event.object as unknown as { code?: number; message?: string };
@@ -234,13 +241,14 @@ export class Informer {
           onEvent(existed ? "updated" : "added", object);
         }
       }
+      return last;
     } catch (error) {
       if (silent && !outer.aborted) {
         log.info("Watch of {plural} was silent for {ms} ms; restarting it", {
           plural: type.plural,
           ms: watchdogMs,
         });
-        return;
+        return undefined;
       }
       throw error;
     } finally {

@@ -146,3 +146,25 @@ Deno.test("slimObject drops managedFields and the last-applied annotation", () =
   assert.deepEqual(slim.metadata.annotations, { keep: "yes" });
   assert.ok(object.metadata.managedFields, "the input is not changed");
 });
+
+Deno.test("Informer resumes a watch the server ended from the last version seen", async () => {
+  const clock = new FakeClock();
+  const client = new ScriptedClient();
+  client.lists.push({ items: [], resourceVersion: "10" });
+  client.watches.push(events([{ type: "ADDED", object: obj("b", "11") }]));
+  client.watches.push(events([{ type: "BOOKMARK", object: obj("", "15") }]));
+  const informer = new Informer({
+    client: client as unknown as KubeClient,
+    type: RESOURCES.deployments,
+    clock,
+    onEvent: () => {},
+  });
+  const stop = new AbortController();
+  const running = informer.run(stop.signal);
+  await settle(clock);
+  assert.deepEqual(client.watchVersions, ["10", "11", "15"]);
+  assert.equal(client.listCalls, 1, "no re-list for a normal end");
+  assert.deepEqual(informer.list().map((o) => o.metadata.name), ["b"]);
+  stop.abort();
+  await running;
+});
