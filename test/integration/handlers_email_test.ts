@@ -304,6 +304,17 @@ Deno.test("email jobs", async (t) => {
       });
     });
 
+    await t.step("a reward email for a user without a reward is permanent, once", async () => {
+      const fx = await fixture(sql);
+      const job = emailJob(fx, "reward_earned", fx.alice);
+      await assert.rejects(run(deps, job), { name: "PermanentJobError", message: /has no reward/ });
+      const [row] = await sql<{ status: string }[]>`
+        select status from email_deliveries where dedupe_key = ${`event:${job.id}`}
+      `;
+      assert.equal(row?.status, "failed");
+      await run(deps, job); // redelivered: recorded as failed, nothing more to do
+    });
+
     await t.step("an unreachable SMTP server is retried", async () => {
       const fx = await fixture(sql);
       const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });

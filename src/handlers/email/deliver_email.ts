@@ -11,7 +11,7 @@ import type { Logger } from "@logtape/logtape";
 import type { MailConfig } from "../../config/mod.ts";
 import type { Sql } from "../../db/mod.ts";
 import { type EmailKind, PermanentJobError, RetryLaterError } from "../../jobs/mod.ts";
-import { type Mailer, MailSendError } from "../../mail/mod.ts";
+import { type Mailer, MailSendError, type SentMail } from "../../mail/mod.ts";
 import { nextMilestone, reachedMilestone } from "./milestone.ts";
 import { type EmailTemplateData, renderEmail } from "./templates.ts";
 import { createVerificationToken, verificationLink } from "./verification_link.ts";
@@ -121,7 +121,13 @@ export async function deliverEmail(options: DeliverEmailOptions): Promise<EmailO
   `;
   if (!claim) return await claimLost(sql, dedupeKey, log);
 
-  const data = await templateData(options, recipient);
+  let data: EmailTemplateData | string;
+  try {
+    data = await templateData(options, recipient);
+  } catch (error) {
+    await releaseClaim(options, error);
+    throw error;
+  }
   if (typeof data === "string") {
     await sql`
       update email_deliveries
@@ -132,48 +138,65 @@ export async function deliverEmail(options: DeliverEmailOptions): Promise<EmailO
     return { status: "skipped", reason: data };
   }
   const email = renderEmail(kind, data);
+  let sent: SentMail;
   try {
-    const sent = await options.mailer.send({
+    sent = await options.mailer.send({
       to: recipient.email,
       subject: email.subject,
       text: email.text,
       html: email.html,
       headers: { "X-Jobpool-Event": options.eventId, "X-Jobpool-Email": kind },
     }, { signal: options.signal });
-    await recordSent(options, { subject: email.subject, ...sent });
-    if (kind === "milestone" && data.milestone) {
-      await sql`
-        update waitlist_users set milestone_notified = greatest(milestone_notified, ${data.milestone.reached})
-        where id = ${recipient.id}
-      `;
-    }
-    log.info("Sent {kind} email {messageId} for {dedupeKey}", {
-      kind,
-      messageId: sent.messageId,
-      dedupeKey,
-    });
-    return { status: "sent", messageId: sent.messageId };
   } catch (error) {
-    if (error instanceof MailSendError) {
-      const reason = error.message;
-      await sql`
-        update email_deliveries
-        set status = ${error.permanent ? "failed" : "pending"}, last_error = ${reason},
-          subject = ${email.subject}, claimed_until = null, updated_at = now()
-        where dedupe_key = ${dedupeKey}
-      `;
-      if (error.permanent) {
-        throw new PermanentJobError(`${reason} (to ${recipient.email})`, { cause: error });
-      }
-    } else {
-      // Aborted or unexpected: give the key back so that the retry need not wait for the lease.
-      await sql`
-        update email_deliveries set status = 'pending', claimed_until = null, updated_at = now()
-        where dedupe_key = ${dedupeKey} and status = 'sending'
-      `.catch(() => {});
+    const permanent = error instanceof MailSendError && error.permanent;
+    await releaseClaim(options, error, email.subject);
+    if (permanent) {
+      throw new PermanentJobError(`${error.message} (to ${recipient.email})`, { cause: error });
     }
     throw error;
   }
+  // The mail is out: from here on, a failure keeps the claim until its lease
+  // ends rather than inviting an immediate second send.
+  await recordSent(options, { subject: email.subject, ...sent });
+  if (kind === "milestone" && data.milestone) {
+    await sql`
+      update waitlist_users
+      set milestone_notified = greatest(milestone_notified, ${data.milestone.reached})
+      where id = ${recipient.id}
+    `;
+  }
+  log.info("Sent {kind} email {messageId} for {dedupeKey}", {
+    kind,
+    messageId: sent.messageId,
+    dedupeKey,
+  });
+  return { status: "sent", messageId: sent.messageId };
+}
+
+/**
+ * Ends the claim on a key after a failure before anything was sent: `failed`
+ * for good (a permanent error), back to `pending` otherwise, so that the retry
+ * need not wait for the lease.
+ */
+async function releaseClaim(
+  options: DeliverEmailOptions,
+  error: unknown,
+  subject: string | null = null,
+): Promise<void> {
+  const permanent = error instanceof PermanentJobError ||
+    (error instanceof MailSendError && error.permanent);
+  const reason = error instanceof Error ? error.message : String(error);
+  await options.sql`
+    update email_deliveries
+    set status = ${permanent ? "failed" : "pending"}, last_error = ${reason},
+      subject = coalesce(${subject}, subject), claimed_until = null, updated_at = now()
+    where dedupe_key = ${options.dedupeKey} and status = 'sending'
+  `.catch((releaseError) => {
+    options.log.warn("Cannot release the claim on {dedupeKey}: {error}", {
+      dedupeKey: options.dedupeKey,
+      error: String(releaseError),
+    });
+  });
 }
 
 /** The template data, or why there is nothing to send. */
