@@ -69,3 +69,19 @@ Deno.test("a 4xx other than 408 and 429 is permanent", async () => {
   assert.equal(seen.length, 1);
   assert.equal(await postSignedWebhook({ ...base, fetch: fakeFetch([429, 408, 200], []) }), 200);
 });
+
+Deno.test("a receiver that does not answer in time counts as a failed attempt", async () => {
+  let calls = 0;
+  const hanging: typeof fetch = (_input, init) => {
+    calls++;
+    return new Promise((_resolve, reject) => {
+      init?.signal?.addEventListener("abort", () => reject(init.signal?.reason), { once: true });
+    });
+  };
+  await assert.rejects(
+    postSignedWebhook({ ...base, timeoutMs: 20, attempts: 2, fetch: hanging }),
+    (error: unknown) =>
+      error instanceof WebhookDeliveryError && /after 2 attempts/.test(error.message),
+  );
+  assert.equal(calls, 2);
+});
