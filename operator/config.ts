@@ -26,13 +26,17 @@ import { type Env, EnvReader } from "../src/config/env_reader.ts";
 
 /** Everything `main.ts` needs. */
 export interface OperatorConfig {
+  /** `KUBECONFIG` (its first path); in-cluster when unset. */
   kubeconfigPath: string | undefined;
+  /** `OPERATOR_KUBE_CONTEXT`. */
   kubeContext: string | undefined;
   /** `KUBERNETES_SERVICE_HOST`/`_PORT`, for the in-cluster connection when KUBECONFIG is unset. */
   inClusterEnv: Record<string, string | undefined>;
   /** Where the service account token and CA are mounted (in a cluster). */
   serviceAccountDir: string;
+  /** `OPERATOR_WATCH_NAMESPACE`; all namespaces when unset. */
   watchNamespace: string | undefined;
+  /** The leader-election Lease and its timing. */
   lease: {
     namespace: string;
     name: string;
@@ -40,14 +44,21 @@ export interface OperatorConfig {
     renewDeadlineMs: number;
     retryPeriodMs: number;
   };
+  /** This replica's identity in the Lease (host name and a random suffix). */
   identity: string;
+  /** `OPERATOR_METRICS_PORT` (or `METRICS_PORT`). */
   metricsPort: number;
+  /** `OPERATOR_CONCURRENCY`. */
   concurrency: number;
+  /** `OPERATOR_RESYNC_SECONDS`, in milliseconds. */
   resyncPeriodMs: number;
   /** Read each pool's consumer lag from Kafka into `status.lag`. */
   lag: boolean;
+  /** `OPERATOR_LAG_INTERVAL_SECONDS`, in milliseconds. */
   lagRefreshMs: number;
+  /** `LOG_LEVEL`. */
   logLevel: "debug" | "info" | "warning" | "error";
+  /** `LOG_FORMAT`. */
   logFormat: "json" | "pretty";
 }
 

@@ -10,6 +10,7 @@ import type { Condition, ConditionType, JobWorkerPoolStatus } from "../api/mod.t
 
 /** A condition's content, without times and generation. */
 export interface ConditionState {
+  /** `True`, `False` or `Unknown`. */
   status: "True" | "False" | "Unknown";
   /** CamelCase, e.g. `CRDNotInstalled`. */
   reason: string;
@@ -66,9 +67,13 @@ export function setCondition(
 
 /** The Deployment's status fields the operator reads. */
 export interface DeploymentStatusView {
+  /** Pods the Deployment has. */
   replicas?: number;
+  /** Pods that are ready. */
   readyReplicas?: number;
+  /** Pods available for at least minReadySeconds. */
   availableReplicas?: number;
+  /** The Deployment's own conditions (`Available`, `Progressing`). */
   conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
 }
 
@@ -106,13 +111,17 @@ export function availableFromDeployment(
 export interface StatusInput {
   /** `metadata.generation` of the pool that was reconciled. */
   generation: number;
+  /** The status as last written (its conditions keep their transition times). */
   previous: JobWorkerPoolStatus | undefined;
   /** ISO time for new transitions. */
   now: string;
+  /** The consumer group the pool uses. */
   consumerGroup: string;
   /** Set when the pool cannot be reconciled at all (conflict, invalid spec, rejected object). */
   blocked?: ConditionState | undefined;
+  /** `TopicReady`. */
   topic: ConditionState;
+  /** `ScalerReady`. */
   scaler: ConditionState;
   /** Name and status of the worker Deployment, when it was applied. */
   deployment?: { name: string; status: DeploymentStatusView | undefined } | undefined;

@@ -31,7 +31,9 @@ import { POOL_RESOURCE, PoolReconciler, type Synthesize } from "./pool_reconcile
 
 /** Options of {@linkcode startOperator}. */
 export interface OperatorOptions {
+  /** The API client. */
   client: KubeClient;
+  /** Builds a pool's objects (`synthesizePool`). */
   synthesize: Synthesize;
   /** This replica's identity in the Lease and in Events. */
   identity: string;
@@ -57,6 +59,7 @@ export interface OperatorOptions {
   lagRefreshMs?: number;
   /** Called after every reconcile (benchmarks measure latency with it). */
   onReconciled?: (key: string, seconds: number, error: unknown) => void;
+  /** Time source; default the system clock. */
   clock?: Clock;
 }
 
@@ -66,6 +69,7 @@ export interface RunningOperator {
   readonly isLeader: boolean;
   /** The HTTP port of `/metrics`, when a server runs. */
   readonly port: number | undefined;
+  /** The replica's metrics (its own registry). */
   readonly metrics: OperatorMetrics;
   /** Stops reconciling, releases the Lease, closes the server. */
   stop(): Promise<void>;

@@ -56,9 +56,13 @@ export const POOL_RESOURCE: ResourceType = {
 
 /** The objects generated for a pool (the shape `synthesizePool` returns). */
 export interface SynthesizedObjects {
+  /** The worker Deployment. */
   deployment: object;
+  /** The KEDA ScaledObject. */
   scaledObject: object;
+  /** The KEDA TriggerAuthentication, with SASL or a TLS CA. */
   triggerAuthentication?: object | undefined;
+  /** The Strimzi KafkaTopic, with `topicProvisioning.mode: strimzi`. */
   kafkaTopic?: object | undefined;
 }
 
@@ -73,8 +77,11 @@ export type Synthesize = (
 
 /** Options of {@linkcode PoolReconciler}. */
 export interface PoolReconcilerOptions {
+  /** The API client. */
   client: KubeClient;
+  /** Builds the objects (`synthesizePool`). */
   synthesize: Synthesize;
+  /** Where Warning Events go. */
   events: EventRecorder;
   /** The pools known to the informer cache (for consumer-group conflicts). */
   knownPools: () => JobWorkerPool[];
@@ -90,6 +97,7 @@ export interface PoolReconcilerOptions {
   lagRefreshMs?: number;
   /** Requeue after this long when a person must act (bad spec, RBAC). @default 300000 */
   blockedRequeueMs?: number;
+  /** Time source (condition transition times); default the system clock. */
   clock?: Clock;
 }
 
@@ -111,11 +119,13 @@ export class PoolReconciler implements Reconciler {
   readonly #options: PoolReconcilerOptions;
   readonly #clock: Clock;
 
+  /** A reconciler with `options`. */
   constructor(options: PoolReconcilerOptions) {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
   }
 
+  /** Reconciles the pool `namespace/name`; throws on transient errors (to be retried). */
   async reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult> {
     const { client } = this.#options;
     const { namespace, name } = splitKey(key);

@@ -20,22 +20,28 @@ export interface ReconcileResult {
 
 /** Brings the world in line with one object, found by its `namespace/name` key. */
 export interface Reconciler {
+  /** Reconciles the object at `key`; a throw re-queues it with backoff. */
   reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult>;
 }
 
 /** Options of {@linkcode runController}. */
 export interface ControllerOptions {
+  /** Where keys wait. */
   queue: WorkQueue;
+  /** What runs for each key. */
   reconciler: Reconciler;
+  /** Reconcile counts, errors, durations and queue depth go here. */
   metrics: OperatorMetrics;
   /** Keys to queue at every resync (e.g. every cached primary object). */
   resyncKeys: () => string[];
   /** @default 300000 (5 minutes) */
+  /** How often every key is queued again. */
   resyncPeriodMs?: number;
   /** Workers. @default 4 */
   concurrency?: number;
   /** Called after every reconcile (for latency measurements in benchmarks). */
   onReconciled?: (key: string, seconds: number, error: unknown) => void;
+  /** Time source; default the system clock. */
   clock?: Clock;
 }
 

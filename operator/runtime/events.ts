@@ -15,21 +15,26 @@ import { microTime } from "./leader_election.ts";
 
 /** One Event to record. */
 export interface EventInput {
+  /** `Warning` for problems, `Normal` for notable actions. */
   type: "Normal" | "Warning";
   /** CamelCase, e.g. `ReconcileFailed`. */
   reason: string;
+  /** What a person should know. */
   message: string;
 }
 
 /** Options of {@linkcode EventRecorder}. */
 export interface EventRecorderOptions {
+  /** The API client. */
   client: KubeClient;
   /** `source.component` and `reportingController`, e.g. `jobpool-operator`. */
   component: string;
   /** `reportingInstance`, e.g. the pod name. */
   instance: string;
   /** @default 600000 (10 minutes) */
+  /** Window in which the same Event is written once. */
   dedupeWindowMs?: number;
+  /** Time source; default the system clock. */
   clock?: Clock;
 }
 
@@ -41,6 +46,7 @@ export class EventRecorder {
   readonly #clock: Clock;
   readonly #recent = new Map<string, number>();
 
+  /** A recorder writing through `options.client`. */
   constructor(options: EventRecorderOptions) {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;

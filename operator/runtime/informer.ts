@@ -22,10 +22,13 @@ export type InformerHandler = (type: InformerEventType, object: KubeObject) => v
 
 /** Options of {@linkcode Informer}. */
 export interface InformerOptions {
+  /** The API client. */
   client: KubeClient;
+  /** The resource type to keep in sync. */
   type: ResourceType;
   /** Only this namespace; all namespaces when unset. */
   namespace?: string | undefined;
+  /** Only objects matching this label selector. */
   labelSelector?: string | undefined;
   /** Told about every change (also for objects found by a re-list). */
   onEvent: InformerHandler;
@@ -36,7 +39,9 @@ export interface InformerOptions {
   /** First delay after an error; doubles up to `maxBackoffMs`. @default 500 */
   baseBackoffMs?: number;
   /** @default 30000 */
+  /** Longest backoff between attempts. */
   maxBackoffMs?: number;
+  /** Time source; default the system clock. */
   clock?: Clock;
   /**
    * Slims objects before they are cached and handed out; default
@@ -75,6 +80,7 @@ export class Informer {
   #lastError: unknown;
   #relists = 0;
 
+  /** An informer; call {@linkcode Informer.run} to start it. */
   constructor(options: InformerOptions) {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;

@@ -16,25 +16,33 @@ export const FIELD_MANAGER = "jobpool-operator";
 
 /** One change seen by a watch. */
 export interface WatchEvent {
+  /** What happened. */
   type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
+  /** The object (a `Status` for `ERROR`). */
   object: KubeObject;
 }
 
 /** A page of objects and the collection's resourceVersion. */
 export interface ObjectList {
+  /** The objects, with apiVersion and kind filled in. */
   items: KubeObject[];
+  /** The version to start a watch from. */
   resourceVersion: string;
 }
 
 /** Options of {@linkcode KubeClient.list}. */
 export interface ListOptions {
+  /** Only this namespace; all namespaces when unset. */
   namespace?: string | undefined;
+  /** A label selector, e.g. `app=x` or `key` (exists). */
   labelSelector?: string | undefined;
+  /** Aborts the request. */
   signal?: AbortSignal | undefined;
 }
 
 /** Options of {@linkcode KubeClient.watch}. */
 export interface WatchOptions extends ListOptions {
+  /** Changes after this version are streamed. */
   resourceVersion: string;
   /** Server-side timeout of the watch request. */
   timeoutSeconds?: number | undefined;
@@ -46,6 +54,7 @@ export interface ApplyOptions {
   subresource?: "status" | undefined;
   /** Field manager; default {@linkcode FIELD_MANAGER}. */
   fieldManager?: string | undefined;
+  /** Aborts the request. */
   signal?: AbortSignal | undefined;
 }
 
@@ -91,6 +100,7 @@ export class KubeApiError extends Error {
   /** The `details` of the returned `Status`, when any. */
   readonly details: Record<string, unknown> | undefined;
 
+  /** `what` names the failed call; `status` is the API server's `Status`. */
   constructor(
     what: string,
     status: { code: number; reason?: string; message?: string; details?: Record<string, unknown> },

@@ -17,24 +17,33 @@ import { RESOURCES } from "./resources.ts";
 
 /** The fields of a Lease's spec that election uses. */
 export interface LeaseRecord {
+  /** The leader's identity; empty when released. */
   holderIdentity: string;
+  /** How long the Lease holds without renewal. */
   leaseDurationSeconds: number;
-  /** RFC 3339 with microseconds. */
+  /** When the holder took it (RFC 3339 with microseconds). */
   acquireTime: string;
+  /** When the holder last renewed it. */
   renewTime: string;
+  /** How often the holder changed. */
   leaseTransitions: number;
 }
 
 /** A stored Lease: the record plus the version for optimistic concurrency. */
 export interface StoredLease {
+  /** The Lease's spec. */
   record: LeaseRecord;
+  /** Its version, for conditional updates. */
   resourceVersion: string;
 }
 
 /** Where the Lease lives; both writes fail with {@linkcode LeaseConflictError} when someone else wrote first. */
 export interface LeaseStore {
+  /** The Lease, or `undefined` when none exists. */
   get(signal?: AbortSignal): Promise<StoredLease | undefined>;
+  /** Creates the Lease. */
   create(record: LeaseRecord, signal?: AbortSignal): Promise<StoredLease>;
+  /** Replaces the Lease if it is still at `resourceVersion`. */
   update(
     record: LeaseRecord,
     resourceVersion: string,
@@ -44,6 +53,7 @@ export interface LeaseStore {
 
 /** Another candidate changed the Lease between our read and write. */
 export class LeaseConflictError extends Error {
+  /** `message` is the API server's. */
   constructor(message: string) {
     super(message);
     this.name = "LeaseConflictError";
@@ -62,9 +72,11 @@ export interface LeaderElectionTiming {
 
 /** Options of {@linkcode LeaderElector}. */
 export interface LeaderElectorOptions extends LeaderElectionTiming {
+  /** Where the Lease is kept. */
   store: LeaseStore;
   /** This candidate's unique identity (e.g. pod name + random suffix). */
   identity: string;
+  /** Time source; default the system clock. */
   clock?: Clock;
 }
 
@@ -87,6 +99,11 @@ export class LeaderElector {
   #observedAt = 0;
   #leading = false;
 
+  /**
+   * A candidate; nothing happens until {@linkcode LeaderElector.run}.
+   *
+   * @throws {RangeError} unless leaseDuration > renewDeadline > retryPeriod > 0.
+   */
   constructor(options: LeaderElectorOptions) {
     this.#store = options.store;
     this.#identity = options.identity;
@@ -248,8 +265,11 @@ function jitter(ms: number): number {
 
 /** Options of {@linkcode KubeLeaseStore}. */
 export interface KubeLeaseStoreOptions {
+  /** The API client. */
   client: KubeClient;
+  /** The Lease's namespace. */
   namespace: string;
+  /** The Lease's name. */
   name: string;
 }
 
@@ -262,16 +282,19 @@ interface LeaseObject {
 export class KubeLeaseStore implements LeaseStore {
   readonly #options: KubeLeaseStoreOptions;
 
+  /** A store for the Lease `options.namespace/options.name`. */
   constructor(options: KubeLeaseStoreOptions) {
     this.#options = options;
   }
 
+  /** Reads the Lease. */
   async get(signal?: AbortSignal): Promise<StoredLease | undefined> {
     const { client, namespace, name } = this.#options;
     const lease = await client.get(RESOURCES.leases, { namespace, name }, signal);
     return lease ? toStored(lease as unknown as LeaseObject) : undefined;
   }
 
+  /** Creates the Lease; a 409 becomes a {@linkcode LeaseConflictError}. */
   async create(record: LeaseRecord, signal?: AbortSignal): Promise<StoredLease> {
     const { client, namespace, name } = this.#options;
     try {
@@ -287,6 +310,7 @@ export class KubeLeaseStore implements LeaseStore {
     }
   }
 
+  /** Replaces the Lease (PUT); a 409 becomes a {@linkcode LeaseConflictError}. */
   async update(
     record: LeaseRecord,
     resourceVersion: string,

@@ -8,6 +8,7 @@ import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
 /** The operator's metrics. */
 export interface OperatorMetrics {
+  /** The registry `/metrics` serves. */
   registry: Registry;
   /** Reconciles by `result`: `success`, `error`, `requeue`. */
   reconcileTotal: Counter<"result">;

@@ -9,45 +9,71 @@
 export interface ResourceType {
   /** API group; `""` for the core group. */
   group: string;
+  /** API version, e.g. `v1`. */
   version: string;
   /** Plural resource name in URLs, e.g. `deployments`. */
   plural: string;
+  /** Kind of its objects, e.g. `Deployment`. */
   kind: string;
+  /** Whether its objects live in a namespace. */
   namespaced: boolean;
 }
 
 /** A Kubernetes object as JSON (only the fields the runtime relies on are typed). */
 export interface KubeObject {
+  /** `group/version`, e.g. `apps/v1`. */
   apiVersion?: string;
+  /** e.g. `Deployment`. */
   kind?: string;
+  /** Name, namespace, labels, owners and the rest of `metadata`. */
   metadata: ObjectMeta;
+  /** `spec`, `status` and any other top-level field. */
   [field: string]: unknown;
 }
 
 /** The metadata fields the runtime uses. */
 export interface ObjectMeta {
+  /** Object name. */
   name?: string;
+  /** Namespace; unset for cluster-scoped objects. */
   namespace?: string;
+  /** Unique id the API server assigned. */
   uid?: string;
+  /** Version for optimistic concurrency and watches. */
   resourceVersion?: string;
+  /** Bumped by the API server on every spec change. */
   generation?: number;
+  /** RFC 3339 creation time (second precision). */
   creationTimestamp?: string;
+  /** Set once deletion was requested and finalizers hold the object. */
   deletionTimestamp?: string;
+  /** Labels. */
   labels?: Record<string, string>;
+  /** Annotations. */
   annotations?: Record<string, string>;
+  /** Finalizers that must be removed before the object goes away. */
   finalizers?: string[];
+  /** Owners, for garbage collection. */
   ownerReferences?: OwnerReference[];
+  /** Server-side apply field ownership. */
   managedFields?: unknown[];
+  /** Any other metadata field. */
   [field: string]: unknown;
 }
 
 /** An owner reference in `metadata.ownerReferences`. */
 export interface OwnerReference {
+  /** The owner's `apiVersion`. */
   apiVersion: string;
+  /** The owner's kind. */
   kind: string;
+  /** The owner's name (same namespace). */
   name: string;
+  /** The owner's uid. */
   uid: string;
+  /** Whether the owner is the managing controller. */
   controller?: boolean;
+  /** Whether foreground deletion of the owner waits for this object. */
   blockOwnerDeletion?: boolean;
 }
 
@@ -58,8 +84,11 @@ export function apiVersionOf(type: ResourceType): string {
 
 /** Options of {@linkcode resourcePath}. */
 export interface ResourcePathOptions {
+  /** The namespace, for namespaced types. */
   namespace?: string | undefined;
+  /** An object's name; the collection when unset. */
   name?: string | undefined;
+  /** A subresource such as `status`. */
   subresource?: string | undefined;
 }
 

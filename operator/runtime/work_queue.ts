@@ -32,6 +32,7 @@ export class WorkQueue {
   #waiters: Array<(key: string | undefined) => void> = [];
   #shutDown = false;
 
+  /** An empty queue. */
   constructor(options: WorkQueueOptions = {}) {
     this.#clock = options.clock ?? systemClock;
     this.#baseBackoffMs = options.baseBackoffMs ?? 200;
