@@ -12,7 +12,7 @@
  * | `OPERATOR_LEASE_NAME` | `jobpool-operator` | name of the leader Lease |
  * | `OPERATOR_LEASE_DURATION_SECONDS` / `_RENEW_DEADLINE_SECONDS` / `_RETRY_PERIOD_SECONDS` | 15 / 10 / 2 | election timing |
  * | `POD_NAME` | `HOSTNAME` | identity in the Lease (a random suffix is added) |
- * | `OPERATOR_METRICS_PORT` (or `METRICS_PORT`) | 8080 | `/metrics`, `/healthz`, `/readyz` |
+ * | `OPERATOR_METRICS_PORT` | 8080 | `/metrics`, `/healthz`, `/readyz` |
  * | `OPERATOR_CONCURRENCY` | 4 | reconciles at once |
  * | `OPERATOR_RESYNC_SECONDS` | 300 | full resync period |
  * | `OPERATOR_LAG` | `false` | read each pool's group lag from Kafka into `status.lag` |
@@ -46,7 +46,7 @@ export interface OperatorConfig {
   };
   /** This replica's identity in the Lease (host name and a random suffix). */
   identity: string;
-  /** `OPERATOR_METRICS_PORT` (or `METRICS_PORT`). */
+  /** `OPERATOR_METRICS_PORT`. */
   metricsPort: number;
   /** `OPERATOR_CONCURRENCY`. */
   concurrency: number;
@@ -105,13 +105,7 @@ export function loadOperatorConfig(env: Env): OperatorConfig {
       retryPeriodMs: retryPeriod * 1000,
     },
     identity: `${host}_${crypto.randomUUID().slice(0, 8)}`,
-    metricsPort: reader.int(
-      reader.optional("OPERATOR_METRICS_PORT") === undefined && reader.optional("METRICS_PORT")
-        ? "METRICS_PORT"
-        : "OPERATOR_METRICS_PORT",
-      8080,
-      { min: 0, max: 65535 },
-    ),
+    metricsPort: reader.int("OPERATOR_METRICS_PORT", 8080, { min: 0, max: 65535 }),
     concurrency: reader.int("OPERATOR_CONCURRENCY", 4, { min: 1, max: 64 }),
     resyncPeriodMs: reader.int("OPERATOR_RESYNC_SECONDS", 300, { min: 10, max: 86400 }) * 1000,
     lag: reader.bool("OPERATOR_LAG", false),
