@@ -1,5 +1,5 @@
 /**
- * What the operator CLIs (`dlq`, `replay`, `lag`) share: exit codes, error
+ * What the CLIs (`enqueue`, `dlq`, `replay`, `lag`, `migrate`, `seed`) share: exit codes, error
  * reporting, a connected admin client and plain-text tables.
  *
  * @module
@@ -7,9 +7,15 @@
 
 import type { Admin, Kafka } from "kafkajs";
 import { ConfigError } from "../config/mod.ts";
-import { UsageError } from "./enqueue.ts";
+import { JobDecodeError } from "../jobs/mod.ts";
 
-export { UsageError };
+/** A command-line argument that is missing or not allowed. */
+export class UsageError extends TypeError {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
 
 /** Exit codes of every CLI: done, failed while running, or called wrongly. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -27,7 +33,7 @@ export async function runCli(main: (args: string[]) => Promise<number>): Promise
       console.error(`${error.message}\nRun with --help for usage.`);
       Deno.exit(EXIT.usage);
     }
-    if (error instanceof ConfigError) {
+    if (error instanceof ConfigError || error instanceof JobDecodeError) {
       console.error(error.message);
       Deno.exit(EXIT.usage);
     }

@@ -5,16 +5,16 @@
  */
 
 import { parseArgs } from "node:util";
-import { ConfigError, loadConfig } from "../config/mod.ts";
+import { loadConfig } from "../config/mod.ts";
 import {
   EMAIL_KINDS,
   type EmailKind,
   JOB_TYPES,
-  JobDecodeError,
   type JobType,
   type NewJobEvent,
 } from "../jobs/mod.ts";
 import { createJobProducer, ensureTopic } from "../producer/mod.ts";
+import { EXIT, runCli, UsageError } from "./common.ts";
 
 const HELP = `Usage: deno task enqueue <job type> [options]
 
@@ -37,14 +37,6 @@ Options:
 Example:
   deno task enqueue job.email.welcome --campaign 3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f \\
     --user 9e8d7c6b-5a4f-4e3d-9c2b-1a0f9e8d7c6b`;
-
-/** A command-line argument that is missing or not allowed. */
-export class UsageError extends TypeError {
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
 
 /** The parsed command line of `enqueue`. */
 export interface EnqueueArgs {
@@ -139,16 +131,10 @@ function integer(value: string, flag: string): number {
 }
 
 async function main(args: string[]): Promise<number> {
-  let parsed: EnqueueArgs;
-  try {
-    parsed = parseEnqueueArgs(args);
-  } catch (error) {
-    console.error(`${(error as Error).message}\n\n${HELP}`);
-    return 2;
-  }
+  const parsed = parseEnqueueArgs(args);
   if (parsed.help) {
     console.log(HELP);
-    return 0;
+    return EXIT.ok;
   }
   const config = loadConfig(Deno.env.toObject());
   if (parsed.createTopic) await ensureTopic({ kafka: config.kafka });
@@ -157,20 +143,10 @@ async function main(args: string[]): Promise<number> {
     const ids = await producer.enqueueMany(parsed.jobs);
     for (const id of ids) console.log(id);
     console.error(`Enqueued ${ids.length} ${parsed.jobs[0]?.type} job(s) on ${config.kafka.topic}`);
-    return 0;
+    return EXIT.ok;
   } finally {
     await producer.disconnect();
   }
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (error) {
-    if (error instanceof ConfigError || error instanceof JobDecodeError) {
-      console.error(error.message);
-      Deno.exit(2);
-    }
-    throw error;
-  }
-}
+if (import.meta.main) await runCli(main);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { parseEnqueueArgs, UsageError } from "./enqueue.ts";
+import { UsageError } from "./common.ts";
+import { parseEnqueueArgs } from "./enqueue.ts";
 
 const campaign = "3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f";
 const user = "9e8d7c6b-5a4f-4e3d-9c2b-1a0f9e8d7c6b";
