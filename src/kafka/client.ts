@@ -6,6 +6,7 @@
  */
 
 import { Kafka, type LogEntry, logLevel as KafkaLogLevel, type SASLOptions } from "kafkajs";
+import process from "node:process";
 import { getLogger } from "@logtape/logtape";
 import type { KafkaConfig } from "../config/mod.ts";
 
@@ -17,6 +18,7 @@ export interface KafkaClientOptions {
 
 /** Builds a kafkajs client for `config` (TLS and SASL included). */
 export function createKafkaClient(config: KafkaConfig, options: KafkaClientOptions = {}): Kafka {
+  silenceNegativeTimeoutWarning();
   return new Kafka({
     clientId: options.clientId ?? config.clientId,
     brokers: config.brokers,
@@ -54,4 +56,27 @@ function logKafkaEntry({ level, namespace, log }: LogEntry): void {
   else if (level === KafkaLogLevel.WARN) kafkaLog.warn(text, properties);
   else if (level === KafkaLogLevel.INFO) kafkaLog.info(text, properties);
   else kafkaLog.debug(text, properties);
+}
+
+let warningFilterInstalled = false;
+
+/**
+ * kafkajs 2.2.4 schedules its first throttle check with a negative delay
+ * (`throttledUntil` starts at -1), which Node's timers turn into 1 ms and
+ * report once per process as a `TimeoutNegativeWarning` on stderr. The delay
+ * is harmless; the warning only confuses people reading the output, so that
+ * one warning is dropped and every other warning passes through.
+ */
+function silenceNegativeTimeoutWarning(): void {
+  if (warningFilterInstalled) return;
+  warningFilterInstalled = true;
+  const emitWarning = process.emitWarning.bind(process);
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const name = typeof warning === "string" ? rest[0] : warning.name;
+    const type = typeof name === "object" && name !== null
+      ? (name as { type?: string }).type
+      : name;
+    if (type === "TimeoutNegativeWarning") return;
+    (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
+  }) as typeof process.emitWarning;
 }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { Admin } from "kafkajs";
 import type { KafkaConfig } from "../config/mod.ts";
 import { createKafkaClient } from "../kafka/client.ts";
 
@@ -19,6 +20,8 @@ export interface EnsureTopicOptions {
   replicationFactor?: number;
   /** Topic-level configs, e.g. `{ "retention.ms": "604800000" }`. */
   configs?: Record<string, string>;
+  /** How long to wait for every new partition to get a leader. @default 30000 */
+  timeoutMs?: number;
 }
 
 /**
@@ -33,8 +36,10 @@ export async function ensureTopic(options: EnsureTopicOptions): Promise<boolean>
   try {
     const existing = await admin.listTopics();
     if (existing.includes(topic)) return false;
-    return await admin.createTopics({
-      waitForLeaders: true,
+    const created = await admin.createTopics({
+      // Leaders are awaited below: kafkajs's own wait gives up on the
+      // UNKNOWN_TOPIC_OR_PARTITION answers Kafka 4 sends while it places them.
+      waitForLeaders: false,
       topics: [{
         topic,
         numPartitions: options.partitions ?? 10,
@@ -45,7 +50,31 @@ export async function ensureTopic(options: EnsureTopicOptions): Promise<boolean>
         })),
       }],
     });
+    await waitForLeaders(admin, topic, options.timeoutMs ?? 30_000);
+    return created;
   } finally {
     await admin.disconnect();
   }
+}
+
+/** Polls the topic's metadata until every partition has a leader. */
+async function waitForLeaders(admin: Admin, topic: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "no metadata yet";
+  while (Date.now() < deadline) {
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+      const partitions = metadata.topics[0]?.partitions ?? [];
+      const leaderless = partitions.filter((partition) => partition.leader < 0).length;
+      if (partitions.length > 0 && leaderless === 0) return;
+      last = `${leaderless} of ${partitions.length} partitions have no leader`;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(
+    `Topic "${topic}" was created but its partitions got no leader within ${timeoutMs} ms ` +
+      `(${last}): check the brokers' health`,
+  );
 }
