@@ -1,13 +1,14 @@
 /**
  * Every generated file of the repository (`deno task synth`): the CRD (also
- * for the Helm chart), the install bundle and the examples, as a map from
- * repository-relative path to YAML text. Pure; `synth_main.ts` does the IO.
+ * for the Helm chart), the install bundle, the examples and the CRD's field
+ * reference, as a map from repository-relative path to text. Pure; `synth_main.ts` does the IO.
  *
  * @module
  */
 
 import { Yaml } from "cdk8s";
 import { CRD_NAME, jobWorkerPoolCrd } from "../api/mod.ts";
+import { crdReferenceMarkdown } from "../api/reference.ts";
 import { examples } from "./examples.ts";
 import { synthesizeInstall } from "./install.ts";
 
@@ -38,8 +39,12 @@ export function generatedFiles(): Map<string, string> {
       yaml([example.pool], `# ${example.description}\n`),
     );
   }
+  files.set(CRD_REFERENCE_PATH, crdReferenceMarkdown());
   return files;
 }
+
+/** Where the field reference of the CRD goes. */
+export const CRD_REFERENCE_PATH = "docs/reference/jobworkerpool.md";
 
 function yaml(documents: unknown[], comment = ""): string {
   const body = Yaml.stringify(...documents);
