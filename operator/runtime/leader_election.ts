@@ -142,8 +142,9 @@ export class LeaderElector {
    * Lease afterwards. Store errors other than conflicts propagate.
    */
   async tryAcquireOrRenew(signal?: AbortSignal): Promise<boolean> {
-    const now = this.#clock.now();
     const current = await this.#store.get(signal);
+    // Read after the GET: a slow read must not make the holder's record look older than it is.
+    const now = this.#clock.now();
     const record: LeaseRecord = {
       holderIdentity: this.#identity,
       leaseDurationSeconds: Math.ceil(this.#leaseDurationMs / 1000),
@@ -190,7 +191,13 @@ export class LeaderElector {
     signal: AbortSignal,
     callbacks: { onStartedLeading: (leading: AbortSignal) => void; onStoppedLeading?: () => void },
   ): Promise<void> {
-    while (!signal.aborted && !(await this.#attempt(signal))) {
+    let lastRenew = 0;
+    while (!signal.aborted) {
+      const started = this.#clock.now();
+      if (await this.#attempt(signal, this.#renewDeadlineMs)) {
+        lastRenew = started;
+        break;
+      }
       await sleep(this.#clock, jitter(this.#retryPeriodMs), signal).catch(() => {});
     }
     if (signal.aborted) return;
@@ -198,12 +205,16 @@ export class LeaderElector {
     log.info("{identity} became the leader", { identity: this.#identity });
     const leading = new AbortController();
     callbacks.onStartedLeading(leading.signal);
-    let lastRenew = this.#clock.now();
     while (!signal.aborted) {
       await sleep(this.#clock, this.#retryPeriodMs, signal).catch(() => {});
       if (signal.aborted) break;
-      if (await this.#attempt(signal)) {
-        lastRenew = this.#clock.now();
+      // Renewal must succeed within the renew deadline, counted from the start of
+      // the last successful attempt, which is never later than the write the other
+      // candidates saw; a hung request is cut off there, well before the Lease expires.
+      const started = this.#clock.now();
+      const remaining = this.#renewDeadlineMs - (started - lastRenew);
+      if (remaining > 0 && await this.#attempt(signal, remaining)) {
+        lastRenew = started;
         continue;
       }
       if (this.#clock.now() - lastRenew >= this.#renewDeadlineMs) {
@@ -235,9 +246,19 @@ export class LeaderElector {
     }
   }
 
-  async #attempt(signal: AbortSignal): Promise<boolean> {
+  /** One attempt, abandoned after `timeoutMs` (on this candidate's clock) or when `signal` aborts. */
+  async #attempt(signal: AbortSignal, timeoutMs: number): Promise<boolean> {
+    const deadline = new AbortController();
+    const cancelTimer = this.#clock.setTimer(
+      () =>
+        deadline.abort(
+          new DOMException("Lease request exceeded the renew deadline", "TimeoutError"),
+        ),
+      timeoutMs,
+    );
+    const attempt = AbortSignal.any([signal, deadline.signal]);
     try {
-      return await this.tryAcquireOrRenew(signal);
+      return await untilAborted(this.tryAcquireOrRenew(attempt), attempt);
     } catch (error) {
       if (!signal.aborted) {
         log.warn("Acquiring or renewing the lease failed: {error}", {
@@ -245,6 +266,8 @@ export class LeaderElector {
         });
       }
       return false;
+    } finally {
+      cancelTimer();
     }
   }
 
@@ -257,6 +280,16 @@ export class LeaderElector {
 function sameRecord(a: LeaseRecord | undefined, b: LeaseRecord): boolean {
   return !!a && a.holderIdentity === b.holderIdentity && a.renewTime === b.renewTime &&
     a.leaseTransitions === b.leaseTransitions;
+}
+
+/** `promise`, or a rejection with the signal's reason as soon as `signal` aborts (a request that ignores it). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 function jitter(ms: number): number {

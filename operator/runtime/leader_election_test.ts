@@ -142,3 +142,50 @@ Deno.test("LeaderElector rejects inconsistent timing", () => {
     RangeError,
   );
 });
+
+/** A view of a shared store whose requests can hang (never answer, ignoring the signal). */
+class HangingView implements LeaseStore {
+  hanging = false;
+  constructor(readonly store: MemoryLeaseStore) {}
+  #maybeHang<T>(call: () => Promise<T>): Promise<T> {
+    return this.hanging ? new Promise<T>(() => {}) : call();
+  }
+  get(): Promise<StoredLease | undefined> {
+    return this.#maybeHang(() => this.store.get());
+  }
+  create(record: LeaseRecord): Promise<StoredLease> {
+    return this.#maybeHang(() => this.store.create(record));
+  }
+  update(record: LeaseRecord, resourceVersion: string): Promise<StoredLease> {
+    return this.#maybeHang(() => this.store.update(record, resourceVersion));
+  }
+}
+
+Deno.test("LeaderElector.run: a leader whose API hangs stops leading before a standby takes over", async () => {
+  const clock = new FakeClock();
+  const store = new MemoryLeaseStore();
+  const view = new HangingView(store);
+  const a = new LeaderElector({ store: view, identity: "a", clock, ...timing });
+  const b = new LeaderElector({ store, identity: "b", clock, ...timing });
+  const stopA = new AbortController();
+  const stopB = new AbortController();
+  let aLeading: AbortSignal | undefined;
+  let aStillLeadingWhenBStarted: boolean | undefined;
+  const runningA = a.run(stopA.signal, { onStartedLeading: (signal) => aLeading = signal });
+  await clock.advance(0);
+  assert.equal(holder(store), "a");
+  const runningB = b.run(stopB.signal, {
+    onStartedLeading: () => aStillLeadingWhenBStarted = a.isLeader || !aLeading?.aborted,
+  });
+  await clock.advance(3_000);
+  view.hanging = true;
+  for (let i = 0; i < 40 && aStillLeadingWhenBStarted === undefined; i++) {
+    await clock.advance(1_000);
+  }
+  assert.equal(aStillLeadingWhenBStarted, false, "b took over, and a had stopped leading first");
+  assert.equal(holder(store), "b");
+  stopA.abort();
+  stopB.abort();
+  await clock.advance(0);
+  await Promise.all([runningA, runningB]);
+});
