@@ -223,11 +223,16 @@ export class PoolReconciler implements Reconciler {
     const workerNotes: string[] = [];
     const topicNotes: string[] = [];
 
-    // The topic does not depend on the rest; the Deployment waits for KEDA's answer.
-    const [workers, topic] = await Promise.all([
+    // The topic does not depend on the rest; the Deployment waits for KEDA's answer. Both
+    // branches finish before this reconcile does (the queue may then run the key again).
+    const [workersResult, topicResult] = await Promise.allSettled([
       this.#applyWorkers(pool, objects, makeApplier(workerSlot), workerNotes, signal),
       this.#applyTopic(pool, objects.kafkaTopic, makeApplier(topicSlot), topicNotes, signal),
     ]);
+    if (workersResult.status === "rejected") throw workersResult.reason;
+    if (topicResult.status === "rejected") throw topicResult.reason;
+    const workers = workersResult.value;
+    const topic = topicResult.value;
     if (topic.state.status === "False" && topic.blocking) {
       topicSlot.blocker ??= { state: topic.state };
     }

@@ -286,3 +286,24 @@ Deno.test("POOL_RESOURCE points at jobworkerpools.jobpool.dev/v1alpha1", () => {
   assert.equal(POOL_RESOURCE.group, "jobpool.dev");
   assert.equal(POOL_RESOURCE.plural, "jobworkerpools");
 });
+
+Deno.test("PoolReconciler: a failing branch does not end the reconcile while the other still applies", async () => {
+  const { client, reconciler } = setup();
+  const apply = client.apply.bind(client);
+  let inFlight = 0;
+  client.apply = async (type, object, options) => {
+    if (type.plural === "kafkatopics") {
+      throw new KubeApiError("apply", { code: 503, message: "etcd busy" });
+    }
+    inFlight++;
+    try {
+      for (let i = 0; i < 50; i++) await Promise.resolve();
+      return await apply(type, object, options);
+    } finally {
+      inFlight--;
+    }
+  };
+  await assert.rejects(reconciler.reconcile("ns/p", signal), /etcd busy/);
+  assert.equal(inFlight, 0, "no apply of this pool runs after its reconcile ended");
+  assert.ok(client.objects.has("deployments/ns/p-worker"));
+});
