@@ -33,7 +33,7 @@ export const REASONS = {
   waitingForTopicOperator: "WaitingForTopicOperator",
   topicReady: "TopicReady",
   topicNotReady: "TopicNotReady",
-  scaledObjectApplied: "ScaledObjectApplied",
+  waitingForKeda: "WaitingForKeda",
   scalerReady: "ScalerReady",
   scalerNotReady: "ScalerNotReady",
   deploymentPending: "DeploymentPending",

@@ -296,10 +296,10 @@ export class PoolReconciler implements Reconciler {
         notReadyReason: REASONS.scalerNotReady,
         what: `ScaledObject ${scaled.metadata.name}`,
         missing: {
-          status: "True",
-          reason: REASONS.scaledObjectApplied,
-          message:
-            `ScaledObject ${scaled.metadata.name} is applied (KEDA has not reported on it yet)`,
+          status: "Unknown",
+          reason: REASONS.waitingForKeda,
+          message: `ScaledObject ${scaled.metadata.name} is applied; waiting for KEDA to report ` +
+            "on it",
         },
       });
     }

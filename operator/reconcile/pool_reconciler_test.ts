@@ -307,3 +307,18 @@ Deno.test("PoolReconciler: a failing branch does not end the reconcile while the
   assert.equal(inFlight, 0, "no apply of this pool runs after its reconcile ended");
   assert.ok(client.objects.has("deployments/ns/p-worker"));
 });
+
+Deno.test("PoolReconciler: ScalerReady is Unknown until KEDA reports on the ScaledObject", async () => {
+  const { client, reconciler, cond } = setup();
+  await reconciler.reconcile("ns/p", signal);
+  assert.equal(cond("ScalerReady")?.status, "Unknown");
+  assert.equal(cond("ScalerReady")?.reason, "WaitingForKeda");
+  assert.equal(cond("Ready")?.status, "True");
+  const scaled = client.objects.get("scaledobjects/ns/p-scaler")!;
+  scaled["status"] = {
+    conditions: [{ type: "Ready", status: "True", reason: "ScaledObjectReady" }],
+  };
+  await reconciler.reconcile("ns/p", signal);
+  assert.equal(cond("ScalerReady")?.status, "True");
+  assert.equal(cond("ScalerReady")?.reason, "ScalerReady");
+});

@@ -71,7 +71,7 @@ Deno.test("missing KEDA and Strimzi CRDs: conditions explain, replicas.min runs,
         "the scaler and topic to appear once the CRDs exist",
         async () => {
           const pool = await getJson(access, ["jwp", "bare", "-n", namespace]);
-          return condition(pool, "ScalerReady")?.status === "True" &&
+          return condition(pool, "ScalerReady")?.reason === "WaitingForKeda" &&
               condition(pool, "TopicReady")?.reason === "WaitingForTopicOperator"
             ? pool
             : undefined;

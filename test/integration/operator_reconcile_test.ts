@@ -52,7 +52,8 @@ Deno.test("operator reconciles JobWorkerPools on a real API server", async (t) =
         );
         assert.ok(pool.metadata.finalizers?.includes("jobpool.dev/topic-cleanup"));
         assert.equal(condition(pool, "Ready")?.status, "True");
-        assert.equal(condition(pool, "ScalerReady")?.status, "True");
+        assert.equal(condition(pool, "ScalerReady")?.status, "Unknown", "no KEDA reports here");
+        assert.equal(condition(pool, "ScalerReady")?.reason, "WaitingForKeda");
         assert.equal(condition(pool, "TopicReady")?.reason, "WaitingForTopicOperator");
         assert.equal(condition(pool, "Available")?.status, "Unknown");
         assert.equal(field(pool, "status.consumerGroup"), `jobpool-${namespace}-mailer`);
