@@ -7,6 +7,7 @@
  */
 
 import { consumerGroupOf, type JobWorkerPool } from "../api/mod.ts";
+import { REASONS } from "./conditions.ts";
 
 /** The pool that owns `pool`'s consumer group, when it is another one. */
 export function consumerGroupWinner(
@@ -36,6 +37,26 @@ export function sameGroupPools(
     other.metadata.namespace === pool.metadata.namespace &&
     other.metadata.name !== pool.metadata.name && consumerGroupOf(other) === group
   );
+}
+
+/**
+ * The pools to reconcile again when `pool` changes: those claiming its group,
+ * and every pool in its namespace blocked by a consumer-group conflict (the
+ * change may have freed the group that pool wants, e.g. a renamed group).
+ */
+export function poolsToWake(
+  pool: JobWorkerPool,
+  others: readonly JobWorkerPool[],
+): JobWorkerPool[] {
+  const same = sameGroupPools(pool, others);
+  const conflicted = others.filter((other) =>
+    other.metadata.namespace === pool.metadata.namespace &&
+    other.metadata.name !== pool.metadata.name && !same.includes(other) &&
+    other.status?.conditions?.some((c) =>
+      c.type === "Ready" && c.reason === REASONS.consumerGroupConflict
+    )
+  );
+  return [...same, ...conflicted];
 }
 
 function isOlder(a: JobWorkerPool, b: JobWorkerPool): boolean {

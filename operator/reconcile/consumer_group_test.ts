@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type JobWorkerPool, newJobWorkerPool } from "../api/mod.ts";
-import { consumerGroupWinner, sameGroupPools } from "./consumer_group.ts";
+import { consumerGroupWinner, poolsToWake, sameGroupPools } from "./consumer_group.ts";
 
 function pool(name: string, created: string, group?: string, namespace = "ns"): JobWorkerPool {
   return newJobWorkerPool(
@@ -42,4 +42,27 @@ Deno.test("consumerGroupWinner: default groups differ, other namespaces and dele
   e.metadata.deletionTimestamp = "2026-01-03T00:00:00Z";
   assert.equal(consumerGroupWinner(d, [e, d]), undefined);
   assert.deepEqual(sameGroupPools(d, [c, d, e]).map((p) => p.metadata.name), ["e"]);
+});
+
+Deno.test("poolsToWake: pools in the group and pools blocked by a group conflict in the namespace", () => {
+  const a = pool("a", "2026-01-01T00:00:00Z", "g");
+  const b = pool("b", "2026-01-02T00:00:00Z", "g");
+  // c wanted group "h" and lost; a change to any pool in the namespace may free "h".
+  const c = pool("c", "2026-01-03T00:00:00Z", "h");
+  c.status = {
+    observedGeneration: 1,
+    conditions: [{
+      type: "Ready",
+      status: "False",
+      reason: "ConsumerGroupConflict",
+      message: "taken",
+      lastTransitionTime: "2026-01-03T00:00:00Z",
+      observedGeneration: 1,
+    }],
+  } as NonNullable<JobWorkerPool["status"]>;
+  const d = pool("d", "2026-01-01T00:00:00Z", "i");
+  const e = pool("e", "2026-01-01T00:00:00Z", "h", "other");
+  e.status = c.status;
+  assert.deepEqual(poolsToWake(a, [a, b, c, d, e]).map((p) => p.metadata.name), ["b", "c"]);
+  assert.deepEqual(poolsToWake(d, [a, b, c, d, e]).map((p) => p.metadata.name), ["c"]);
 });

@@ -25,7 +25,7 @@ import {
 import { createOperatorMetrics, type OperatorMetrics } from "../runtime/metrics.ts";
 import { type KubeObject, objectKey, RESOURCES, type ResourceType } from "../runtime/resources.ts";
 import { WorkQueue } from "../runtime/work_queue.ts";
-import { sameGroupPools } from "./consumer_group.ts";
+import { poolsToWake } from "./consumer_group.ts";
 import type { LagReader } from "./lag.ts";
 import { POOL_RESOURCE, PoolReconciler, type Synthesize } from "./pool_reconciler.ts";
 
@@ -170,7 +170,7 @@ async function runLeading(
       enqueue(objectKey(object));
       const pool = object as unknown as JobWorkerPool;
       const cached = pools.list() as unknown as JobWorkerPool[];
-      for (const other of sameGroupPools(pool, cached)) enqueue(objectKey(other));
+      for (const other of poolsToWake(pool, cached)) enqueue(objectKey(other));
     },
   });
   const byOwner = (_type: unknown, object: KubeObject) => enqueue(ownerKey(object));
