@@ -7,7 +7,7 @@
 export { type Config, loadConfig, type ObservabilityConfig } from "./load_config.ts";
 export { ConfigError, type ConfigProblem, type Env, EnvReader } from "./env_reader.ts";
 export { type KafkaConfig, SASL_MECHANISMS, type SaslMechanism } from "./kafka.ts";
-export type { WorkerConfig } from "./worker.ts";
+export { DEFAULT_JOB_TIMEOUT_MS, type WorkerConfig } from "./worker.ts";
 export { type DatabaseConfig, DEFAULT_DATABASE_URL, readDatabaseConfig } from "./database.ts";
 export {
   DEFAULT_SMTP_URL,

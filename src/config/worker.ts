@@ -8,6 +8,9 @@
 import { expandJobTypePatterns, JOB_TYPES, type JobType } from "../jobs/mod.ts";
 import type { EnvReader } from "./env_reader.ts";
 
+/** `JOB_TIMEOUT_MS` when unset: a job running longer is aborted. */
+export const DEFAULT_JOB_TIMEOUT_MS = 300_000;
+
 /** Worker pool settings. */
 export interface WorkerConfig {
   /** The consumer group all workers of one pool share. */
@@ -83,7 +86,7 @@ export function readWorkerConfig(env: EnvReader, topic: string): WorkerConfig {
     maxAttemptsByType: readAttemptsByType(env),
     retryBaseMs: env.int("JOB_RETRY_BASE_MS", 500, { min: 0 }),
     retryMaxMs: env.int("JOB_RETRY_MAX_MS", 60_000, { min: 0 }),
-    jobTimeoutMs: env.int("JOB_TIMEOUT_MS", 300_000, { min: 1 }),
+    jobTimeoutMs: env.int("JOB_TIMEOUT_MS", DEFAULT_JOB_TIMEOUT_MS, { min: 1 }),
     shutdownTimeoutMs: env.int("SHUTDOWN_TIMEOUT_MS", 30_000, { min: 0 }),
     commitIntervalMs: env.int("KAFKA_COMMIT_INTERVAL_MS", 1_000, { min: 10 }),
     fromBeginning: offsetReset === "earliest",

@@ -28,6 +28,12 @@ export interface HandlerDeps {
    * Without it, recalculations send no position emails.
    */
   enqueue?: Enqueue;
+  /**
+   * The worker's job deadline (`config.worker.jobTimeoutMs`). An email's claim
+   * outlives it, so that a send cut short by the deadline is never repeated
+   * while it may still be going out. @default DEFAULT_JOB_TIMEOUT_MS (300000)
+   */
+  jobTimeoutMs?: number;
   /** The HTTP client of reward webhooks. @default globalThis.fetch */
   fetch?: typeof fetch;
 }

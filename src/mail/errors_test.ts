@@ -24,3 +24,22 @@ Deno.test("a 5xx reply is permanent, a 4xx reply and connection failures are not
   }
   assert.equal(classifySmtpError("weird").kind, "unavailable");
 });
+
+Deno.test("only a reply, a refused connection or a failed login say the message was not sent", () => {
+  const reply = (code: string, responseCode: number) =>
+    classifySmtpError(Object.assign(new Error("no"), { code, responseCode }));
+  assert.equal(reply("EENVELOPE", 550).notSent, true);
+  assert.equal(reply("EMESSAGE", 451).notSent, true);
+  assert.equal(reply("EAUTH", 535).notSent, true);
+  const failure = (fields: Record<string, string>) =>
+    classifySmtpError(Object.assign(new Error("down"), fields));
+  assert.equal(failure({ code: "ESOCKET", originalCode: "ECONNREFUSED" }).notSent, true);
+  assert.equal(failure({ code: "EDNS" }).notSent, true);
+  // The connection broke or went quiet with the message on its way: it may be out.
+  assert.equal(failure({ code: "ESOCKET", originalCode: "ECONNRESET" }).notSent, false);
+  assert.equal(failure({ code: "ECONNECTION" }).notSent, false);
+  assert.equal(failure({ code: "ETIMEDOUT" }).notSent, false);
+  assert.equal(classifySmtpError("weird").notSent, false);
+  assert.equal(new MailSendError("x", { kind: "deferred" }).notSent, true);
+  assert.equal(new MailSendError("x", { kind: "unavailable" }).notSent, false);
+});

@@ -338,6 +338,37 @@ Deno.test("email jobs", async (t) => {
       await catcher.waitForMessages(before + 1);
     });
 
+    await t.step("a send cut off by the job's signal is not repeated by the retry", async () => {
+      const fx = await fixture(sql);
+      const job = emailJob(fx, "welcome", fx.bob);
+      const before = catcher.messages.length;
+      const controller = new AbortController();
+      // The job's deadline passes mid-send: the handler stops waiting, the message still goes out.
+      const cutOff: Mailer = {
+        ...mailer,
+        send: (message, options) => {
+          mailer.send(message).catch(() => {});
+          controller.abort(new Error("Job deadline passed"));
+          return Promise.reject(options?.signal?.reason);
+        },
+      };
+      const handler = createJobHandlers({ ...deps, mailer: cutOff })[job.type] as (
+        j: typeof job,
+        c: HandlerContext,
+      ) => Promise<void>;
+      await assert.rejects(handler(job, { ...context(), signal: controller.signal }), {
+        message: "Job deadline passed",
+      });
+      await catcher.waitForMessages(before + 1);
+      // The retry finds the claim held until its lease ends, and sends nothing.
+      await assert.rejects(run(deps, job), RetryLaterError);
+      assert.equal(catcher.messages.length, before + 1);
+      const [row] = await sql<{ status: string; last_error: string }[]>`
+        select status, last_error from email_deliveries where dedupe_key = ${`event:${job.id}`}
+      `;
+      assert.deepEqual(row, { status: "sending", last_error: "Job deadline passed" });
+    });
+
     await t.step("nothing to say: verified users and milestones already announced", async () => {
       const fx = await fixture(sql);
       const before = catcher.messages.length;

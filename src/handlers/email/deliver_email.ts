@@ -4,11 +4,21 @@
  * `email_deliveries` for a lease, the message is sent, and the SMTP message id
  * is recorded. A key already `sent`, `skipped` or `failed` is never sent again.
  *
+ * The claim is a lease longer than the job's deadline (`jobTimeoutMs`) plus
+ * three SMTP timeouts. It goes back to `pending` (an immediate retry may send)
+ * only when the message surely did not go out: the server refused it with a
+ * 4xx reply, or no connection was made. When the job's signal aborts the send,
+ * or the connection is lost with the message on its way, the message may still
+ * go out, so the row stays `sending` and the retry waits for the lease to end.
+ * What remains is a window, not a guarantee: a message that did go out but
+ * whose record was never written (the process died, or the send was cut off
+ * after the server took it) is sent again by the first retry after the lease.
+ *
  * @module
  */
 
 import type { Logger } from "@logtape/logtape";
-import type { MailConfig } from "../../config/mod.ts";
+import { DEFAULT_JOB_TIMEOUT_MS, type MailConfig } from "../../config/mod.ts";
 import type { Sql } from "../../db/mod.ts";
 import { type EmailKind, PermanentJobError, RetryLaterError } from "../../jobs/mod.ts";
 import { type Mailer, MailSendError, type SentMail } from "../../mail/mod.ts";
@@ -40,6 +50,11 @@ export interface DeliverEmailOptions {
   reward?: { name: string; description: string };
   signal: AbortSignal;
   log: Logger;
+  /**
+   * The worker's job deadline; the claim lasts longer than it.
+   * @default DEFAULT_JOB_TIMEOUT_MS
+   */
+  jobTimeoutMs?: number;
 }
 
 /** The user and campaign an email is about. */
@@ -101,7 +116,7 @@ export async function deliverEmail(options: DeliverEmailOptions): Promise<EmailO
     );
   }
   const recipient: RecipientRow = found;
-  const leaseMs = Math.max(60_000, options.config.smtp.timeoutMs * 3);
+  const leaseMs = emailLeaseMs(options);
   const [claim] = await sql<{ attempts: number }[]>`
     insert into email_deliveries
       (dedupe_key, event_id, kind, user_id, recipient, status, attempts, claimed_until)
@@ -138,6 +153,11 @@ export async function deliverEmail(options: DeliverEmailOptions): Promise<EmailO
     return { status: "skipped", reason: data };
   }
   const email = renderEmail(kind, data);
+  if (options.signal.aborted) {
+    // Nothing went out yet: the retry may send at once.
+    await releaseClaim(options, options.signal.reason, email.subject);
+    throw options.signal.reason;
+  }
   let sent: SentMail;
   try {
     sent = await options.mailer.send({
@@ -149,7 +169,9 @@ export async function deliverEmail(options: DeliverEmailOptions): Promise<EmailO
     }, { signal: options.signal });
   } catch (error) {
     const permanent = error instanceof MailSendError && error.permanent;
-    await releaseClaim(options, error, email.subject);
+    if (error instanceof MailSendError && error.notSent) {
+      await releaseClaim(options, error, email.subject);
+    } else await keepClaim(options, error, email.subject);
     if (permanent) {
       throw new PermanentJobError(`${error.message} (to ${recipient.email})`, { cause: error });
     }
@@ -195,6 +217,44 @@ async function releaseClaim(
     options.log.warn("Cannot release the claim on {dedupeKey}: {error}", {
       dedupeKey: options.dedupeKey,
       error: String(releaseError),
+    });
+  });
+}
+
+/**
+ * How long a claim lasts: past the job's deadline, plus the time an SMTP
+ * exchange cut off by it may still take to finish.
+ */
+function emailLeaseMs(
+  options: Pick<DeliverEmailOptions, "config" | "jobTimeoutMs">,
+): number {
+  const jobTimeoutMs = options.jobTimeoutMs ?? DEFAULT_JOB_TIMEOUT_MS;
+  return jobTimeoutMs + Math.max(60_000, options.config.smtp.timeoutMs * 3);
+}
+
+/**
+ * Records why a send that may have gone out failed, and keeps the claim
+ * (`sending`) until its lease ends, so that no retry sends a second copy
+ * while the first may still be on its way.
+ */
+async function keepClaim(
+  options: DeliverEmailOptions,
+  error: unknown,
+  subject: string,
+): Promise<void> {
+  const reason = error instanceof Error ? error.message : String(error);
+  options.log.warn(
+    "Email {dedupeKey} may have gone out ({error}): no retry before its claim ends",
+    { dedupeKey: options.dedupeKey, error: reason },
+  );
+  await options.sql`
+    update email_deliveries
+    set last_error = ${reason}, subject = ${subject}, updated_at = now()
+    where dedupe_key = ${options.dedupeKey} and status = 'sending'
+  `.catch((recordError) => {
+    options.log.warn("Cannot record the failure of {dedupeKey}: {error}", {
+      dedupeKey: options.dedupeKey,
+      error: String(recordError),
     });
   });
 }

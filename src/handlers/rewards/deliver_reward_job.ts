@@ -131,6 +131,7 @@ export async function handleRewardDelivery(
         reward: { name: claimed.reward_name, description: claimed.reward_description },
         signal: context.signal,
         log,
+        ...(deps.jobTimeoutMs === undefined ? {} : { jobTimeoutMs: deps.jobTimeoutMs }),
       });
       await sql`
         update user_rewards set email_sent_at = now()
