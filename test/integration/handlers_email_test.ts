@@ -287,13 +287,20 @@ Deno.test("email jobs", async (t) => {
         assert.match(error.message, /SMTP 550.*No such mailbox.*user1@example\.test/);
         return true;
       });
-      await run(deps, job); // redelivered after dead-lettering: nothing more
       assert.equal(catcher.messages.length, before);
       const [row] = await sql<{ status: string; last_error: string }[]>`
         select status, last_error from email_deliveries where dedupe_key = ${`event:${job.id}`}
       `;
       assert.equal(row?.status, "failed");
       assert.match(row?.last_error ?? "", /550/);
+      // Nothing was sent: the dead letter, replayed once the mailbox exists, sends it.
+      await run(deps, job);
+      const [replayed] = await sql<{ status: string }[]>`
+        select status from email_deliveries where dedupe_key = ${`event:${job.id}`}
+      `;
+      assert.equal(replayed?.status, "sent");
+      await catcher.waitForMessages(before + 1);
+      assert.equal(catcher.messages.length, before + 1);
     });
 
     await t.step("an unknown user is permanent", async () => {
@@ -312,7 +319,8 @@ Deno.test("email jobs", async (t) => {
         select status from email_deliveries where dedupe_key = ${`event:${job.id}`}
       `;
       assert.equal(row?.status, "failed");
-      await run(deps, job); // redelivered: recorded as failed, nothing more to do
+      // Replayed while the user still has no reward: it fails the same way, sending nothing.
+      await assert.rejects(run(deps, job), { name: "PermanentJobError", message: /has no reward/ });
     });
 
     await t.step("an unreachable SMTP server is retried", async () => {

@@ -238,6 +238,24 @@ Deno.test("reward delivery", async (t) => {
       });
     });
 
+    await t.step("a replayed reward whose email failed for good sends the email", async () => {
+      const id = next();
+      const job = rewardJob(seeded, id);
+      const mails = catcher.messages.length;
+      catcher.rejectNext(550, "Mailbox unavailable");
+      await assert.rejects(handleRewardDelivery(deps, job, context()), PermanentJobError);
+      assert.equal((await status(id)).status, "failed");
+      // The operator fixes the mailbox, sets the reward back to pending and replays the event.
+      await sql`update user_rewards set status = 'pending' where id = ${id}`;
+      assert.deepEqual(await handleRewardDelivery(deps, job, context()), { status: "delivered" });
+      const [row] = await sql<{ email_sent_at: Date | null }[]>`
+        select email_sent_at from user_rewards where id = ${id}
+      `;
+      assert.ok(row?.email_sent_at, "the reward is delivered with its email");
+      await catcher.waitForMessages(mails + 1);
+      assert.equal(catcher.messages.length, mails + 1);
+    });
+
     await t.step("an unknown user reward is permanent", async () => {
       await assert.rejects(
         handleRewardDelivery(deps, rewardJob(seeded, crypto.randomUUID()), context()),

@@ -2,7 +2,9 @@
  * Sending one email exactly once per idempotency key: the recipient and
  * campaign are loaded from the database, the key is claimed in
  * `email_deliveries` for a lease, the message is sent, and the SMTP message id
- * is recorded. A key already `sent`, `skipped` or `failed` is never sent again.
+ * is recorded. A key already `sent` or `skipped` is never sent again; a
+ * `failed` one sent nothing, so it can be claimed again (a dead letter
+ * replayed once its cause is fixed sends the email).
  *
  * The claim is a lease longer than the job's deadline (`jobTimeoutMs`) plus
  * three SMTP timeouts. It goes back to `pending` (an immediate retry may send)
@@ -29,7 +31,7 @@ import { createVerificationToken, verificationLink } from "./verification_link.t
 /** What {@linkcode deliverEmail} did. */
 export type EmailOutcome =
   | { status: "sent"; messageId: string }
-  /** The key was handled before (sent, skipped or failed for good). */
+  /** The key was handled before (sent or skipped). */
   | { status: "duplicate"; previous: string }
   /** Nothing to say: the user is verified already, or was told of this milestone. */
   | { status: "skipped"; reason: string };
@@ -73,7 +75,8 @@ interface RecipientRow {
   verified_referrals: number;
 }
 
-const FINISHED = ["sent", "skipped", "failed"];
+/** States a key never leaves; `failed` is not one of them (nothing was sent). */
+const FINISHED = ["sent", "skipped"];
 
 /**
  * Sends the email of `options.kind` to `options.userId`, once per
@@ -130,7 +133,7 @@ export async function deliverEmail(options: DeliverEmailOptions): Promise<EmailO
       recipient = excluded.recipient,
       claimed_until = excluded.claimed_until,
       updated_at = now()
-    where email_deliveries.status = 'pending'
+    where email_deliveries.status in ('pending', 'failed')
       or (email_deliveries.status = 'sending' and email_deliveries.claimed_until < now())
     returning attempts
   `;

@@ -119,7 +119,7 @@ export async function handleRewardDelivery(
       });
     }
     if (!claimed.email_sent_at) {
-      await deliverEmail({
+      const email = await deliverEmail({
         sql,
         mailer: deps.mailer,
         config,
@@ -133,10 +133,14 @@ export async function handleRewardDelivery(
         log,
         ...(deps.jobTimeoutMs === undefined ? {} : { jobTimeoutMs: deps.jobTimeoutMs }),
       });
-      await sql`
-        update user_rewards set email_sent_at = now()
-        where id = ${userRewardId} and claim_token = ${token}
-      `;
+      const sent = email.status === "sent" ||
+        (email.status === "duplicate" && email.previous === "sent");
+      if (sent) {
+        await sql`
+          update user_rewards set email_sent_at = now()
+          where id = ${userRewardId} and claim_token = ${token}
+        `;
+      }
     }
   } catch (error) {
     const permanent = error instanceof PermanentJobError;
