@@ -12,6 +12,7 @@
 import type { Admin, IHeaders, Kafka, KafkaMessage } from "kafkajs";
 import { Buffer } from "node:buffer";
 import { JOB_HEADERS } from "../jobs/mod.ts";
+import { createIdempotentProducer } from "../kafka/client.ts";
 import { logger } from "../observability/logging.ts";
 import { DEAD_LETTER_HEADERS } from "../worker/dead_letter.ts";
 
@@ -225,11 +226,7 @@ export async function replayDeadLetters(
   letters: readonly DeadLetter[],
 ): Promise<void> {
   if (letters.length === 0) return;
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 5,
-    allowAutoTopicCreation: false,
-  });
+  const producer = createIdempotentProducer(kafka);
   await producer.connect();
   try {
     await producer.send({ topic, acks: -1, messages: letters.map(replayMessage) });

@@ -5,7 +5,14 @@
  * @module
  */
 
-import { Kafka, type LogEntry, logLevel as KafkaLogLevel, type SASLOptions } from "kafkajs";
+import {
+  Kafka,
+  type LogEntry,
+  logLevel as KafkaLogLevel,
+  Partitioners,
+  type Producer,
+  type SASLOptions,
+} from "kafkajs";
 import process from "node:process";
 import { getLogger } from "@logtape/logtape";
 import type { KafkaConfig } from "../config/mod.ts";
@@ -26,6 +33,22 @@ export function createKafkaClient(config: KafkaConfig, options: KafkaClientOptio
     ...(config.sasl ? { sasl: saslOptions(config.sasl) } : {}),
     logLevel: KafkaLogLevel.WARN,
     logCreator: () => logKafkaEntry,
+  });
+}
+
+/**
+ * The producer every jobpool component publishes with: idempotent (so a retried
+ * send never duplicates a message), five requests in flight (the most that keeps
+ * idempotence ordered), no topic auto-creation, and the Java client's murmur2
+ * partitioner, so a key lands on the same partition as with any other client.
+ * Sends should use `acks: -1`.
+ */
+export function createIdempotentProducer(kafka: Kafka): Producer {
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 5,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
   });
 }
 

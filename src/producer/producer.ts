@@ -5,7 +5,7 @@
  * @module
  */
 
-import { CompressionTypes, Partitioners, type Producer } from "kafkajs";
+import { CompressionTypes, type Producer } from "kafkajs";
 import type { KafkaConfig } from "../config/mod.ts";
 import {
   createJobEvent,
@@ -16,7 +16,7 @@ import {
   type NewJobEvent,
   toJobMessage,
 } from "../jobs/mod.ts";
-import { createKafkaClient } from "../kafka/client.ts";
+import { createIdempotentProducer, createKafkaClient } from "../kafka/client.ts";
 
 /** An email job to enqueue. */
 export interface EmailJobInput {
@@ -80,16 +80,9 @@ export interface JobProducerOptions {
  * ```
  */
 export async function createJobProducer(options: JobProducerOptions): Promise<JobProducer> {
-  const producer = createKafkaClient(options.kafka, {
-    clientId: `${options.kafka.clientId}-producer`,
-  })
-    .producer({
-      idempotent: true,
-      maxInFlightRequests: 5,
-      allowAutoTopicCreation: false,
-      // The murmur2 partitioner of the Java client, so keys map to the same partitions everywhere.
-      createPartitioner: Partitioners.DefaultPartitioner,
-    });
+  const producer = createIdempotentProducer(
+    createKafkaClient(options.kafka, { clientId: `${options.kafka.clientId}-producer` }),
+  );
   await producer.connect();
   const topic = options.kafka.topic;
   const compression = options.compress ? CompressionTypes.GZIP : CompressionTypes.None;
