@@ -94,10 +94,10 @@ Deno.test("migrations run once when workers start together", async () => {
       Array.from({ length: 4 }, () => runMigrations({ url: db.url })),
     );
     const applied = results.flatMap((result) => result.applied.map((m) => m.name));
-    assert.deepEqual(applied, ["initial_schema"]);
-    assert.ok(results.every((result) => result.version === 1));
+    assert.deepEqual(applied, ["initial_schema", "points_per_referral_set_at"]);
+    assert.ok(results.every((result) => result.version === 2));
     const again = await runMigrations({ url: db.url });
-    assert.deepEqual(again, { applied: [], version: 1 });
+    assert.deepEqual(again, { applied: [], version: 2 });
   } finally {
     await db.drop();
   }

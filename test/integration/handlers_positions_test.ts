@@ -366,6 +366,35 @@ Deno.test("position recalculation", async (t) => {
       assert.equal(enqueued.length, 2);
     });
 
+    await t.step("the event's points become the campaign's; a late event's do not", async () => {
+      // User 3 refers user 1: with 2 points, user 3 scores 1 and ties with user 1.
+      const campaign = await handMadeCampaign(sql, { users: 3, referrals: [[3, 1, "verified"]] });
+      const late = createJobEvent({
+        type: "job.position.recalculate",
+        accountId: campaign.accountId,
+        campaignId: campaign.id,
+        data: { campaign_id: campaign.id, points_per_referral: 0 },
+        timestamp: new Date(Date.now() - 60_000),
+      });
+      const pointsSetting = async () => {
+        const [row] = await sql<{ points_per_referral: number }[]>`
+          select points_per_referral from campaigns where id = ${campaign.id}
+        `;
+        return row?.points_per_referral;
+      };
+      await handlePositionRecalculation(deps(sql), recalcJob(campaign, 2), context());
+      assert.deepEqual(await positions(sql, campaign.id), [1, 3, 2]);
+      assert.equal(await pointsSetting(), 2, "emails read the points the ranking used");
+      // Created before the setting changed: it cannot bring back older points.
+      await handlePositionRecalculation(deps(sql), late, context());
+      assert.deepEqual(await positions(sql, campaign.id), [1, 3, 2]);
+      assert.equal(await pointsSetting(), 2);
+      // The application changes the setting itself: a recalculation ranks with it.
+      await sql`update campaigns set points_per_referral = 0 where id = ${campaign.id}`;
+      await handlePositionRecalculation(deps(sql), { ...late, id: crypto.randomUUID() }, context());
+      assert.deepEqual(await positions(sql, campaign.id), [1, 2, 3]);
+    });
+
     await t.step("an unknown campaign is permanent", async () => {
       const campaign = { id: crypto.randomUUID(), accountId: crypto.randomUUID() };
       await assert.rejects(

@@ -14,9 +14,17 @@
  * a concurrent change always leaves the campaign behind and is picked up by
  * the job that change enqueues).
  *
+ * Points per referral have one source of truth, the campaign's
+ * `points_per_referral`, which emails read too. The event says what points
+ * apply from its timestamp on: under the lock, its value becomes the
+ * campaign's setting, unless the setting changed after the event was created
+ * (`points_per_referral_set_at`, stamped by events and by direct updates), so
+ * a late or replayed older event ranks with the campaign's current points.
+ *
  * @module
  */
 
+import type { Logger } from "@logtape/logtape";
 import type { PositionUpdateRule } from "../../config/mod.ts";
 import { abortableQuery, type TransactionSql } from "../../db/mod.ts";
 import {
@@ -66,14 +74,9 @@ export async function handlePositionRecalculation(
       tx`select pg_advisory_xact_lock(${RECALCULATION_LOCK_SPACE}::int, hashtext(${campaignId}))`,
       context.signal,
     );
-    const [campaign] = await tx<
-      {
-        ranking_version: string;
-        positions_version: string | null;
-        positions_points_per_referral: number | null;
-      }[]
-    >`
-      select ranking_version::text, positions_version::text, positions_points_per_referral
+    const [campaign] = await tx<CampaignRankingRow[]>`
+      select ranking_version::text, positions_version::text, positions_points_per_referral,
+        points_per_referral, points_per_referral_set_at
       from campaigns where id = ${campaignId}
     `;
     if (!campaign) {
@@ -81,7 +84,7 @@ export async function handlePositionRecalculation(
         `Cannot recalculate positions: unknown campaign ${campaignId}`,
       );
     }
-    const points = job.data.points_per_referral;
+    const points = await settlePoints(tx, job, campaign, context.log);
     if (
       campaign.positions_version === campaign.ranking_version &&
       campaign.positions_points_per_referral === points
@@ -116,6 +119,45 @@ export async function handlePositionRecalculation(
     );
   }
   return outcome;
+}
+
+/** What a recalculation reads of its campaign. */
+interface CampaignRankingRow {
+  ranking_version: string;
+  positions_version: string | null;
+  positions_points_per_referral: number | null;
+  points_per_referral: number;
+  points_per_referral_set_at: Date | null;
+}
+
+/**
+ * The points per referral to rank with: the event's, stored as the campaign's
+ * setting, unless the setting changed after the event was created; then the
+ * campaign's.
+ */
+async function settlePoints(
+  tx: TransactionSql,
+  job: JobEventOf<"job.position.recalculate">,
+  campaign: CampaignRankingRow,
+  log: Logger,
+): Promise<number> {
+  const requested = job.data.points_per_referral;
+  if (requested === campaign.points_per_referral) return requested;
+  const eventTime = new Date(job.timestamp);
+  const setAt = campaign.points_per_referral_set_at;
+  if (setAt !== null && eventTime < setAt) {
+    log.warn(
+      "Event {eventId} of {eventTime} asks for {requested} points per referral, but the campaign's setting of {setAt} is newer: ranking with {points}",
+      { eventId: job.id, eventTime, requested, setAt, points: campaign.points_per_referral },
+    );
+    return campaign.points_per_referral;
+  }
+  await tx`
+    update campaigns
+    set points_per_referral = ${requested}, points_per_referral_set_at = ${eventTime}
+    where id = ${job.campaign_id}
+  `;
+  return requested;
 }
 
 /**
