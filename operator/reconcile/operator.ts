@@ -188,17 +188,24 @@ async function runLeading(
     ]),
   );
   const owned = [...ownedByType.values()];
-  // Topics may live in another namespace: find them by label, not by owner reference.
-  const topics = new Informer({
-    ...common,
-    namespace: undefined,
-    type: RESOURCES.kafkaTopicsV1,
-    labelSelector: namespace ? `${LABELS.poolNamespace}=${namespace}` : LABELS.poolUid,
-    onEvent: (_type, object) => enqueue(topicOwnerKey(object)),
-    onRecovered,
-  });
+  // Topics may live in another namespace: find them by label, not by owner reference. Both
+  // versions are watched, since Strimzi releases serve v1, v1beta2 or both.
+  const topicsByType = new Map<ResourceType, Informer>(
+    TOPIC_TYPES.map((type) => [
+      type,
+      new Informer({
+        ...common,
+        namespace: undefined,
+        type,
+        labelSelector: namespace ? `${LABELS.poolNamespace}=${namespace}` : LABELS.poolUid,
+        onEvent: (_type, object) => enqueue(topicOwnerKey(object)),
+        onRecovered,
+      }),
+    ]),
+  );
+  const topics = [...topicsByType.values()];
 
-  const informers = [pools, ...owned, topics].map((informer) => informer.run(signal));
+  const informers = [pools, ...owned, ...topics].map((informer) => informer.run(signal));
   await pools.waitForSync(signal);
   context.onSynced();
   const reconciler = new PoolReconciler({
@@ -213,12 +220,7 @@ async function runLeading(
     knownPools: () => pools.list() as unknown as JobWorkerPool[],
     lag: options.lag,
     ...(options.lagRefreshMs !== undefined ? { lagRefreshMs: options.lagRefreshMs } : {}),
-    cache: (type, key) => {
-      if (type === RESOURCES.kafkaTopicsV1 || type === RESOURCES.kafkaTopicsV1beta2) {
-        return topics.get(key);
-      }
-      return ownedByType.get(type)?.get(key);
-    },
+    cache: (type, key) => (topicsByType.get(type) ?? ownedByType.get(type))?.get(key),
     clock,
   });
   const controllerOptions = {
@@ -233,6 +235,12 @@ async function runLeading(
   };
   await Promise.all([runController(controllerOptions, signal), ...informers]);
 }
+
+/** The KafkaTopic versions the operator watches (one of them may be not served). */
+export const TOPIC_TYPES: readonly ResourceType[] = [
+  RESOURCES.kafkaTopicsV1,
+  RESOURCES.kafkaTopicsV1beta2,
+];
 
 /** `namespace/name` of the JobWorkerPool that owns `object`, if any. */
 export function ownerKey(object: KubeObject): string | undefined {

@@ -1,0 +1,122 @@
+/**
+ * A Strimzi that serves KafkaTopic `v1beta2` only (as before Strimzi 0.49): a
+ * kube-apiserver of its own with such a CRD. The operator's topic informer on
+ * `v1beta2` notices a deleted KafkaTopic and puts it back; resync is off, so
+ * only the watch can do it.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startOperator } from "../../operator/reconcile/mod.ts";
+import { synthesizePool } from "../../operator/synth/mod.ts";
+import { CRD_FIXTURES, startKube } from "../env/kube.ts";
+import { kube } from "../env/services.ts";
+import {
+  applyObjects,
+  createNamespace,
+  eventually,
+  getJson,
+  installPoolCrd,
+  isObserved,
+  kubectl,
+  kubeName,
+  newClient,
+  poolManifest,
+} from "./operator_support.ts";
+
+/** The upstream CRD fixtures: `JOBPOOL_TEST_CRD_DIR`, else `../shared/fixtures/crds` beside the clone. */
+function crdDir(): string {
+  return Deno.env.get("JOBPOOL_TEST_CRD_DIR") ??
+    fileURLToPath(new URL("../../../shared/fixtures/crds", import.meta.url));
+}
+
+Deno.test("KafkaTopics served as v1beta2 only are watched: a deleted topic comes back", async () => {
+  kube(); // Fails, naming the service, when the test environment has no kube-apiserver.
+  const logDir = await Deno.makeTempDir({ prefix: "jobpool-op-v1beta2-" });
+  // Strimzi 0.49.1's CRD with v1 no longer served: what clusters on older Strimzi have.
+  const upstream = await Deno.readTextFile(join(crdDir(), CRD_FIXTURES.strimziKafkaTopicsV1beta2));
+  const v1beta2Only = upstream.replace(
+    /(\n {2}- name: v1\n {4}served: )true\n/,
+    "$1false\n",
+  );
+  assert.notEqual(v1beta2Only, upstream, "the fixture's v1 version entry was found");
+  const crdFile = join(logDir, "kafkatopics-v1beta2-only.yaml");
+  await Deno.writeTextFile(crdFile, v1beta2Only);
+  const server = await startKube({
+    logDir: join(logDir, "logs"),
+    crds: [
+      join(crdDir(), CRD_FIXTURES.kedaScaledObjects),
+      join(crdDir(), CRD_FIXTURES.kedaTriggerAuthentications),
+      crdFile,
+    ],
+  });
+  const access = { kubeconfig: server.kubeconfigPath, kubectl: kube().kubectl };
+  const client = await newClient(access);
+  try {
+    await installPoolCrd(access);
+    const namespace = await createNamespace(access, "op-v1beta2");
+    const operator = await startOperator({
+      client,
+      synthesize: (pool, options) => synthesizePool(pool, options),
+      identity: kubeName("operator"),
+      lease: {
+        namespace,
+        name: "jobpool-operator",
+        leaseDurationMs: 4_000,
+        renewDeadlineMs: 3_000,
+        retryPeriodMs: 500,
+      },
+      watchNamespace: namespace,
+      resyncPeriodMs: 3_600_000,
+      baseBackoffMs: 100,
+      informerMaxBackoffMs: 2_000,
+    });
+    try {
+      await applyObjects(
+        access,
+        poolManifest(namespace, "old", {
+          topicProvisioning: {
+            mode: "strimzi",
+            strimzi: { clusterName: "events", apiVersion: "v1beta2" },
+          },
+        }),
+      );
+      await eventually("pool old to be reconciled", async () => {
+        const pool = await getJson(access, ["jwp", "old", "-n", namespace]);
+        return isObserved(pool) ? pool : undefined;
+      });
+      const topic = await getJson(access, [
+        "kafkatopics.v1beta2.kafka.strimzi.io",
+        "old-jobs",
+        "-n",
+        namespace,
+      ]);
+      assert.equal(topic?.apiVersion, "kafka.strimzi.io/v1beta2");
+
+      await kubectl(access, [
+        "delete",
+        "kafkatopics.v1beta2.kafka.strimzi.io",
+        "old-jobs",
+        "-n",
+        namespace,
+      ]);
+      const restored = await eventually("the deleted KafkaTopic to be put back", async () => {
+        const topic = await getJson(access, [
+          "kafkatopics.v1beta2.kafka.strimzi.io",
+          "old-jobs",
+          "-n",
+          namespace,
+        ]);
+        return topic && topic.metadata.uid !== undefined ? topic : undefined;
+      });
+      assert.ok(restored);
+    } finally {
+      await operator.stop();
+    }
+  } finally {
+    client.close();
+    await server.stop();
+    await Deno.remove(logDir, { recursive: true }).catch(() => {});
+  }
+});
