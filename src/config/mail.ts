@@ -20,6 +20,31 @@ export const DEVELOPMENT_SECRETS = {
   webhook: "jobpool-development-webhook-secret",
 } as const;
 
+/**
+ * The variables whose secret is a public development default in `config`:
+ * `VERIFICATION_SECRET` and `WEBHOOK_SIGNING_SECRET` when unset (or set to
+ * that default). Empty when both are real secrets. The worker logs a warning
+ * at start for each: anyone can forge verification links and webhook
+ * signatures with a public secret.
+ *
+ * @example
+ * ```ts
+ * for (const name of developmentSecretsInUse(config)) {
+ *   log.warn("{name} is unset: using a public development secret; set it in production", { name });
+ * }
+ * ```
+ */
+export function developmentSecretsInUse(config: { mail: MailConfig }): string[] {
+  const names: string[] = [];
+  if (config.mail.verification.secret === DEVELOPMENT_SECRETS.verification) {
+    names.push("VERIFICATION_SECRET");
+  }
+  if (config.mail.rewardWebhooks.signingSecret === DEVELOPMENT_SECRETS.webhook) {
+    names.push("WEBHOOK_SIGNING_SECRET");
+  }
+  return names;
+}
+
 /** Values of `SMTP_STARTTLS`. */
 export const STARTTLS_MODES = ["auto", "required", "off"] as const;
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ConfigError, EnvReader } from "./env_reader.ts";
-import { DEVELOPMENT_SECRETS, readMailConfig } from "./mail.ts";
+import { loadConfig } from "./load_config.ts";
+import { DEVELOPMENT_SECRETS, developmentSecretsInUse, readMailConfig } from "./mail.ts";
 
 function read(env: Record<string, string>) {
   const reader = new EnvReader(env);
@@ -66,5 +67,31 @@ Deno.test("bad mail settings fail naming each variable", () => {
       ]);
       return true;
     },
+  );
+});
+
+Deno.test("developmentSecretsInUse names each secret left at its public default", () => {
+  const withMail = (env: Record<string, string>) => ({ mail: read(env) });
+  assert.deepEqual(developmentSecretsInUse(withMail({})), [
+    "VERIFICATION_SECRET",
+    "WEBHOOK_SIGNING_SECRET",
+  ]);
+  assert.deepEqual(
+    developmentSecretsInUse(withMail({ VERIFICATION_SECRET: "a-real-verification-secret" })),
+    ["WEBHOOK_SIGNING_SECRET"],
+  );
+  assert.deepEqual(
+    developmentSecretsInUse(withMail({
+      VERIFICATION_SECRET: "a-real-verification-secret",
+      WEBHOOK_SIGNING_SECRET: DEVELOPMENT_SECRETS.webhook,
+    })),
+    ["WEBHOOK_SIGNING_SECRET"],
+  );
+  assert.deepEqual(
+    developmentSecretsInUse(loadConfig({
+      VERIFICATION_SECRET: "a-real-verification-secret",
+      WEBHOOK_SIGNING_SECRET: "a-real-webhook-signing-secret",
+    })),
+    [],
   );
 });

@@ -12,6 +12,7 @@ export { type DatabaseConfig, DEFAULT_DATABASE_URL, readDatabaseConfig } from ".
 export {
   DEFAULT_SMTP_URL,
   DEVELOPMENT_SECRETS,
+  developmentSecretsInUse,
   type MailConfig,
   type PositionUpdateRule,
   readMailConfig,
