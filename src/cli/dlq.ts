@@ -6,7 +6,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { loadConfig } from "../config/mod.ts";
+import { type Env, loadKafkaConfig } from "../config/mod.ts";
 import { createKafkaClient } from "../kafka/client.ts";
 import {
   EXIT,
@@ -160,13 +160,13 @@ function prettyValue(value: DeadLetter["value"]): string {
   }
 }
 
-async function main(args: string[]): Promise<number> {
+async function main(args: string[], env: Env): Promise<number> {
   const parsed = parseDlqArgs(args);
   if (parsed.command === "help") {
     console.log(HELP);
     return EXIT.ok;
   }
-  const config = loadConfig(Deno.env.toObject());
+  const config = loadKafkaConfig(env);
   const topic = config.worker.deadLetterTopic;
   const kafka = createKafkaClient(config.kafka, { clientId: `${config.kafka.clientId}-dlq` });
   await withAdmin(kafka, (admin) => requireTopic(admin, topic, "KAFKA_DLQ_TOPIC"));
@@ -209,4 +209,4 @@ async function main(args: string[]): Promise<number> {
   return EXIT.ok;
 }
 
-if (import.meta.main) await runCli(main);
+if (import.meta.main) await runCli((args) => main(args, Deno.env.toObject()));

@@ -5,7 +5,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { loadConfig } from "../config/mod.ts";
+import { type Env, loadKafkaConfig } from "../config/mod.ts";
 import {
   EMAIL_KINDS,
   type EmailKind,
@@ -130,13 +130,13 @@ function integer(value: string, flag: string): number {
   return Number(value);
 }
 
-async function main(args: string[]): Promise<number> {
+async function main(args: string[], env: Env): Promise<number> {
   const parsed = parseEnqueueArgs(args);
   if (parsed.help) {
     console.log(HELP);
     return EXIT.ok;
   }
-  const config = loadConfig(Deno.env.toObject());
+  const config = loadKafkaConfig(env);
   if (parsed.createTopic) await ensureTopic({ kafka: config.kafka });
   const producer = await createJobProducer({ kafka: config.kafka });
   try {
@@ -149,4 +149,4 @@ async function main(args: string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) await runCli(main);
+if (import.meta.main) await runCli((args) => main(args, Deno.env.toObject()));

@@ -7,7 +7,7 @@
 
 import { type Admin, AssignerProtocol } from "kafkajs";
 import { parseArgs } from "node:util";
-import { loadConfig } from "../config/mod.ts";
+import { type Env, type KafkaToolConfig, loadKafkaConfig } from "../config/mod.ts";
 import { createKafkaClient } from "../kafka/client.ts";
 import { fetchGroupLag, type GroupLag } from "../observability/lag.ts";
 import { EXIT, formatTable, requireTopic, runCli, withAdmin } from "./common.ts";
@@ -88,7 +88,17 @@ export function formatLag(lag: GroupLag, owners: ReadonlyMap<number, PartitionOw
   return `${table}\n\nTOTAL LAG: ${lag.total}`;
 }
 
-async function main(args: string[]): Promise<number> {
+/**
+ * The settings `lag` reads: Kafka's and the worker's only, so bad database or
+ * mail settings in the same environment do not stop it.
+ *
+ * @throws {ConfigError} naming each bad Kafka or worker variable.
+ */
+export function readLagConfig(env: Env): KafkaToolConfig {
+  return loadKafkaConfig(env);
+}
+
+async function main(args: string[], env: Env): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
@@ -102,7 +112,7 @@ async function main(args: string[]): Promise<number> {
     console.log(HELP);
     return EXIT.ok;
   }
-  const config = loadConfig(Deno.env.toObject());
+  const config = readLagConfig(env);
   const group = values.group ?? config.worker.consumerGroup;
   const topic = values.topic ?? config.kafka.topic;
   const kafka = createKafkaClient(config.kafka, { clientId: `${config.kafka.clientId}-lag` });
@@ -118,4 +128,4 @@ async function main(args: string[]): Promise<number> {
   });
 }
 
-if (import.meta.main) await runCli(main);
+if (import.meta.main) await runCli((args) => main(args, Deno.env.toObject()));

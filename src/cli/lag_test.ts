@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { formatLag } from "./lag.ts";
+import { ConfigError, loadConfig } from "../config/mod.ts";
+import { formatLag, readLagConfig } from "./lag.ts";
 
 Deno.test("the lag table has kafka-consumer-groups' columns and a total", () => {
   const text = formatLag(
@@ -53,4 +54,21 @@ Deno.test("the lag table has kafka-consumer-groups' columns and a total", () => 
   ]);
   assert.deepEqual(lines[2], ["workers", "jobs", "1", "-", "3", "3", "-", "-", "-"]);
   assert.equal(text.split("\n").at(-1), "TOTAL LAG: 5");
+});
+
+Deno.test("lag reads only Kafka settings: bad database and mail settings do not stop it", () => {
+  const env = {
+    KAFKA_JOB_TOPIC: "jobs",
+    DATABASE_URL: "mysql://not-postgres/db",
+    SMTP_PORT: "not a port",
+    SMTP_HOST: "mail.example.test",
+  };
+  assert.throws(() => loadConfig(env), ConfigError, "the worker still refuses them");
+  const config = readLagConfig(env);
+  assert.equal(config.kafka.topic, "jobs");
+  assert.equal(config.worker.consumerGroup, "job-workers");
+  assert.throws(() => readLagConfig({ ...env, KAFKA_WORKER_POOL_SIZE: "0" }), {
+    name: "ConfigError",
+    message: /KAFKA_WORKER_POOL_SIZE/,
+  });
 });

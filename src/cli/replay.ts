@@ -9,7 +9,7 @@
 
 import type { Admin } from "kafkajs";
 import { parseArgs } from "node:util";
-import { loadConfig } from "../config/mod.ts";
+import { type Env, loadKafkaConfig } from "../config/mod.ts";
 import { createKafkaClient } from "../kafka/client.ts";
 import { EXIT, formatTable, requireTopic, runCli, UsageError, withAdmin } from "./common.ts";
 
@@ -176,13 +176,13 @@ export function formatChanges(topic: string, changes: readonly OffsetChange[]): 
   );
 }
 
-async function main(args: string[]): Promise<number> {
+async function main(args: string[], env: Env): Promise<number> {
   const parsed = parseReplayArgs(args);
   if (parsed.help || !parsed.to) {
     console.log(HELP);
     return EXIT.ok;
   }
-  const config = loadConfig(Deno.env.toObject());
+  const config = loadKafkaConfig(env);
   const group = parsed.group ?? config.worker.consumerGroup;
   const topic = parsed.topic ?? config.kafka.topic;
   const to = parsed.to;
@@ -206,4 +206,4 @@ async function main(args: string[]): Promise<number> {
   });
 }
 
-if (import.meta.main) await runCli(main);
+if (import.meta.main) await runCli((args) => main(args, Deno.env.toObject()));

@@ -30,6 +30,32 @@ export interface Config {
   mail: MailConfig;
 }
 
+/** What the Kafka tools (`enqueue`, `lag`, `dlq`, `replay`) need: no database or mail. */
+export interface KafkaToolConfig {
+  kafka: KafkaConfig;
+  worker: WorkerConfig;
+}
+
+/**
+ * Reads and validates the Kafka connection and the worker's settings only
+ * (`KAFKA_*`, `JOB_*`, `SHUTDOWN_TIMEOUT_MS`), so that a tool that only
+ * talks to Kafka does not fail on database, mail or observability settings
+ * it never uses. The worker reads everything with {@linkcode loadConfig}.
+ *
+ * @throws {ConfigError} listing every bad variable it reads by name.
+ */
+export function loadKafkaConfig(env: Env): KafkaToolConfig {
+  const reader = new EnvReader(env);
+  const config = readKafkaToolConfig(reader);
+  reader.done();
+  return config;
+}
+
+function readKafkaToolConfig(reader: EnvReader): KafkaToolConfig {
+  const kafka = readKafkaConfig(reader);
+  return { kafka, worker: readWorkerConfig(reader, kafka.topic) };
+}
+
 /**
  * Reads and validates the configuration.
  *
@@ -37,10 +63,8 @@ export interface Config {
  */
 export function loadConfig(env: Env): Config {
   const reader = new EnvReader(env);
-  const kafka = readKafkaConfig(reader);
   const config: Config = {
-    kafka,
-    worker: readWorkerConfig(reader, kafka.topic),
+    ...readKafkaToolConfig(reader),
     observability: {
       metricsPort: reader.int("METRICS_PORT", 9090, { min: 0, max: 65535 }),
       logLevel: reader.oneOf("LOG_LEVEL", ["debug", "info", "warning", "error"] as const, "info"),

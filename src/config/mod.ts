@@ -4,7 +4,13 @@
  * @module
  */
 
-export { type Config, loadConfig, type ObservabilityConfig } from "./load_config.ts";
+export {
+  type Config,
+  type KafkaToolConfig,
+  loadConfig,
+  loadKafkaConfig,
+  type ObservabilityConfig,
+} from "./load_config.ts";
 export { ConfigError, type ConfigProblem, type Env, EnvReader } from "./env_reader.ts";
 export { type KafkaConfig, SASL_MECHANISMS, type SaslMechanism } from "./kafka.ts";
 export { DEFAULT_JOB_TIMEOUT_MS, type WorkerConfig } from "./worker.ts";
