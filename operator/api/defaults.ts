@@ -41,13 +41,15 @@ export function newJobWorkerPool(
 
 /**
  * The consumer group a pool uses when `spec.kafka.consumerGroup` is unset:
- * `jobpool-<namespace>-<name>`, unique per pool, so pools that split job
- * types between them never steal each other's partitions.
+ * `jobpool.<namespace>.<name>`, unique per pool, so pools that split job
+ * types between them never steal each other's partitions. Namespaces (DNS
+ * labels) contain no dots, so no two pools map to one group even though pool
+ * names may contain dots and both may contain dashes.
  */
 export function defaultConsumerGroup(
   pool: { metadata: Pick<ObjectMeta, "name" | "namespace"> },
 ): string {
-  return `jobpool-${pool.metadata.namespace ?? "default"}-${pool.metadata.name}`;
+  return `jobpool.${pool.metadata.namespace ?? "default"}.${pool.metadata.name}`;
 }
 
 /** The consumer group a pool's workers and scaler use: the spec's, else the default. */

@@ -64,8 +64,8 @@ Deno.test("the default consumer group is derived from namespace and name", () =>
     { name: "emails", namespace: "shop" },
     { image: "worker:1", kafka: { bootstrapServers: ["kafka:9092"] } },
   );
-  assert.equal(defaultConsumerGroup(pool), "jobpool-shop-emails");
-  assert.equal(consumerGroupOf(pool), "jobpool-shop-emails");
+  assert.equal(defaultConsumerGroup(pool), "jobpool.shop.emails");
+  assert.equal(consumerGroupOf(pool), "jobpool.shop.emails");
   pool.spec.kafka.consumerGroup = "mine";
   assert.equal(consumerGroupOf(pool), "mine");
 });
@@ -75,4 +75,11 @@ Deno.test("newJobWorkerPool rejects a missing name", () => {
     () => newJobWorkerPool({ name: "" }, { image: "w", kafka: { bootstrapServers: ["k:1"] } }),
     TypeError,
   );
+});
+
+Deno.test("default consumer groups of different pools never collide", () => {
+  const group = (namespace: string, name: string) =>
+    defaultConsumerGroup({ metadata: { namespace, name } });
+  assert.notEqual(group("a-b", "c"), group("a", "b-c"));
+  assert.notEqual(group("a", "b.c"), group("a-b", "c"));
 });

@@ -212,7 +212,7 @@ export const jobWorkerPoolSpecSchema = {
         },
         consumerGroup: {
           type: "string",
-          description: "The consumer group; defaults to jobpool-<namespace>-<name>. Two pools " +
+          description: "The consumer group; defaults to jobpool.<namespace>.<name>. Two pools " +
             "must not share one.",
           minLength: 1,
           maxLength: 249,

@@ -1,7 +1,7 @@
 /**
  * Consumer-group ownership within a namespace: when several pools claim one
- * group, the oldest (by creationTimestamp, then name) keeps it and the others
- * are in conflict.
+ * group, the one already running it keeps it (else the oldest, by
+ * creationTimestamp, then name) and the others are in conflict.
  *
  * @module
  */
@@ -9,10 +9,17 @@
 import { consumerGroupOf, type JobWorkerPool } from "../api/mod.ts";
 import { REASONS } from "./conditions.ts";
 
-/** The pool that owns `pool`'s consumer group, when it is another one. */
+/**
+ * The pool that owns `pool`'s consumer group, when it is another one. The
+ * incumbent wins: a pool already running the group (its status records the
+ * group outside a conflict, or `runsGroup` says its Deployment runs it), so a
+ * newer pool never takes a group away from workers that consume it. Among
+ * incumbents, or when there is none, the oldest wins.
+ */
 export function consumerGroupWinner(
   pool: JobWorkerPool,
   others: readonly JobWorkerPool[],
+  options: { runsGroup?: (pool: JobWorkerPool, group: string) => boolean } = {},
 ): JobWorkerPool | undefined {
   const group = consumerGroupOf(pool);
   const namespace = pool.metadata.namespace;
@@ -22,9 +29,26 @@ export function consumerGroupWinner(
     !other.metadata.deletionTimestamp &&
     consumerGroupOf(other) === group
   );
+  const incumbent = (p: JobWorkerPool) =>
+    isRecordedOwner(p, group) || (options.runsGroup?.(p, group) ?? false);
   let winner = pool;
-  for (const other of claimants) if (isOlder(other, winner)) winner = other;
+  let winnerIncumbent = incumbent(pool);
+  for (const other of claimants) {
+    const otherIncumbent = incumbent(other);
+    if (
+      otherIncumbent !== winnerIncumbent ? otherIncumbent : isOlder(other, winner)
+    ) {
+      winner = other;
+      winnerIncumbent = otherIncumbent;
+    }
+  }
   return winner === pool ? undefined : winner;
+}
+
+/** Whether `pool`'s status says it runs `group` (and it is not blocked by a group conflict). */
+function isRecordedOwner(pool: JobWorkerPool, group: string): boolean {
+  const ready = pool.status?.conditions?.find((c) => c.type === "Ready");
+  return pool.status?.consumerGroup === group && ready?.reason !== REASONS.consumerGroupConflict;
 }
 
 /** The other pools in `pool`'s namespace that claim its consumer group. */

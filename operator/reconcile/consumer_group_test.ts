@@ -66,3 +66,29 @@ Deno.test("poolsToWake: pools in the group and pools blocked by a group conflict
   assert.deepEqual(poolsToWake(a, [a, b, c, d, e]).map((p) => p.metadata.name), ["b", "c"]);
   assert.deepEqual(poolsToWake(d, [a, b, c, d, e]).map((p) => p.metadata.name), ["c"]);
 });
+
+Deno.test("consumerGroupWinner: the pool already running the group keeps it, even when newer", () => {
+  const older = pool("a", "2026-01-01T00:00:00Z", "g");
+  const incumbent = pool("b", "2026-01-02T00:00:00Z", "g");
+  incumbent.status = { observedGeneration: 1, consumerGroup: "g" };
+  assert.equal(consumerGroupWinner(older, [older, incumbent])?.metadata.name, "b");
+  assert.equal(consumerGroupWinner(incumbent, [older, incumbent]), undefined);
+  // A status that records the group while in conflict does not make a pool the incumbent.
+  const loser = pool("c", "2026-01-03T00:00:00Z", "h");
+  loser.status = {
+    observedGeneration: 1,
+    consumerGroup: "h",
+    conditions: [{
+      type: "Ready",
+      status: "False",
+      reason: "ConsumerGroupConflict",
+      message: "taken",
+      lastTransitionTime: "2026-01-03T00:00:00Z",
+    }],
+  };
+  const owner = pool("d", "2026-01-02T00:00:00Z", "h");
+  assert.equal(consumerGroupWinner(loser, [loser, owner])?.metadata.name, "d");
+  // A Deployment that runs the group makes a pool the incumbent too.
+  const runs = (p: JobWorkerPool) => p.metadata.name === "c";
+  assert.equal(consumerGroupWinner(owner, [loser, owner], { runsGroup: runs })?.metadata.name, "c");
+});

@@ -20,7 +20,7 @@ import {
   PLURAL,
   VERSION,
 } from "../api/mod.ts";
-import { LABELS, triggerAuthenticationName } from "../synth/names.ts";
+import { LABELS, scalerName, triggerAuthenticationName, workerName } from "../synth/names.ts";
 import { type Clock, systemClock } from "../runtime/clock.ts";
 import type { Reconciler, ReconcileResult } from "../runtime/controller.ts";
 import type { EventRecorder } from "../runtime/events.ts";
@@ -168,15 +168,20 @@ export class PoolReconciler implements Reconciler {
       message: "Not reconciled: see the Ready condition",
     };
 
-    const winner = consumerGroupWinner(pool, this.#options.knownPools());
+    const winner = consumerGroupWinner(pool, this.#options.knownPools(), {
+      runsGroup: (other, group) => this.#deploymentRunsGroup(other, group),
+    });
     if (winner) {
+      // Two pools must never consume one group: this one's workers stop until it has its own.
+      await this.#stopWorkers(pool, signal);
       const state: ConditionState = {
         status: "False",
         reason: REASONS.consumerGroupConflict,
         message: `Consumer group "${group}" is already used by JobWorkerPool ` +
           `${winner.metadata.namespace}/${winner.metadata.name}; two pools in one group steal ` +
-          "each other's partitions: set spec.kafka.consumerGroup to a group of its own, or " +
-          `remove it to use the default "${defaultConsumerGroup(pool)}"`,
+          "each other's partitions, so this pool's workers are stopped: set " +
+          "spec.kafka.consumerGroup to a group of its own, or remove it to use the default " +
+          `"${defaultConsumerGroup(pool)}"`,
       };
       return await this.#blocked(
         pool,
@@ -422,6 +427,46 @@ export class PoolReconciler implements Reconciler {
     return owner?.metadata.uid !== uid;
   }
 
+  /** Whether the cached worker Deployment of `pool` runs consumer group `group` with replicas. */
+  #deploymentRunsGroup(pool: JobWorkerPool, group: string): boolean {
+    const key = `${pool.metadata.namespace}/${workerName(pool)}`;
+    const deployment = this.#options.cache?.(RESOURCES.deployments, key);
+    if (!deployment) return false;
+    if (!deployment.metadata.ownerReferences?.some((r) => r.uid === pool.metadata.uid)) {
+      return false;
+    }
+    const spec = deployment["spec"] as DeploymentSpecView | undefined;
+    if (spec?.replicas === 0) return false;
+    return spec?.template?.spec?.containers?.some((c) =>
+      c.env?.some((e) => e.name === "KAFKA_JOB_CONSUMER_GROUP" && e.value === group)
+    ) ?? false;
+  }
+
+  /** Deletes the pool's ScaledObject and worker Deployment (when this pool owns them). */
+  async #stopWorkers(pool: JobWorkerPool, signal: AbortSignal): Promise<void> {
+    const namespace = pool.metadata.namespace ?? "";
+    for (
+      const [type, name] of [
+        [RESOURCES.scaledObjects, scalerName(pool)],
+        [RESOURCES.deployments, workerName(pool)],
+      ] as const
+    ) {
+      try {
+        const existing = await this.#options.client.get(type, { namespace, name }, signal);
+        if (!existing?.metadata.ownerReferences?.some((r) => r.uid === pool.metadata.uid)) continue;
+        await this.#options.client.delete(type, { namespace, name }, signal);
+        await this.#options.events.record(raw(pool), {
+          type: "Warning",
+          reason: "WorkersStopped",
+          message: `Deleted ${existing.kind} ${namespace}/${name}: its consumer group belongs to ` +
+            "another pool",
+        });
+      } catch (error) {
+        if (!isResourceNotServed(error)) throw error;
+      }
+    }
+  }
+
   async #deleteStaleAuth(pool: JobWorkerPool, signal: AbortSignal): Promise<void> {
     const { client } = this.#options;
     const key = { namespace: pool.metadata.namespace ?? "", name: triggerAuthenticationName(pool) };
@@ -575,6 +620,14 @@ function fixedReplicaDeployment(synthesize: Synthesize, pool: JobWorkerPool): ob
   const spec = (deployment["spec"] ??= {}) as Record<string, unknown>;
   spec["replicas"] ??= fixedReplicas(pool);
   return deployment;
+}
+
+/** The parts of a Deployment's spec that say which group its workers consume. */
+interface DeploymentSpecView {
+  replicas?: number;
+  template?: {
+    spec?: { containers?: Array<{ env?: Array<{ name: string; value?: string }> }> };
+  };
 }
 
 function raw(pool: JobWorkerPool): KubeObject {

@@ -322,3 +322,36 @@ Deno.test("PoolReconciler: ScalerReady is Unknown until KEDA reports on the Scal
   assert.equal(cond("ScalerReady")?.status, "True");
   assert.equal(cond("ScalerReady")?.reason, "ScalerReady");
 });
+
+Deno.test("PoolReconciler: the pool that loses a group conflict has its workers stopped", async () => {
+  const shared = { bootstrapServers: ["k:9092"], topic: { name: "jobs" }, consumerGroup: "g" };
+  const incumbent = pool("p", { kafka: shared, topicProvisioning: { mode: "none" } });
+  incumbent.metadata.creationTimestamp = "2026-01-02T00:00:00Z";
+  incumbent.status = { observedGeneration: 1, consumerGroup: "g" };
+  const older = pool("q", { kafka: shared, topicProvisioning: { mode: "none" } });
+  const { client, reconciler, cond } = setup({ pools: [incumbent, older] });
+  const ownedBy = (uid: string) => [{
+    apiVersion: "jobpool.dev/v1alpha1",
+    kind: "JobWorkerPool",
+    name: "q",
+    uid,
+  }];
+  client.objects.set("deployments/ns/q-worker", {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "q-worker", namespace: "ns", ownerReferences: ownedBy("uid-q") },
+  });
+  client.objects.set("scaledobjects/ns/q-scaler", {
+    apiVersion: "keda.sh/v1alpha1",
+    kind: "ScaledObject",
+    metadata: { name: "q-scaler", namespace: "ns", ownerReferences: ownedBy("uid-q") },
+  });
+  await reconciler.reconcile("ns/q", signal);
+  assert.equal(cond("Ready", "q")?.reason, "ConsumerGroupConflict");
+  assert.match(cond("Ready", "q")?.message ?? "", /ns\/p/);
+  assert.equal(client.objects.has("deployments/ns/q-worker"), false, "its workers are gone");
+  assert.equal(client.objects.has("scaledobjects/ns/q-scaler"), false, "KEDA no longer scales it");
+  await reconciler.reconcile("ns/p", signal);
+  assert.equal(cond("Ready", "p")?.status, "True", "the incumbent keeps running");
+  assert.ok(client.objects.has("deployments/ns/p-worker"));
+});

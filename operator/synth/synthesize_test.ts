@@ -159,10 +159,10 @@ Deno.test("the worker gets its Kafka settings, Secrets by reference", () => {
 
 Deno.test("the default consumer group is the pool's own, in worker and scaler alike", () => {
   const { deployment, scaledObject } = synthesizePool(minimal);
-  assert.equal(envValue(deployment, "KAFKA_JOB_CONSUMER_GROUP"), "jobpool-shop-minimal");
+  assert.equal(envValue(deployment, "KAFKA_JOB_CONSUMER_GROUP"), "jobpool.shop.minimal");
   const triggers = (scaledObject.spec as { triggers: { metadata: Record<string, string> }[] })
     .triggers;
-  assert.equal(triggers[0]?.metadata.consumerGroup, "jobpool-shop-minimal");
+  assert.equal(triggers[0]?.metadata.consumerGroup, "jobpool.shop.minimal");
   assert.equal(triggers[0]?.metadata.offsetResetPolicy, envValue(deployment, "KAFKA_OFFSET_RESET"));
 });
 

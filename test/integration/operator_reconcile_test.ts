@@ -56,7 +56,7 @@ Deno.test("operator reconciles JobWorkerPools on a real API server", async (t) =
         assert.equal(condition(pool, "ScalerReady")?.reason, "WaitingForKeda");
         assert.equal(condition(pool, "TopicReady")?.reason, "WaitingForTopicOperator");
         assert.equal(condition(pool, "Available")?.status, "Unknown");
-        assert.equal(field(pool, "status.consumerGroup"), `jobpool-${namespace}-mailer`);
+        assert.equal(field(pool, "status.consumerGroup"), `jobpool.${namespace}.mailer`);
 
         const deployment = await getJson(access, ["deployment", "mailer-worker", "-n", namespace]);
         assert.ok(deployment, "the worker Deployment exists");
@@ -79,7 +79,7 @@ Deno.test("operator reconciles JobWorkerPools on a real API server", async (t) =
         const trigger = (field(scaled, "spec.triggers") as Json[])[0];
         assert.equal(trigger?.["type"], "kafka");
         assert.equal(field(trigger, "metadata.topic"), "mailer-jobs");
-        assert.equal(field(trigger, "metadata.consumerGroup"), `jobpool-${namespace}-mailer`);
+        assert.equal(field(trigger, "metadata.consumerGroup"), `jobpool.${namespace}.mailer`);
         assert.equal(scaled.metadata.ownerReferences?.[0]?.uid, pool.metadata.uid);
         assert.equal(
           field(deployment, "spec.replicas") !== undefined,
