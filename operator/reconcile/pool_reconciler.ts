@@ -20,7 +20,13 @@ import {
   PLURAL,
   VERSION,
 } from "../api/mod.ts";
-import { LABELS, scalerName, triggerAuthenticationName, workerName } from "../synth/names.ts";
+import {
+  kafkaTopicNamespace,
+  LABELS,
+  scalerName,
+  triggerAuthenticationName,
+  workerName,
+} from "../synth/names.ts";
 import { type Clock, systemClock } from "../runtime/clock.ts";
 import type { Reconciler, ReconcileResult } from "../runtime/controller.ts";
 import type { EventRecorder } from "../runtime/events.ts";
@@ -95,6 +101,11 @@ export interface PoolReconcilerOptions {
   lag?: LagReader | undefined;
   /** With `lag`: reconcile again this often to refresh it. @default 30000 */
   lagRefreshMs?: number;
+  /**
+   * Failed attempts to delete a deleted pool's KafkaTopic before the finalizer
+   * is removed anyway (403 and a missing namespace give up at once). @default 12
+   */
+  finalizeMaxAttempts?: number;
   /** Requeue after this long when a person must act (bad spec, RBAC). @default 300000 */
   blockedRequeueMs?: number;
   /** Time source (condition transition times); default the system clock. */
@@ -118,6 +129,8 @@ interface Blocker {
 export class PoolReconciler implements Reconciler {
   readonly #options: PoolReconcilerOptions;
   readonly #clock: Clock;
+  /** Failed topic cleanups per pool uid, to give up after `finalizeMaxAttempts`. */
+  readonly #finalizeFailures = new Map<string, number>();
 
   /** A reconciler with `options`. */
   constructor(options: PoolReconcilerOptions) {
@@ -134,10 +147,14 @@ export class PoolReconciler implements Reconciler {
     const pool = toPool(raw);
     try {
       if (pool.metadata.deletionTimestamp) return await this.#finalize(pool, signal);
-      if (!pool.metadata.finalizers?.includes(TOPIC_FINALIZER)) {
+      // Only a pool whose topic is deleted with it needs to hold up its own deletion.
+      const finalizers = pool.metadata.finalizers ?? [];
+      if (needsTopicCleanup(pool) !== finalizers.includes(TOPIC_FINALIZER)) {
         const patched = await client.mergePatch(POOL_RESOURCE, { namespace, name }, {
           metadata: {
-            finalizers: [...(pool.metadata.finalizers ?? []), TOPIC_FINALIZER],
+            finalizers: needsTopicCleanup(pool)
+              ? [...finalizers, TOPIC_FINALIZER]
+              : finalizers.filter((f) => f !== TOPIC_FINALIZER),
             resourceVersion: pool.metadata.resourceVersion,
           },
         }, signal);
@@ -529,39 +546,32 @@ export class PoolReconciler implements Reconciler {
     const { client, events } = this.#options;
     const finalizers = pool.metadata.finalizers ?? [];
     if (!finalizers.includes(TOPIC_FINALIZER)) return {};
-    const strimzi = pool.spec.topicProvisioning.strimzi;
-    const policy = strimzi?.deletionPolicy ?? "Retain";
-    if (
-      pool.spec.topicProvisioning.mode === "strimzi" && policy === "Delete" && pool.metadata.uid
-    ) {
-      const preferred = strimzi?.apiVersion === "v1beta2"
-        ? [RESOURCES.kafkaTopicsV1beta2, RESOURCES.kafkaTopicsV1]
-        : [RESOURCES.kafkaTopicsV1, RESOURCES.kafkaTopicsV1beta2];
-      for (const type of preferred) {
-        try {
-          const topics = await client.list(type, {
-            labelSelector: `${LABELS.poolUid}=${pool.metadata.uid}`,
-            signal,
-          });
-          for (const topic of topics.items) {
-            const deleted = await client.delete(type, {
-              namespace: topic.metadata.namespace ?? "",
-              name: topic.metadata.name ?? "",
-            }, signal);
-            if (deleted) {
-              await events.record(raw(pool), {
-                type: "Normal",
-                reason: "TopicDeleted",
-                message: `Deleted KafkaTopic ${topic.metadata.namespace}/${topic.metadata.name} ` +
-                  "(deletionPolicy Delete)",
-              });
-            }
-          }
-          break;
-        } catch (error) {
-          if (!isResourceNotServed(error)) throw error;
-        }
+    const id = pool.metadata.uid ?? `${pool.metadata.namespace}/${pool.metadata.name}`;
+    try {
+      if (needsTopicCleanup(pool)) await this.#deleteTopics(pool, signal);
+      this.#finalizeFailures.delete(id);
+    } catch (error) {
+      if (signal.aborted) throw error;
+      // Retried with backoff, but a pool's deletion never hangs for good: RBAC that forbids
+      // it, a namespace that is gone, or failures that persist end the cleanup.
+      const failures = (this.#finalizeFailures.get(id) ?? 0) + 1;
+      const hopeless = isApiError(error, 403) ||
+        (isApiError(error, 404) && !isResourceNotServed(error));
+      const maxAttempts = this.#options.finalizeMaxAttempts ?? 12;
+      if (!hopeless && failures < maxAttempts) {
+        this.#finalizeFailures.set(id, failures);
+        throw error;
       }
+      this.#finalizeFailures.delete(id);
+      await events.record(raw(pool), {
+        type: "Warning",
+        reason: "TopicCleanupAbandoned",
+        message:
+          `Gave up deleting the pool's KafkaTopic after ${failures} attempt(s): ${
+            error instanceof Error ? error.message : String(error)
+          }; the finalizer is removed so that the pool can go: delete the KafkaTopic ` +
+          `"${pool.spec.kafka.topic.name}" yourself if it should go too`,
+      });
     }
     await client.mergePatch(POOL_RESOURCE, {
       namespace: pool.metadata.namespace ?? "",
@@ -573,6 +583,50 @@ export class PoolReconciler implements Reconciler {
       },
     }, signal);
     return {};
+  }
+
+  /** Deletes the KafkaTopics made for `pool`, except one another live pool still uses. */
+  async #deleteTopics(pool: JobWorkerPool, signal: AbortSignal): Promise<void> {
+    const { client, events } = this.#options;
+    const preferred = pool.spec.topicProvisioning.strimzi?.apiVersion === "v1beta2"
+      ? [RESOURCES.kafkaTopicsV1beta2, RESOURCES.kafkaTopicsV1]
+      : [RESOURCES.kafkaTopicsV1, RESOURCES.kafkaTopicsV1beta2];
+    for (const type of preferred) {
+      try {
+        const topics = await client.list(type, {
+          labelSelector: `${LABELS.poolUid}=${pool.metadata.uid}`,
+          signal,
+        });
+        for (const topic of topics.items) {
+          const where = `${topic.metadata.namespace}/${topic.metadata.name}`;
+          const user = topicUser(pool, this.#options.knownPools());
+          if (user) {
+            await events.record(raw(pool), {
+              type: "Warning",
+              reason: "TopicKept",
+              message: `Kept KafkaTopic ${where} despite deletionPolicy Delete: JobWorkerPool ` +
+                `${user.metadata.namespace}/${user.metadata.name} uses topic ` +
+                `"${pool.spec.kafka.topic.name}" on the same Kafka cluster`,
+            });
+            continue;
+          }
+          const deleted = await client.delete(type, {
+            namespace: topic.metadata.namespace ?? "",
+            name: topic.metadata.name ?? "",
+          }, signal);
+          if (deleted) {
+            await events.record(raw(pool), {
+              type: "Normal",
+              reason: "TopicDeleted",
+              message: `Deleted KafkaTopic ${where} (deletionPolicy Delete)`,
+            });
+          }
+        }
+        return;
+      } catch (error) {
+        if (!isResourceNotServed(error)) throw error;
+      }
+    }
   }
 
   async #apply(object: KubeObject, signal: AbortSignal): Promise<KubeObject> {
@@ -628,6 +682,33 @@ interface DeploymentSpecView {
   template?: {
     spec?: { containers?: Array<{ env?: Array<{ name: string; value?: string }> }> };
   };
+}
+
+/** Whether deleting `pool` deletes its KafkaTopic (and so needs the finalizer). */
+function needsTopicCleanup(pool: JobWorkerPool): boolean {
+  const { mode, strimzi } = pool.spec.topicProvisioning;
+  return mode === "strimzi" && strimzi?.deletionPolicy === "Delete";
+}
+
+/**
+ * Another live pool that uses `pool`'s topic on the same Kafka cluster: the
+ * same Strimzi cluster, or a bootstrap server in common.
+ */
+function topicUser(
+  pool: JobWorkerPool,
+  pools: readonly JobWorkerPool[],
+): JobWorkerPool | undefined {
+  const servers = new Set(pool.spec.kafka.bootstrapServers);
+  const cluster = (p: JobWorkerPool) =>
+    p.spec.topicProvisioning.mode === "strimzi" && p.spec.topicProvisioning.strimzi
+      ? `${kafkaTopicNamespace(p)}/${p.spec.topicProvisioning.strimzi.clusterName}`
+      : undefined;
+  return pools.find((other) =>
+    other.metadata.uid !== pool.metadata.uid && !other.metadata.deletionTimestamp &&
+    other.spec.kafka.topic.name === pool.spec.kafka.topic.name &&
+    ((cluster(other) !== undefined && cluster(other) === cluster(pool)) ||
+      other.spec.kafka.bootstrapServers.some((server) => servers.has(server)))
+  );
 }
 
 function raw(pool: JobWorkerPool): KubeObject {

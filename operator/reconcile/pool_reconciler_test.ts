@@ -121,7 +121,9 @@ function pool(name: string, spec: Record<string, unknown> = {}): JobWorkerPool {
   return p;
 }
 
-function setup(options: { synthesize?: Synthesize; pools?: JobWorkerPool[] } = {}) {
+function setup(
+  options: { synthesize?: Synthesize; pools?: JobWorkerPool[]; finalizeMaxAttempts?: number } = {},
+) {
   const client = new MemoryClient();
   const pools = options.pools ?? [pool("p")];
   for (const p of pools) {
@@ -137,6 +139,7 @@ function setup(options: { synthesize?: Synthesize; pools?: JobWorkerPool[] } = {
     events: new EventRecorder({ client, component: "test", instance: "t", clock }),
     knownPools: () => pools,
     clock,
+    ...(options.finalizeMaxAttempts ? { finalizeMaxAttempts: options.finalizeMaxAttempts } : {}),
   });
   const status = (name = "p") =>
     client.objects.get(`jobworkerpools/ns/${name}`)?.["status"] as JobWorkerPool["status"];
@@ -354,4 +357,86 @@ Deno.test("PoolReconciler: the pool that loses a group conflict has its workers 
   await reconciler.reconcile("ns/p", signal);
   assert.equal(cond("Ready", "p")?.status, "True", "the incumbent keeps running");
   assert.ok(client.objects.has("deployments/ns/p-worker"));
+});
+
+/** Captures the Events a client records (MemoryClient does not store them). */
+function captureEvents(client: MemoryClient): KubeObject[] {
+  const created: KubeObject[] = [];
+  client.create = (_type, object) => {
+    created.push(object);
+    return Promise.resolve(object);
+  };
+  return created;
+}
+
+function markDeleted(client: MemoryClient, name = "p"): void {
+  client.objects.get(`jobworkerpools/ns/${name}`)!.metadata.deletionTimestamp =
+    "2026-01-02T00:00:00Z";
+}
+
+Deno.test("PoolReconciler: the finalizer is held only with Strimzi and deletionPolicy Delete", async () => {
+  const retain = pool("r", {
+    topicProvisioning: { mode: "strimzi", strimzi: { clusterName: "c", deletionPolicy: "Retain" } },
+  });
+  const none = pool("n", { topicProvisioning: { mode: "none" } });
+  const { client, reconciler } = setup({ pools: [retain, none] });
+  client.objects.get("jobworkerpools/ns/r")!.metadata.finalizers = [TOPIC_FINALIZER, "other/keep"];
+  await reconciler.reconcile("ns/r", signal);
+  await reconciler.reconcile("ns/n", signal);
+  assert.deepEqual(client.objects.get("jobworkerpools/ns/r")?.metadata.finalizers, ["other/keep"]);
+  assert.equal(
+    client.objects.get("jobworkerpools/ns/n")?.metadata.finalizers?.includes(TOPIC_FINALIZER),
+    undefined,
+  );
+});
+
+Deno.test("PoolReconciler: deletion keeps a topic another pool uses on the same cluster", async () => {
+  const kafka = { bootstrapServers: ["k:9092"], topic: { name: "shared" } };
+  const owner = pool("p", { kafka });
+  const user = pool("q", {
+    kafka: { ...kafka, consumerGroup: "q" },
+    topicProvisioning: { mode: "none" },
+  });
+  const { client, reconciler } = setup({ pools: [owner, user] });
+  await reconciler.reconcile("ns/p", signal);
+  assert.ok(client.objects.has("kafkatopics/ns/shared"));
+  const events = captureEvents(client);
+  markDeleted(client);
+  await reconciler.reconcile("ns/p", signal);
+  assert.ok(client.objects.has("kafkatopics/ns/shared"), "the topic is kept");
+  assert.equal(events[0]?.["reason"], "TopicKept");
+  assert.match(String(events[0]?.["message"]), /ns\/q/);
+  assert.deepEqual(client.objects.get("jobworkerpools/ns/p")?.metadata.finalizers, []);
+});
+
+Deno.test("PoolReconciler: topic cleanup that keeps failing gives up and lets the pool go", async () => {
+  const { client, reconciler } = setup({ finalizeMaxAttempts: 3 });
+  await reconciler.reconcile("ns/p", signal);
+  const events = captureEvents(client);
+  client.list = () => Promise.reject(new KubeApiError("list", { code: 503, message: "etcd busy" }));
+  markDeleted(client);
+  await assert.rejects(reconciler.reconcile("ns/p", signal), /etcd busy/);
+  await assert.rejects(reconciler.reconcile("ns/p", signal), /etcd busy/);
+  assert.deepEqual(
+    client.objects.get("jobworkerpools/ns/p")?.metadata.finalizers,
+    [TOPIC_FINALIZER],
+    "retried with backoff meanwhile",
+  );
+  await reconciler.reconcile("ns/p", signal);
+  assert.deepEqual(client.objects.get("jobworkerpools/ns/p")?.metadata.finalizers, []);
+  const gaveUp = events.find((e) => e["reason"] === "TopicCleanupAbandoned");
+  assert.equal(gaveUp?.["type"], "Warning");
+  assert.match(String(gaveUp?.["message"]), /3 attempt/);
+});
+
+Deno.test("PoolReconciler: topic cleanup the operator may not do gives up at once", async () => {
+  const { client, reconciler } = setup();
+  await reconciler.reconcile("ns/p", signal);
+  const events = captureEvents(client);
+  client.list = () =>
+    Promise.reject(new KubeApiError("list", { code: 403, reason: "Forbidden", message: "no" }));
+  markDeleted(client);
+  await reconciler.reconcile("ns/p", signal);
+  assert.deepEqual(client.objects.get("jobworkerpools/ns/p")?.metadata.finalizers, []);
+  assert.ok(events.some((e) => e["reason"] === "TopicCleanupAbandoned"));
 });
