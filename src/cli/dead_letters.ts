@@ -11,6 +11,7 @@
 
 import type { Admin, IHeaders, Kafka, KafkaMessage } from "kafkajs";
 import { Buffer } from "node:buffer";
+import { delay } from "../async/mod.ts";
 import { JOB_HEADERS } from "../jobs/mod.ts";
 import { createIdempotentProducer } from "../kafka/client.ts";
 import { logger } from "../observability/logging.ts";
@@ -135,7 +136,7 @@ export async function readDeadLetters(
   } finally {
     // The group only existed for this read; leaving it would clutter
     // `kafka-consumer-groups --list`.
-    await deleteGroup(admin, groupId);
+    await deleteGroup(admin, groupId, options.signal);
     await admin.disconnect();
   }
 }
@@ -196,9 +197,14 @@ async function consumeUntil(
 /**
  * Deletes the reader's group. Right after the consumer left, the coordinator
  * may still count it as a member (`NON_EMPTY_GROUP`), so this tries a few
- * times; a group that never came to be (`GROUP_ID_NOT_FOUND`) is fine.
+ * times; a group that never came to be (`GROUP_ID_NOT_FOUND`) is fine. An
+ * aborted `signal` stops the tries: the empty group expires on its own.
  */
-async function deleteGroup(admin: Admin, groupId: string): Promise<void> {
+async function deleteGroup(
+  admin: Admin,
+  groupId: string,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   for (let attempt = 1;; attempt++) {
     try {
       await admin.deleteGroups([groupId]);
@@ -214,7 +220,11 @@ async function deleteGroup(admin: Admin, groupId: string): Promise<void> {
         });
         return;
       }
-      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      try {
+        await delay(200 * attempt, signal ? { signal } : {});
+      } catch {
+        return;
+      }
     }
   }
 }

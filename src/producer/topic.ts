@@ -7,6 +7,7 @@
 
 import type { Admin } from "kafkajs";
 import type { KafkaConfig } from "../config/mod.ts";
+import { delay } from "../async/mod.ts";
 import { createKafkaClient } from "../kafka/client.ts";
 
 /** Options of {@linkcode ensureTopic}. */
@@ -22,6 +23,8 @@ export interface EnsureTopicOptions {
   configs?: Record<string, string>;
   /** How long to wait for every new partition to get a leader. @default 30000 */
   timeoutMs?: number;
+  /** Stops waiting for leaders: `ensureTopic` rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -50,7 +53,10 @@ export async function ensureTopic(options: EnsureTopicOptions): Promise<boolean>
         })),
       }],
     });
-    await waitForLeaders(admin, topic, options.timeoutMs ?? 30_000);
+    await waitForLeaders(admin, topic, {
+      timeoutMs: options.timeoutMs ?? 30_000,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
     return created;
   } finally {
     await admin.disconnect();
@@ -58,10 +64,16 @@ export async function ensureTopic(options: EnsureTopicOptions): Promise<boolean>
 }
 
 /** Polls the topic's metadata until every partition has a leader. */
-async function waitForLeaders(admin: Admin, topic: string, timeoutMs: number): Promise<void> {
+async function waitForLeaders(
+  admin: Admin,
+  topic: string,
+  options: { timeoutMs: number; signal?: AbortSignal },
+): Promise<void> {
+  const { timeoutMs, signal } = options;
   const deadline = Date.now() + timeoutMs;
   let last = "no metadata yet";
   while (Date.now() < deadline) {
+    signal?.throwIfAborted();
     try {
       const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
       const partitions = metadata.topics[0]?.partitions ?? [];
@@ -71,7 +83,7 @@ async function waitForLeaders(admin: Admin, topic: string, timeoutMs: number): P
     } catch (error) {
       last = (error as Error).message;
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await delay(100, signal ? { signal } : {});
   }
   throw new Error(
     `Topic "${topic}" was created but its partitions got no leader within ${timeoutMs} ms ` +

@@ -73,6 +73,15 @@ Deno.test("ensureTopic creates the topic with 10 partitions once", async () => {
   }
 });
 
+Deno.test("ensureTopic stops waiting for leaders when its signal aborts", async () => {
+  const kafka = kafkaConfig(uniqueName("jobs"));
+  const reason = new Error("Shutting down");
+  await assert.rejects(
+    ensureTopic({ kafka, signal: AbortSignal.abort(reason) }),
+    (e) => e === reason,
+  );
+});
+
 Deno.test("every job type round-trips through the broker with key and headers", async () => {
   const topic = uniqueName("jobs");
   const kafka = kafkaConfig(topic);

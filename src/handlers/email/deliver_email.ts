@@ -20,6 +20,7 @@
  */
 
 import type { Logger } from "@logtape/logtape";
+import { delay } from "../../async/mod.ts";
 import { DEFAULT_JOB_TIMEOUT_MS, type MailConfig } from "../../config/mod.ts";
 import type { Sql } from "../../db/mod.ts";
 import { type EmailKind, PermanentJobError, RetryLaterError } from "../../jobs/mod.ts";
@@ -338,7 +339,11 @@ async function latestReward(
   return reward;
 }
 
-/** Records the SMTP message id; retried a few times, as the mail is out already. */
+/**
+ * Records the SMTP message id; retried a few times, as the mail is out
+ * already. An aborted signal stops the retries: the claim then holds until
+ * its lease ends.
+ */
 async function recordSent(
   options: DeliverEmailOptions,
   sent: { subject: string; messageId: string; response: string },
@@ -355,7 +360,7 @@ async function recordSent(
       return;
     } catch (error) {
       if (attempt >= 3) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      await delay(200 * attempt, { signal: options.signal });
     }
   }
 }

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { delay } from "../../async/mod.ts";
 import { PermanentJobError } from "../../jobs/mod.ts";
 
 /** Header names of signed webhooks. */
@@ -75,7 +76,7 @@ export async function postSignedWebhook(options: PostWebhookOptions): Promise<nu
   let last: WebhookDeliveryError | undefined;
   for (let attempt = 1; attempt <= options.attempts; attempt++) {
     options.signal.throwIfAborted();
-    if (attempt > 1) await sleep(250 * 2 ** (attempt - 2), options.signal);
+    if (attempt > 1) await delay(250 * 2 ** (attempt - 2), { signal: options.signal });
     const timestamp = Math.floor(Date.now() / 1000);
     try {
       const response = await doFetch(options.url, {
@@ -121,18 +122,4 @@ export async function postSignedWebhook(options: PostWebhookOptions): Promise<nu
     last?.status,
     { cause: last },
   );
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }
