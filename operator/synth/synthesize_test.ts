@@ -216,3 +216,14 @@ Deno.test("the grace period covers the worker's shutdown timeout", () => {
   });
   assert.equal(grace(slow), 135);
 });
+
+Deno.test("worker Pods carry the labels the chart's PodMonitor selects on", () => {
+  const { deployment } = synthesizePool(minimal);
+  const labels = (deployment.spec as { template: { metadata: { labels: Record<string, string> } } })
+    .template.metadata.labels;
+  assert.equal(labels["app.kubernetes.io/name"], "jobpool-worker");
+  assert.equal(labels["app.kubernetes.io/managed-by"], "jobpool-operator");
+  const selector = (deployment.spec as { selector: { matchLabels: Record<string, string> } })
+    .selector.matchLabels;
+  assert.equal(selector["app.kubernetes.io/managed-by"], undefined, "the selector is unchanged");
+});

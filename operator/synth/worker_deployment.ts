@@ -9,6 +9,8 @@ import { type Chart, Duration } from "cdk8s";
 import * as kplus from "cdk8s-plus-28";
 import { consumerGroupOf, type JobWorkerPool, type ReservedEnvName } from "../api/mod.ts";
 import {
+  LABELS,
+  MANAGER_NAME,
   METRICS_PORT,
   ownerReferences,
   selectorLabels,
@@ -42,7 +44,8 @@ export function addWorkerDeployment(
   const deployment = new kplus.Deployment(chart, "worker", {
     metadata: { name: workerName(pool), ownerReferences: ownerReferences(pool) },
     select: false,
-    podMetadata: { labels: selectorLabels(pool) },
+    // managed-by as well: the chart's PodMonitor selects worker Pods by it.
+    podMetadata: { labels: { ...selectorLabels(pool), [LABELS.managedBy]: MANAGER_NAME } },
     automountServiceAccountToken: false,
     securityContext: { ensureNonRoot: true },
     terminationGracePeriod: Duration.seconds(terminationGraceSeconds(pool)),
