@@ -493,6 +493,13 @@ export const jobWorkerPoolSchema = {
   type: "object",
   description: "JobWorkerPool: a Deployment of jobpool workers scaled by KEDA on consumer lag.",
   required: ["spec"],
+  "x-kubernetes-validations": [
+    {
+      rule: "self.metadata.name.size() <= 63",
+      message: "metadata.name must be at most 63 characters: it becomes the value of the worker " +
+        "Pods' app.kubernetes.io/instance label",
+    },
+  ],
   properties: {
     apiVersion: { type: "string" },
     kind: { type: "string" },

@@ -55,6 +55,10 @@ Deno.test("invalid JobWorkerPools are rejected by the API server with useful mes
       "missing image",
       () => rejects("no-image", { image: undefined }, /spec\.image: Required value/),
     );
+    await t.step("a name longer than 63 characters (it becomes a label value)", async () => {
+      await rejects("x".repeat(64), {}, /metadata\.name must be at most 63 characters/);
+      await client.create(POOL_RESOURCE, poolManifest(namespace, "x".repeat(63)));
+    });
     await t.step("unknown SASL mechanism", () =>
       rejects(
         "bad-sasl",
