@@ -55,3 +55,20 @@ Deno.test("a payload for another campaign than the envelope's is permanent", asy
   });
   await assert.rejects(handlers["job.position.recalculate"](recalc, context), PermanentJobError);
 });
+
+Deno.test("the delivery handlers' steps each fit on one screen (60 lines)", async () => {
+  const files = ["./email/deliver_email.ts", "./rewards/deliver_reward_job.ts"];
+  for (const file of files) {
+    const lines = (await Deno.readTextFile(new URL(file, import.meta.url))).split("\n");
+    let start: { line: number; name: string } | undefined;
+    for (const [index, line] of lines.entries()) {
+      const declared = line.match(/^(?:export )?(?:async )?function (\w+)/);
+      if (declared) start = { line: index, name: declared[1]! };
+      if (line === "}" && start) {
+        const length = index - start.line + 1;
+        assert.ok(length <= 60, `${file}: ${start.name} is ${length} lines long: split it`);
+        start = undefined;
+      }
+    }
+  }
+});

@@ -26,7 +26,7 @@ import type { Sql } from "../../db/mod.ts";
 import { type EmailKind, PermanentJobError, RetryLaterError } from "../../jobs/mod.ts";
 import { type Mailer, MailSendError, type SentMail } from "../../mail/mod.ts";
 import { nextMilestone, reachedMilestone } from "./milestone.ts";
-import { type EmailTemplateData, renderEmail } from "./templates.ts";
+import { type EmailTemplateData, type RenderedEmail, renderEmail } from "./templates.ts";
 import { createVerificationToken, verificationLink } from "./verification_link.ts";
 
 /** What {@linkcode deliverEmail} did. */
@@ -81,7 +81,7 @@ const FINISHED = ["sent", "skipped"];
 
 /**
  * Sends the email of `options.kind` to `options.userId`, once per
- * `options.dedupeKey`.
+ * `options.dedupeKey`: claim the key, send, record.
  *
  * @throws {PermanentJobError} for an unknown user, a missing reward, or a
  * 5xx reply (recorded as `failed`).
@@ -89,10 +89,35 @@ const FINISHED = ["sent", "skipped"];
  * @throws {MailSendError} (retryable) for a 4xx reply or an unreachable server.
  */
 export async function deliverEmail(options: DeliverEmailOptions): Promise<EmailOutcome> {
-  const { sql, kind, dedupeKey, log } = options;
-  // One round trip: the recipient, and what became of this key before.
-  const [found] = await sql<(RecipientRow & { previous_status: string | null })[]>`
-    select r.*, (select status from email_deliveries where dedupe_key = ${dedupeKey})
+  const { kind, dedupeKey, log } = options;
+  const { recipient, previous } = await loadRecipient(options);
+  if (previous && FINISHED.includes(previous)) {
+    log.info("Email {dedupeKey} was handled before ({status}): not sending it again", {
+      dedupeKey,
+      status: previous,
+    });
+    return { status: "duplicate", previous };
+  }
+  if (!recipient) {
+    throw new PermanentJobError(
+      `Cannot send the ${kind} email: unknown user ${options.userId} in campaign ${options.campaignId}`,
+    );
+  }
+  if (!await claimKey(options, recipient)) return await claimLost(options.sql, dedupeKey, log);
+  const data = await claimedTemplateData(options, recipient);
+  if (typeof data === "string") return await recordSkipped(options, data);
+  const email = renderEmail(kind, data);
+  const sent = await sendClaimed(options, recipient, email);
+  await recordDelivery(options, { recipient, data, subject: email.subject, sent });
+  return { status: "sent", messageId: sent.messageId };
+}
+
+/** The recipient (undefined for an unknown user) and the key's state, in one round trip. */
+async function loadRecipient(
+  options: DeliverEmailOptions,
+): Promise<{ recipient: RecipientRow | undefined; previous: string | null }> {
+  const [found] = await options.sql<(RecipientRow & { previous_status: string | null })[]>`
+    select r.*, (select status from email_deliveries where dedupe_key = ${options.dedupeKey})
       as previous_status
     from (select 1) as one
     left join (
@@ -106,27 +131,24 @@ export async function deliverEmail(options: DeliverEmailOptions): Promise<EmailO
       where u.id = ${options.userId} and u.campaign_id = ${options.campaignId}
     ) as r on true
   `;
-  const previous = found?.previous_status;
-  if (previous && FINISHED.includes(previous)) {
-    log.info("Email {dedupeKey} was handled before ({status}): not sending it again", {
-      dedupeKey,
-      status: previous,
-    });
-    return { status: "duplicate", previous };
-  }
-  if (!found?.id) {
-    throw new PermanentJobError(
-      `Cannot send the ${kind} email: unknown user ${options.userId} in campaign ${options.campaignId}`,
-    );
-  }
-  const recipient: RecipientRow = found;
-  const leaseMs = emailLeaseMs(options);
-  const [claim] = await sql<{ attempts: number }[]>`
+  if (!found) return { recipient: undefined, previous: null };
+  // The left join leaves the user's columns null for an unknown user.
+  const { previous_status: previous, ...recipient } = found;
+  return { recipient: recipient.id ? recipient : undefined, previous };
+}
+
+/**
+ * Claims the key for a lease: a new key, a `pending` or `failed` one, or one
+ * whose lease ran out. False when another worker holds it or it is finished.
+ */
+async function claimKey(options: DeliverEmailOptions, recipient: RecipientRow): Promise<boolean> {
+  const [claim] = await options.sql<{ attempts: number }[]>`
     insert into email_deliveries
       (dedupe_key, event_id, kind, user_id, recipient, status, attempts, claimed_until)
     values (
-      ${dedupeKey}, ${options.eventId}, ${kind}, ${recipient.id}, ${recipient.email},
-      'sending', 1, now() + ${leaseMs} * interval '1 millisecond'
+      ${options.dedupeKey}, ${options.eventId}, ${options.kind}, ${recipient.id},
+      ${recipient.email}, 'sending', 1,
+      now() + ${emailLeaseMs(options)} * interval '1 millisecond'
     )
     on conflict (dedupe_key) do update set
       status = 'sending',
@@ -138,65 +160,91 @@ export async function deliverEmail(options: DeliverEmailOptions): Promise<EmailO
       or (email_deliveries.status = 'sending' and email_deliveries.claimed_until < now())
     returning attempts
   `;
-  if (!claim) return await claimLost(sql, dedupeKey, log);
+  return claim !== undefined;
+}
 
-  let data: EmailTemplateData | string;
+/** {@linkcode templateData} under a claim: a failure releases the claim. */
+async function claimedTemplateData(
+  options: DeliverEmailOptions,
+  recipient: RecipientRow,
+): Promise<EmailTemplateData | string> {
   try {
-    data = await templateData(options, recipient);
+    return await templateData(options, recipient);
   } catch (error) {
     await releaseClaim(options, error);
     throw error;
   }
-  if (typeof data === "string") {
-    await sql`
-      update email_deliveries
-      set status = 'skipped', last_error = ${data}, claimed_until = null, updated_at = now()
-      where dedupe_key = ${dedupeKey}
-    `;
-    log.info("Email {dedupeKey} skipped: {reason}", { dedupeKey, reason: data });
-    return { status: "skipped", reason: data };
-  }
-  const email = renderEmail(kind, data);
+}
+
+/** Ends the claim as `skipped`: there is nothing to say. */
+async function recordSkipped(options: DeliverEmailOptions, reason: string): Promise<EmailOutcome> {
+  await options.sql`
+    update email_deliveries
+    set status = 'skipped', last_error = ${reason}, claimed_until = null, updated_at = now()
+    where dedupe_key = ${options.dedupeKey}
+  `;
+  options.log.info("Email {dedupeKey} skipped: {reason}", {
+    dedupeKey: options.dedupeKey,
+    reason,
+  });
+  return { status: "skipped", reason };
+}
+
+/**
+ * Sends the rendered email under the claim. On failure, the claim is released
+ * when the message surely did not go out, and kept until its lease ends when
+ * it may have.
+ */
+async function sendClaimed(
+  options: DeliverEmailOptions,
+  recipient: RecipientRow,
+  email: RenderedEmail,
+): Promise<SentMail> {
   if (options.signal.aborted) {
     // Nothing went out yet: the retry may send at once.
     await releaseClaim(options, options.signal.reason, email.subject);
     throw options.signal.reason;
   }
-  let sent: SentMail;
   try {
-    sent = await options.mailer.send({
+    return await options.mailer.send({
       to: recipient.email,
       subject: email.subject,
       text: email.text,
       html: email.html,
-      headers: { "X-Jobpool-Event": options.eventId, "X-Jobpool-Email": kind },
+      headers: { "X-Jobpool-Event": options.eventId, "X-Jobpool-Email": options.kind },
     }, { signal: options.signal });
   } catch (error) {
-    const permanent = error instanceof MailSendError && error.permanent;
     if (error instanceof MailSendError && error.notSent) {
       await releaseClaim(options, error, email.subject);
     } else await keepClaim(options, error, email.subject);
-    if (permanent) {
+    if (error instanceof MailSendError && error.permanent) {
       throw new PermanentJobError(`${error.message} (to ${recipient.email})`, { cause: error });
     }
     throw error;
   }
+}
+
+/** Records a sent email, and the milestone it announced. */
+async function recordDelivery(
+  options: DeliverEmailOptions,
+  delivery: { recipient: RecipientRow; data: EmailTemplateData; subject: string; sent: SentMail },
+): Promise<void> {
+  const { recipient, data, sent } = delivery;
   // The mail is out: from here on, a failure keeps the claim until its lease
   // ends rather than inviting an immediate second send.
-  await recordSent(options, { subject: email.subject, ...sent });
-  if (kind === "milestone" && data.milestone) {
-    await sql`
+  await recordSent(options, { subject: delivery.subject, ...sent });
+  if (options.kind === "milestone" && data.milestone) {
+    await options.sql`
       update waitlist_users
       set milestone_notified = greatest(milestone_notified, ${data.milestone.reached})
       where id = ${recipient.id}
     `;
   }
-  log.info("Sent {kind} email {messageId} for {dedupeKey}", {
-    kind,
+  options.log.info("Sent {kind} email {messageId} for {dedupeKey}", {
+    kind: options.kind,
     messageId: sent.messageId,
-    dedupeKey,
+    dedupeKey: options.dedupeKey,
   });
-  return { status: "sent", messageId: sent.messageId };
 }
 
 /**

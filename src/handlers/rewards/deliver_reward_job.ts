@@ -42,8 +42,15 @@ interface ClaimedReward {
   delivery_attempts: number;
 }
 
+/** A won claim on a user reward: its token and what the claim read. */
+interface RewardClaim {
+  token: string;
+  reward: ClaimedReward;
+}
+
 /**
- * Handles a `job.reward.deliver` event.
+ * Handles a `job.reward.deliver` event: claim the user reward, deliver it
+ * (webhook, then email), record it as delivered.
  *
  * @throws {PermanentJobError} for an unknown user reward, one that failed for
  * good before, or a webhook or mail server that refuses it.
@@ -54,17 +61,49 @@ export async function handleRewardDelivery(
   job: JobEventOf<"job.reward.deliver">,
   context: HandlerContext,
 ): Promise<RewardDeliveryOutcome> {
-  const { sql, config } = deps;
-  const userRewardId = job.data.user_reward_id;
-  const log = context.log;
-  if (await isProcessed(sql, job.id)) {
-    log.info("Reward delivery {eventId} was done before", { eventId: job.id });
+  if (await isProcessed(deps.sql, job.id)) {
+    context.log.info("Reward delivery {eventId} was done before", { eventId: job.id });
     return { status: "already_delivered" };
   }
+  const claim = await claimReward(deps, job);
+  if (!claim) return await notClaimed(deps, job, context);
+  try {
+    await postRewardWebhook(deps, job, context, claim);
+    await sendRewardEmail(deps, job, context, claim);
+  } catch (error) {
+    await release(deps, {
+      userRewardId: job.data.user_reward_id,
+      token: claim.token,
+      status: error instanceof PermanentJobError ? "failed" : "pending",
+      error: error instanceof Error ? error.message : String(error),
+    }).catch((releaseError) => {
+      context.log.warn("Cannot release the claim on {userRewardId}: {error}", {
+        userRewardId: job.data.user_reward_id,
+        error: String(releaseError),
+      });
+    });
+    throw error;
+  }
+  return await recordDelivered(deps, job, context, claim);
+}
+
+/**
+ * Moves the user reward to `delivering` for a lease, when it is `pending` or
+ * its last claim ran out; undefined when another worker holds it or it is
+ * not deliverable.
+ *
+ * @throws {PermanentJobError} when it belongs to another campaign than the event's.
+ */
+async function claimReward(
+  deps: HandlerDeps,
+  job: JobEventOf<"job.reward.deliver">,
+): Promise<RewardClaim | undefined> {
+  const { config } = deps;
+  const userRewardId = job.data.user_reward_id;
   const token = crypto.randomUUID();
   const leaseMs = config.rewardWebhooks.timeoutMs * config.rewardWebhooks.attempts +
     Math.max(60_000, config.smtp.timeoutMs * 3);
-  const [claimed] = await sql<ClaimedReward[]>`
+  const [reward] = await deps.sql<ClaimedReward[]>`
     with claimed as (
       update user_rewards
       set status = 'delivering', claim_token = ${token},
@@ -81,84 +120,98 @@ export async function handleRewardDelivery(
     join waitlist_users u on u.id = c.user_id
     join rewards r on r.id = c.reward_id
   `;
-  if (!claimed) return await notClaimed(deps, job, context);
-  if (claimed.campaign_id !== job.campaign_id) {
+  if (!reward) return undefined;
+  if (reward.campaign_id !== job.campaign_id) {
     await release(deps, { userRewardId, token, status: "pending", error: "wrong campaign" });
     throw new PermanentJobError(
-      `User reward ${userRewardId} belongs to campaign ${claimed.campaign_id}, not ${job.campaign_id}`,
+      `User reward ${userRewardId} belongs to campaign ${reward.campaign_id}, not ${job.campaign_id}`,
     );
   }
+  return { token, reward };
+}
 
-  try {
-    if (claimed.webhook_url && !claimed.webhook_delivered_at) {
-      const status = await postSignedWebhook({
-        url: claimed.webhook_url,
-        deliveryId: userRewardId,
-        body: {
-          type: "reward.delivered",
-          user_reward_id: userRewardId,
-          reward: { id: claimed.reward_id, name: claimed.reward_name },
-          user: { id: claimed.user_id, email: claimed.email },
-          campaign_id: claimed.campaign_id,
-          account_id: job.account_id,
-          event_id: job.id,
-        },
-        secret: config.rewardWebhooks.signingSecret,
-        timeoutMs: config.rewardWebhooks.timeoutMs,
-        attempts: config.rewardWebhooks.attempts,
-        signal: context.signal,
-        ...(deps.fetch ? { fetch: deps.fetch } : {}),
-      });
-      await sql`
-        update user_rewards set webhook_delivered_at = now()
-        where id = ${userRewardId} and claim_token = ${token}
-      `;
-      log.info("Reward webhook for {userRewardId} answered HTTP {status}", {
-        userRewardId,
-        status,
-      });
-    }
-    if (!claimed.email_sent_at) {
-      const email = await deliverEmail({
-        sql,
-        mailer: deps.mailer,
-        config,
-        kind: "reward_earned",
-        dedupeKey: `reward:${userRewardId}`,
-        eventId: job.id,
-        userId: claimed.user_id,
-        campaignId: claimed.campaign_id,
-        reward: { name: claimed.reward_name, description: claimed.reward_description },
-        signal: context.signal,
-        log,
-        ...(deps.jobTimeoutMs === undefined ? {} : { jobTimeoutMs: deps.jobTimeoutMs }),
-      });
-      const sent = email.status === "sent" ||
-        (email.status === "duplicate" && email.previous === "sent");
-      if (sent) {
-        await sql`
-          update user_rewards set email_sent_at = now()
-          where id = ${userRewardId} and claim_token = ${token}
-        `;
-      }
-    }
-  } catch (error) {
-    const permanent = error instanceof PermanentJobError;
-    await release(deps, {
-      userRewardId,
-      token,
-      status: permanent ? "failed" : "pending",
-      error: error instanceof Error ? error.message : String(error),
-    }).catch((releaseError) => {
-      log.warn("Cannot release the claim on {userRewardId}: {error}", {
-        userRewardId,
-        error: String(releaseError),
-      });
-    });
-    throw error;
-  }
+/** Posts the signed webhook, when the reward has a URL and it was not posted before. */
+async function postRewardWebhook(
+  deps: HandlerDeps,
+  job: JobEventOf<"job.reward.deliver">,
+  context: HandlerContext,
+  { token, reward }: RewardClaim,
+): Promise<void> {
+  if (!reward.webhook_url || reward.webhook_delivered_at) return;
+  const userRewardId = job.data.user_reward_id;
+  const { rewardWebhooks } = deps.config;
+  const status = await postSignedWebhook({
+    url: reward.webhook_url,
+    deliveryId: userRewardId,
+    body: {
+      type: "reward.delivered",
+      user_reward_id: userRewardId,
+      reward: { id: reward.reward_id, name: reward.reward_name },
+      user: { id: reward.user_id, email: reward.email },
+      campaign_id: reward.campaign_id,
+      account_id: job.account_id,
+      event_id: job.id,
+    },
+    secret: rewardWebhooks.signingSecret,
+    timeoutMs: rewardWebhooks.timeoutMs,
+    attempts: rewardWebhooks.attempts,
+    signal: context.signal,
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+  });
+  await deps.sql`
+    update user_rewards set webhook_delivered_at = now()
+    where id = ${userRewardId} and claim_token = ${token}
+  `;
+  context.log.info("Reward webhook for {userRewardId} answered HTTP {status}", {
+    userRewardId,
+    status,
+  });
+}
 
-  const delivered = await sql.begin(async (tx) => {
+/**
+ * Sends the `reward_earned` email (idempotent on `reward:<user reward id>`)
+ * unless it was sent before, and records it once it is out.
+ */
+async function sendRewardEmail(
+  deps: HandlerDeps,
+  job: JobEventOf<"job.reward.deliver">,
+  context: HandlerContext,
+  { token, reward }: RewardClaim,
+): Promise<void> {
+  if (reward.email_sent_at) return;
+  const userRewardId = job.data.user_reward_id;
+  const email = await deliverEmail({
+    sql: deps.sql,
+    mailer: deps.mailer,
+    config: deps.config,
+    kind: "reward_earned",
+    dedupeKey: `reward:${userRewardId}`,
+    eventId: job.id,
+    userId: reward.user_id,
+    campaignId: reward.campaign_id,
+    reward: { name: reward.reward_name, description: reward.reward_description },
+    signal: context.signal,
+    log: context.log,
+    ...(deps.jobTimeoutMs === undefined ? {} : { jobTimeoutMs: deps.jobTimeoutMs }),
+  });
+  const sent = email.status === "sent" ||
+    (email.status === "duplicate" && email.previous === "sent");
+  if (!sent) return;
+  await deps.sql`
+    update user_rewards set email_sent_at = now()
+    where id = ${userRewardId} and claim_token = ${token}
+  `;
+}
+
+/** Sets `delivered` while the claim still holds, and records the event as processed. */
+async function recordDelivered(
+  deps: HandlerDeps,
+  job: JobEventOf<"job.reward.deliver">,
+  context: HandlerContext,
+  { token, reward }: RewardClaim,
+): Promise<RewardDeliveryOutcome> {
+  const userRewardId = job.data.user_reward_id;
+  const delivered = await deps.sql.begin(async (tx) => {
     const rows = await tx`
       update user_rewards
       set status = 'delivered', delivered_at = now(), claim_token = null, claimed_until = null,
@@ -170,14 +223,14 @@ export async function handleRewardDelivery(
     return rows.length > 0;
   });
   if (!delivered) {
-    log.warn("Lost the claim on user reward {userRewardId} while delivering it", {
+    context.log.warn("Lost the claim on user reward {userRewardId} while delivering it", {
       userRewardId,
     });
     return { status: "claim_lost" };
   }
-  log.info("Delivered user reward {userRewardId} (attempt {attempts})", {
+  context.log.info("Delivered user reward {userRewardId} (attempt {attempts})", {
     userRewardId,
-    attempts: claimed.delivery_attempts,
+    attempts: reward.delivery_attempts,
   });
   return { status: "delivered" };
 }
