@@ -440,3 +440,11 @@ Deno.test("PoolReconciler: topic cleanup the operator may not do gives up at onc
   assert.deepEqual(client.objects.get("jobworkerpools/ns/p")?.metadata.finalizers, []);
   assert.ok(events.some((e) => e["reason"] === "TopicCleanupAbandoned"));
 });
+
+Deno.test("PoolReconciler: without KEDA a pool with replicas.min 0 still runs one worker", async () => {
+  const { client, reconciler } = setup({ pools: [pool("p", { replicas: { min: 0, max: 3 } })] });
+  client.notServed.add("scaledobjects").add("triggerauthentications");
+  await reconciler.reconcile("ns/p", signal);
+  const deployment = client.objects.get("deployments/ns/p-worker");
+  assert.equal((deployment?.["spec"] as { replicas?: number }).replicas, 1);
+});
