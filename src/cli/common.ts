@@ -11,6 +11,7 @@ import { JobDecodeError } from "../jobs/mod.ts";
 
 /** A command-line argument that is missing or not allowed. */
 export class UsageError extends TypeError {
+  /** A usage error with `message` saying what is wrong. */
   constructor(message: string) {
     super(message);
     this.name = "UsageError";

@@ -21,7 +21,9 @@ const log = logger("cli", "dlq");
 
 /** A dead letter's position in the dead-letter topic, written `partition:offset`. */
 export interface DeadLetterPosition {
+  /** The partition of the dead-letter topic. */
   partition: number;
+  /** The offset within the partition, as a decimal string. */
   offset: string;
 }
 
@@ -29,15 +31,23 @@ export interface DeadLetterPosition {
 export interface DeadLetter extends DeadLetterPosition {
   /** When it was dead-lettered (the record's timestamp). */
   timestamp: Date;
+  /** The original message key, as it was first sent. */
   key: Buffer | null;
+  /** The original message value, as it was first sent. */
   value: Buffer | null;
   /** Every header, decoded as UTF-8. */
   headers: Record<string, string>;
+  /** Where the job was read from before it failed (`x-original-*` headers). */
   original: { topic?: string; partition?: number; offset?: string };
+  /** The last error: its class and message. */
   error: { class?: string; message?: string };
+  /** Attempts made before it was dead-lettered. */
   attempts?: number;
+  /** When the first attempt failed (ISO 8601). */
   firstFailureAt?: string;
+  /** When the last attempt failed (ISO 8601). */
   lastFailureAt?: string;
+  /** The job's type and id, from its headers. */
   job: { type?: string; id?: string };
 }
 
@@ -106,6 +116,7 @@ export interface ReadDeadLettersOptions {
   only?: readonly DeadLetterPosition[];
   /** Give up after this long. @default 60_000 */
   timeoutMs?: number;
+  /** Stops the read: it rejects with the signal's reason. */
   signal?: AbortSignal;
 }
 

@@ -40,8 +40,11 @@ Example:
 
 /** The parsed command line of `enqueue`. */
 export interface EnqueueArgs {
+  /** `--help` was given: print the usage and do nothing else. */
   help: boolean;
+  /** `--create-topic`: create the job topic first when it is missing. */
   createTopic: boolean;
+  /** The jobs to enqueue, validated. */
   jobs: NewJobEvent<JobType>[];
 }
 

@@ -27,8 +27,11 @@ Connection settings come from KAFKA_BROKERS, KAFKA_TLS*, KAFKA_SASL_*.`;
 
 /** Who holds a partition: the group member's id, host and client id. */
 export interface PartitionOwner {
+  /** The member id the coordinator gave the consumer. */
   consumerId: string;
+  /** The host the member connected from. */
   host: string;
+  /** The client id the member reported. */
   clientId: string;
 }
 

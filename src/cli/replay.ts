@@ -33,16 +33,21 @@ export type ResetTarget = { earliest: true } | { time: Date };
 
 /** One partition's committed offset before and after the reset. */
 export interface OffsetChange {
+  /** The partition. */
   partition: number;
   /** `null` when the group had not committed on this partition. */
   from: number | null;
+  /** The committed offset after the reset. */
   to: number;
 }
 
 /** Options of {@linkcode resetGroupOffsets}. */
 export interface ResetGroupOffsetsOptions {
+  /** The consumer group whose offsets move. */
   group: string;
+  /** The topic whose partitions are reset. */
   topic: string;
+  /** Where the offsets move to. */
   to: ResetTarget;
   /** Compute and return the changes without committing them. @default false */
   dryRun?: boolean;
@@ -50,6 +55,7 @@ export interface ResetGroupOffsetsOptions {
 
 /** The group still has members, so its offsets cannot be reset safely. */
 export class GroupActiveError extends Error {
+  /** An error naming the group, its state and how many members it still has. */
   constructor(group: string, state: string, members: number) {
     super(
       `Consumer group "${group}" has ${members} active member(s) (state ${state}): stop every ` +
@@ -117,10 +123,15 @@ async function targetOffsets(
 
 /** The parsed command line of `replay`. */
 export interface ReplayArgs {
+  /** `--help` was given: print the usage and do nothing else. */
   help: boolean;
+  /** `--to-earliest` or `--to-time`: where the offsets move to. */
   to?: ResetTarget;
+  /** `--group`: the consumer group, instead of `KAFKA_JOB_CONSUMER_GROUP`. */
   group?: string;
+  /** `--topic`: the topic, instead of `KAFKA_JOB_TOPIC`. */
   topic?: string;
+  /** `--dry-run`: print the changes without committing them. */
   dryRun: boolean;
 }
 

@@ -27,12 +27,19 @@ Options:
 
 /** The parsed command line of `seed`. */
 export interface SeedArgs {
+  /** `--help` was given: print the usage and do nothing else. */
   help: boolean;
+  /** `--users`: users on the waitlist. */
   users: number;
+  /** `--referrer-share`: share of users (0..1) with verified referrals. */
   referrerShare: number;
+  /** `--points`: points per referral. */
   points: number;
+  /** `--name`: the campaign's name. */
   name: string;
+  /** `--rewards`: pending user rewards to create. */
   rewards: number;
+  /** `--webhook-url`: the reward's webhook URL, if any. */
   webhookUrl: string | undefined;
 }
 

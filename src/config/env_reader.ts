@@ -12,6 +12,7 @@ export type Env = Readonly<Record<string, string | undefined>>;
 export class ConfigError extends TypeError {
   /** Each problem, naming its variable. */
   readonly problems: readonly ConfigProblem[];
+  /** An error listing every problem in its message. */
   constructor(problems: readonly ConfigProblem[]) {
     super(
       `Invalid configuration: ${problems.map((p) => `${p.variable}: ${p.message}`).join("; ")}`,
@@ -23,13 +24,17 @@ export class ConfigError extends TypeError {
 
 /** A bad variable and what is allowed instead. */
 export interface ConfigProblem {
+  /** The environment variable's name. */
   variable: string;
+  /** What is wrong and what is allowed. */
   message: string;
 }
 
 /** Options of {@linkcode EnvReader.int}. */
 export interface IntOptions {
+  /** The smallest value allowed. */
   min?: number;
+  /** The largest value allowed. */
   max?: number;
 }
 
@@ -41,6 +46,7 @@ export class EnvReader {
   readonly #env: Env;
   readonly #problems: ConfigProblem[] = [];
 
+  /** A reader of `env` (usually `Deno.env.toObject()`). */
   constructor(env: Env) {
     this.#env = env;
   }
@@ -107,6 +113,7 @@ export class EnvReader {
 
   /** One of `allowed`, or `fallback` when unset. */
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T;
+  /** One of `allowed`, or `undefined` when unset. */
   oneOf<T extends string>(name: string, allowed: readonly T[]): T | undefined;
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback?: T): T | undefined {
     const raw = this.optional(name);

@@ -23,16 +23,23 @@ export interface ObservabilityConfig {
 
 /** Everything jobpool reads from the environment. */
 export interface Config {
+  /** The brokers, topic and client settings. */
   kafka: KafkaConfig;
+  /** The consumer group, pool, retries and deadlines. */
   worker: WorkerConfig;
+  /** Metrics port and logging. */
   observability: ObservabilityConfig;
+  /** PostgreSQL, for the handlers. */
   database: DatabaseConfig;
+  /** SMTP, links, secrets and the position-update rule, for the handlers. */
   mail: MailConfig;
 }
 
 /** What the Kafka tools (`enqueue`, `lag`, `dlq`, `replay`) need: no database or mail. */
 export interface KafkaToolConfig {
+  /** The brokers, topic and client settings. */
   kafka: KafkaConfig;
+  /** The consumer group, topics, retries and deadlines. */
   worker: WorkerConfig;
 }
 

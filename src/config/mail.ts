@@ -53,7 +53,9 @@ export type StartTlsMode = typeof STARTTLS_MODES[number];
 
 /** How to reach the SMTP server. */
 export interface SmtpConfig {
+  /** The server's host name or address. */
   host: string;
+  /** The server's port. */
   port: number;
   /** Implicit TLS from the first byte (SMTPS, port 465). */
   secure: boolean;
@@ -90,6 +92,7 @@ export interface PositionUpdateRule {
 
 /** Outgoing notifications: email over SMTP, links and reward webhooks. */
 export interface MailConfig {
+  /** How to reach the SMTP server. */
   smtp: SmtpConfig;
   /** The `From` header, e.g. `"Jobpool" <no-reply@example.com>`. */
   from: string;
@@ -99,6 +102,7 @@ export interface MailConfig {
   verification: { secret: string; ttlHours: number };
   /** Signed HTTP POSTs to a reward's webhook URL. */
   rewardWebhooks: { signingSecret: string; timeoutMs: number; attempts: number };
+  /** When a better position is worth an email. */
   positionUpdates: PositionUpdateRule;
 }
 

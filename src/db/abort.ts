@@ -6,6 +6,7 @@
 
 /** A query of the `postgres` client that has not finished yet. */
 export interface CancellableQuery<T> extends PromiseLike<T> {
+  /** Asks the server to stop the query; the query then rejects. */
   cancel(): unknown;
 }
 

@@ -17,7 +17,7 @@ import shift from "postgres-shift";
 export const MIGRATION_LOCK_KEY = 7_414_031_201n;
 
 /** The folder of the SQL migrations shipped with jobpool. */
-export const MIGRATIONS_DIR = fileURLToPath(new URL("./migrations", import.meta.url));
+export const MIGRATIONS_DIR: string = fileURLToPath(new URL("./migrations", import.meta.url));
 
 /** Options of {@linkcode runMigrations}. */
 export interface RunMigrationsOptions {

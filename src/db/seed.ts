@@ -15,11 +15,11 @@ export interface SeedCampaignOptions {
   referrerShare?: number;
   /** Referrals per referrer at most (the first is verified, each other one verified at 70 %). @default 4 */
   maxReferralsPerReferrer?: number;
-  /** @default 1 */
+  /** Points per referral of the campaign. @default 1 */
   pointsPerReferral?: number;
-  /** @default "Demo campaign" */
+  /** The campaign's name. @default "Demo campaign" */
   name?: string;
-  /** @default a random UUID */
+  /** The campaign's account. @default a random UUID */
   accountId?: string;
   /** Email domain of the users. @default "example.com" */
   emailDomain?: string;
@@ -35,9 +35,13 @@ export interface SeedCampaignOptions {
 
 /** What {@linkcode seedCampaign} made. */
 export interface SeededCampaign {
+  /** The campaign created. */
   campaignId: string;
+  /** Its account. */
   accountId: string;
+  /** Users created. */
   users: number;
+  /** Referrals created, by status. */
   referrals: { verified: number; pending: number };
   /** Ids of the pending user rewards, when asked for. */
   userRewardIds: string[];

@@ -10,9 +10,13 @@ import type { JobEvent, JobEventOf } from "./schema.ts";
 
 /** What it takes to build a job event; id and timestamp are generated when absent. */
 export interface NewJobEvent<T extends JobType> {
+  /** The job type. */
   type: T;
+  /** The account the campaign belongs to. */
   accountId: string;
+  /** The campaign: the message key, so one campaign's jobs keep their order. */
   campaignId: string;
+  /** The payload of `type`. */
   data: JobEventOf<T>["data"];
   /** The event id (a UUID). @default crypto.randomUUID() */
   id?: string;
@@ -45,8 +49,11 @@ export const JOB_HEADERS = {
 
 /** A job event as a Kafka message: keyed by campaign, typed headers, JSON value. */
 export interface JobMessage {
+  /** The message key: the campaign id. */
   key: string;
+  /** The job event as JSON. */
   value: string;
+  /** `job-type`, `job-id` and `content-type`. */
   headers: Record<string, string>;
 }
 

@@ -9,6 +9,7 @@
 
 /** A job that can never succeed, whatever the number of attempts. */
 export class PermanentJobError extends Error {
+  /** A permanent failure saying why the job cannot succeed. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "PermanentJobError";
@@ -19,6 +20,7 @@ export class PermanentJobError extends Error {
 export class RetryLaterError extends Error {
   /** How long to wait before the next attempt, when the cause knows. */
   readonly retryAfterMs: number | undefined;
+  /** A failure to retry, after `options.retryAfterMs` when given. */
   constructor(message: string, options?: ErrorOptions & { retryAfterMs?: number }) {
     super(message, options);
     this.name = "RetryLaterError";
@@ -39,6 +41,7 @@ export class JobDecodeError extends PermanentJobError {
   readonly field: string;
   /** What kind of problem it is. */
   readonly problem: JobDecodeProblem;
+  /** A decoding failure naming the field at fault and the kind of problem. */
   constructor(
     message: string,
     details: { field: string; problem: JobDecodeProblem },

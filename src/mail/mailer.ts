@@ -13,9 +13,13 @@ import { classifySmtpError, MailSendError } from "./errors.ts";
 
 /** One message to one recipient. */
 export interface MailMessage {
+  /** The recipient's address. */
   to: string;
+  /** The subject line. */
   subject: string;
+  /** The plain-text body. */
   text: string;
+  /** The HTML body. */
   html: string;
   /** Extra headers, e.g. `X-Jobpool-Event`. */
   headers?: Record<string, string>;
@@ -51,6 +55,7 @@ export interface Mailer {
 
 /** Options of {@linkcode createSmtpMailer}. */
 export interface SmtpMailerOptions {
+  /** The server, pool, rate limit and TLS settings. */
   smtp: SmtpConfig;
   /** The `From` header of every message. */
   from: string;

@@ -9,7 +9,9 @@ import type { Admin } from "kafkajs";
 
 /** One partition's position of a group. */
 export interface PartitionLag {
+  /** The topic. */
   topic: string;
+  /** The partition. */
   partition: number;
   /** The group's committed offset; `null` when it has committed none yet. */
   currentOffset: number | null;
@@ -27,7 +29,9 @@ export interface PartitionLag {
 
 /** A group's lag over one topic. */
 export interface GroupLag {
+  /** The consumer group. */
   group: string;
+  /** The topic. */
   topic: string;
   /** By partition number, ascending. */
   partitions: PartitionLag[];

@@ -20,9 +20,13 @@ import { createIdempotentProducer, createKafkaClient } from "../kafka/client.ts"
 
 /** An email job to enqueue. */
 export interface EmailJobInput {
+  /** Which email to send. */
   emailKind: EmailKind;
+  /** The account the campaign belongs to. */
   accountId: string;
+  /** The campaign (the message key). */
   campaignId: string;
+  /** The recipient. */
   userId: string;
   /** 0 (lowest) to 10. @default 1 */
   priority?: number;
@@ -30,15 +34,21 @@ export interface EmailJobInput {
 
 /** A position recalculation to enqueue. */
 export interface PositionRecalcJobInput {
+  /** The account the campaign belongs to. */
   accountId: string;
+  /** The campaign to recalculate (the message key). */
   campaignId: string;
+  /** Points per referral from now on; becomes the campaign's setting. */
   pointsPerReferral: number;
 }
 
 /** A reward delivery to enqueue. */
 export interface RewardDeliveryJobInput {
+  /** The account the campaign belongs to. */
   accountId: string;
+  /** The campaign (the message key). */
   campaignId: string;
+  /** The user reward to deliver. */
   userRewardId: string;
 }
 

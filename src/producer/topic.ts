@@ -12,12 +12,13 @@ import { createKafkaClient } from "../kafka/client.ts";
 
 /** Options of {@linkcode ensureTopic}. */
 export interface EnsureTopicOptions {
+  /** The brokers and the default topic. */
   kafka: KafkaConfig;
   /** The topic to create. @default kafka.topic */
   topic?: string;
-  /** @default 10 */
+  /** Partitions of a new topic. @default 10 */
   partitions?: number;
-  /** @default 1 */
+  /** Replicas of each partition. @default 1 */
   replicationFactor?: number;
   /** Topic-level configs, e.g. `{ "retention.ms": "604800000" }`. */
   configs?: Record<string, string>;

@@ -39,19 +39,27 @@ export type EmailOutcome =
 
 /** Options of {@linkcode deliverEmail}. */
 export interface DeliverEmailOptions {
+  /** The PostgreSQL pool. */
   sql: Sql;
+  /** Where the email goes out. */
   mailer: Mailer;
+  /** Links, secrets and SMTP timeouts. */
   config: MailConfig;
+  /** Which template to send. */
   kind: EmailKind;
   /** `event:<job id>` for email jobs, `reward:<user reward id>` for reward emails. */
   dedupeKey: string;
   /** The job event asking for it, recorded and sent as `X-Jobpool-Event`. */
   eventId: string;
+  /** The recipient. */
   userId: string;
+  /** The recipient's campaign; a user of another campaign is unknown. */
   campaignId: string;
   /** Reward emails sent by a reward delivery: the reward delivered. */
   reward?: { name: string; description: string };
+  /** The job's signal: aborts the send (the claim is then kept until its lease ends). */
   signal: AbortSignal;
+  /** Where the handler logs. */
   log: Logger;
   /**
    * The worker's job deadline; the claim lasts longer than it.

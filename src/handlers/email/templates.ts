@@ -11,6 +11,7 @@ import { escapeHtml, headerText } from "../../mail/mod.ts";
 
 /** What templates are filled with. */
 export interface EmailTemplateData {
+  /** The recipient and their place on the waitlist. */
   user: {
     email: string;
     name: string | null;
@@ -18,6 +19,7 @@ export interface EmailTemplateData {
     originalPosition: number;
     verifiedReferrals: number;
   };
+  /** The campaign the email is about. */
   campaign: { name: string; pointsPerReferral: number };
   /** The user's referral link. */
   referralLink: string;
@@ -31,8 +33,11 @@ export interface EmailTemplateData {
 
 /** A filled template. */
 export interface RenderedEmail {
+  /** The subject line (plain text). */
   subject: string;
+  /** The plain-text body. */
   text: string;
+  /** The HTML body, user data escaped. */
   html: string;
 }
 

@@ -14,8 +14,11 @@ const decoder = new TextDecoder();
 
 /** Who a verification token is for. */
 export interface VerificationClaims {
+  /** The user to verify. */
   userId: string;
+  /** The user's campaign. */
   campaignId: string;
+  /** The address the link was sent to. */
   email: string;
   /** When the token stops being accepted. */
   expiresAt: Date;
@@ -23,6 +26,7 @@ export interface VerificationClaims {
 
 /** A token that is malformed, forged or expired. */
 export class InvalidVerificationTokenError extends TypeError {
+  /** An error saying what is wrong with the token. */
   constructor(message: string) {
     super(message);
     this.name = "InvalidVerificationTokenError";
@@ -50,8 +54,9 @@ export async function createVerificationToken(
 
 /** Options of {@linkcode verifyVerificationToken}. */
 export interface VerifyTokenOptions {
+  /** The secret the token was signed with (`VERIFICATION_SECRET`). */
   secret: string;
-  /** @default new Date() */
+  /** The time expiry is checked against. @default new Date() */
   now?: Date;
 }
 

@@ -12,7 +12,9 @@ import { abortableQuery, type Sql, type TransactionSql } from "../../db/mod.ts";
 
 /** Options of {@linkcode recalculatePositions}. */
 export interface RecalculatePositionsOptions {
+  /** The campaign to rank. */
   campaignId: string;
+  /** Places a verified referral is worth. */
   pointsPerReferral: number;
   /** Cancels the statement on the server. */
   signal?: AbortSignal;

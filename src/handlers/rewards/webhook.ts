@@ -39,6 +39,7 @@ export async function signWebhook(
 export class WebhookDeliveryError extends Error {
   /** The last HTTP status, when there was a response. */
   readonly status: number | undefined;
+  /** An error with the last HTTP `status`, when there was a response. */
   constructor(message: string, status?: number, options?: ErrorOptions) {
     super(message, options);
     this.name = "WebhookDeliveryError";
@@ -48,18 +49,21 @@ export class WebhookDeliveryError extends Error {
 
 /** Options of {@linkcode postSignedWebhook}. */
 export interface PostWebhookOptions {
+  /** The receiver, `http://` or `https://`. */
   url: string;
   /** Serialized as JSON and signed. */
   body: unknown;
   /** Sent as `X-Jobpool-Delivery`. */
   deliveryId: string;
+  /** The HMAC-SHA256 key (`WEBHOOK_SIGNING_SECRET`). */
   secret: string;
   /** Per attempt. */
   timeoutMs: number;
   /** Attempts in this call, with 250 ms, 500 ms, … between them. */
   attempts: number;
+  /** The job's signal: aborts the request and the waits between attempts. */
   signal: AbortSignal;
-  /** @default globalThis.fetch */
+  /** The HTTP client. @default globalThis.fetch */
   fetch?: typeof fetch;
 }
 
