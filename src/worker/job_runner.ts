@@ -4,6 +4,12 @@
  * whether the message is finished (its offset may be committed) or
  * abandoned (the worker stopped owning it; Kafka will redeliver it).
  *
+ * Per-job cost matters at tens of thousands of jobs a second, so the common
+ * path (first attempt succeeds) allocates little: no timer per job (one
+ * timer per deadline queue, see {@linkcode HandlerAttempt}), no
+ * `AbortController` or child logger unless the handler reads `signal` or
+ * `log`, and no listener on the partition's `kill` signal per job.
+ *
  * @module
  */
 
@@ -49,6 +55,8 @@ export interface JobRun {
   stop: AbortSignal;
   /** Aborted when running handlers must give up (their grace time is over). */
   kill: AbortSignal;
+  /** `performance.now()` when the job was taken up, when the caller has it already. */
+  startedAt?: number;
 }
 
 /** `finished`: commit may pass it; `abandoned`: left for redelivery. */
@@ -57,107 +65,277 @@ export type JobResult = "finished" | "abandoned";
 type AnyJobHandler = (job: JobEvent, context: HandlerContext) => Promise<void>;
 
 const baseLog = logger("worker", "job");
+const FINISHED: Promise<JobResult> = Promise.resolve("finished");
+const ABANDONED: Promise<JobResult> = Promise.resolve("abandoned");
 
 /** Runs `run.message` to its end; never rejects. */
-export async function runJob(options: JobRunnerOptions, run: JobRun): Promise<JobResult> {
-  if (run.stop.aborted) return "abandoned";
+export function runJob(options: JobRunnerOptions, run: JobRun): Promise<JobResult> {
+  if (run.stop.aborted) return ABANDONED;
   const { message } = run;
   let event: JobEvent;
   try {
     event = decodeJobEvent(message.value);
   } catch (error) {
-    const type = headerText(message, JOB_HEADERS.type) ?? "unknown";
-    const log = baseLog.with({ ...messageFields(message), job_type: type });
-    options.metrics.jobStarted(type);
-    const now = new Date();
-    const reason = { error, attempts: 0, firstFailureAt: now, lastFailureAt: now };
-    return await deadLetter(options, run, { type, log, reason, startedAt: performance.now() });
+    return undecodable(options, run, error);
   }
-  if (!options.jobTypes.includes(event.type)) {
-    options.metrics.jobFinished(event.type, "skipped", 0);
-    return "finished";
+  const type = event.type;
+  if (!options.jobTypes.includes(type)) {
+    options.metrics.jobFinished(type, "skipped", 0);
+    return FINISHED;
   }
-  return await attempts(options, run, event);
+  // The first attempt without an async frame: most jobs end here.
+  const startedAt = run.startedAt ?? performance.now();
+  options.metrics.jobStarted(type);
+  const attempt = new HandlerAttempt(options.jobTimeoutMs, run, event, 1, startedAt);
+  return attempt.run(options.handlers[type] as AnyJobHandler | undefined).then(
+    () => succeeded(options, attempt, type, startedAt),
+    (error) => failed(options, run, event, { attempt, error, startedAt }),
+  );
 }
 
-async function attempts(options: JobRunnerOptions, run: JobRun, event: JobEvent) {
+function succeeded(
+  options: JobRunnerOptions,
+  attempt: HandlerAttempt,
+  type: string,
+  startedAt: number,
+): JobResult {
+  options.metrics.jobFinished(type, "succeeded", elapsed(startedAt));
+  if (baseLog.isEnabledFor("debug")) attempt.log.debug("Job succeeded");
+  return "finished";
+}
+
+/** After a failed attempt: retry (slot freed meanwhile), dead-letter, or abandon. */
+async function failed(
+  options: JobRunnerOptions,
+  run: JobRun,
+  event: JobEvent,
+  failure: { attempt: HandlerAttempt; error: unknown; startedAt: number },
+): Promise<JobResult> {
   const type = event.type;
-  const fields = {
-    ...messageFields(run.message),
-    job_id: event.id,
-    job_type: type,
-    campaign_id: event.campaign_id,
-  };
+  let { attempt, error, startedAt } = failure;
   let firstFailureAt: Date | undefined;
-  for (let attempt = 1;; attempt++) {
-    const startedAt = performance.now();
-    options.metrics.jobStarted(type);
-    // One child logger per attempt: creating loggers shows up at high rates.
-    const attemptLog = baseLog.with({ ...fields, attempt });
-    try {
-      await runHandler(options, event, { attempt, log: attemptLog, kill: run.kill });
-      options.metrics.jobFinished(type, "succeeded", elapsed(startedAt));
-      attemptLog.debug("Job succeeded");
-      return "finished";
-    } catch (error) {
-      if (run.stop.aborted) {
-        options.metrics.jobFinished(type, "retried", elapsed(startedAt));
-        attemptLog.info("Job abandoned: its partition was lost or the worker stopped", { error });
-        return "abandoned";
-      }
-      firstFailureAt ??= new Date();
-      const decision = decideRetry(options.retry, { error, attempt, type }, options.random);
-      if (decision.action === "dead_letter") {
-        const reason = { error, attempts: attempt, firstFailureAt, lastFailureAt: new Date() };
-        attemptLog.warn("Job failed for good ({reason}): dead-lettering", {
-          reason: decision.reason,
-          error: describe(error),
-        });
-        return await deadLetter(options, run, { type, log: attemptLog, reason, startedAt });
-      }
+  for (;;) {
+    const log = attempt.log;
+    if (run.stop.aborted) {
       options.metrics.jobFinished(type, "retried", elapsed(startedAt));
-      attemptLog.warn("Job failed, retrying in {delayMs} ms", {
-        delayMs: decision.delayMs,
+      log.info("Job abandoned: its partition was lost or the worker stopped", { error });
+      return "abandoned";
+    }
+    firstFailureAt ??= new Date();
+    const decision = decideRetry(
+      options.retry,
+      { error, attempt: attempt.attempt, type },
+      options.random,
+    );
+    if (decision.action === "dead_letter") {
+      const reason = {
+        error,
+        attempts: attempt.attempt,
+        firstFailureAt,
+        lastFailureAt: new Date(),
+      };
+      log.warn("Job failed for good ({reason}): dead-lettering", {
+        reason: decision.reason,
         error: describe(error),
       });
-      if (!await sleep(run, decision.delayMs)) return "abandoned";
+      return await deadLetter(options, run, { type, log, reason, startedAt });
+    }
+    options.metrics.jobFinished(type, "retried", elapsed(startedAt));
+    log.warn("Job failed, retrying in {delayMs} ms", {
+      delayMs: decision.delayMs,
+      error: describe(error),
+    });
+    if (!await sleep(run, decision.delayMs)) return "abandoned";
+    startedAt = performance.now();
+    options.metrics.jobStarted(type);
+    attempt = new HandlerAttempt(options.jobTimeoutMs, run, event, attempt.attempt + 1, startedAt);
+    try {
+      await attempt.run(options.handlers[type] as AnyJobHandler | undefined);
+      return succeeded(options, attempt, type, startedAt);
+    } catch (next) {
+      error = next;
     }
   }
 }
 
-async function runHandler(
+/** A message that is no job event: dead-lettered at once, with 0 attempts. */
+function undecodable(
   options: JobRunnerOptions,
-  event: JobEvent,
-  context: { attempt: number; log: Logger; kill: AbortSignal },
-): Promise<void> {
-  const handler = options.handlers[event.type] as AnyJobHandler | undefined;
-  if (!handler) throw new UnhandledJobTypeError(event.type);
-  // One controller per attempt, aborted by the deadline or by `kill`
-  // (cheaper than `AbortSignal.any`, which matters at thousands of jobs a second).
-  const controller = new AbortController();
-  const { signal } = controller;
-  const onKill = () => controller.abort(context.kill.reason);
-  if (context.kill.aborted) onKill();
-  else context.kill.addEventListener("abort", onKill, { once: true });
-  const timer = setTimeout(
-    () => controller.abort(new JobTimeoutError(options.jobTimeoutMs)),
-    options.jobTimeoutMs,
-  );
-  // A handler that ignores its signal must not hold the job past its
-  // deadline: the race ends the attempt when the signal aborts.
-  const { promise: aborted, reject } = Promise.withResolvers<never>();
-  const onAbort = () => reject(signal.reason);
-  signal.addEventListener("abort", onAbort, { once: true });
-  try {
-    const work = (async () => {
-      await handler(event, { signal, log: context.log, attempt: context.attempt });
-    })();
-    await Promise.race([work, aborted]);
-  } finally {
-    clearTimeout(timer);
-    signal.removeEventListener("abort", onAbort);
-    context.kill.removeEventListener("abort", onKill);
+  run: JobRun,
+  error: unknown,
+): Promise<JobResult> {
+  const { message } = run;
+  const type = headerText(message, JOB_HEADERS.type) ?? "unknown";
+  const log = baseLog.with({ ...messageFields(message), job_type: type });
+  options.metrics.jobStarted(type);
+  const now = new Date();
+  const reason = { error, attempts: 0, firstFailureAt: now, lastFailureAt: now };
+  return deadLetter(options, run, { type, log, reason, startedAt: performance.now() });
+}
+
+/**
+ * One call of a handler, and the context it gets. `signal` and `log` are
+ * made on first read: a handler that reads neither costs neither.
+ *
+ * Deadlines: every attempt with the same timeout sits in one insertion-ordered
+ * set, which is then also ordered by deadline, with one timer armed for the
+ * earliest. Ending an attempt is a set deletion; the timer is cleared when
+ * the set empties. The partition's `kill` signal gets one listener per
+ * signal (not per attempt), which aborts the attempts of that partition.
+ */
+class HandlerAttempt implements HandlerContext {
+  static readonly #queues = new Map<number, DeadlineQueue>();
+  static readonly #watched = new WeakSet<AbortSignal>();
+
+  /** 1 on the first try. */
+  readonly attempt: number;
+  readonly #event: JobEvent;
+  readonly #message: ConsumedMessage;
+  readonly #kill: AbortSignal;
+  readonly #deadline: number;
+  readonly #queue: DeadlineQueue;
+  #controller: AbortController | undefined;
+  #log: Logger | undefined;
+  #aborted = false;
+  #reason: unknown;
+  #reject: ((reason: unknown) => void) | undefined;
+
+  constructor(timeoutMs: number, run: JobRun, event: JobEvent, attempt: number, startedAt: number) {
+    this.attempt = attempt;
+    this.#event = event;
+    this.#message = run.message;
+    this.#kill = run.kill;
+    this.#deadline = startedAt + timeoutMs;
+    let queue = HandlerAttempt.#queues.get(timeoutMs);
+    if (!queue) {
+      queue = { timeoutMs, running: new Set(), timer: undefined };
+      HandlerAttempt.#queues.set(timeoutMs, queue);
+    }
+    this.#queue = queue;
   }
+
+  /** Aborted when the deadline passes or the partition's handlers are killed. */
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  /** A logger carrying the job's id, type, campaign, partition, offset and attempt. */
+  get log(): Logger {
+    this.#log ??= baseLog.with({
+      ...messageFields(this.#message),
+      job_id: this.#event.id,
+      job_type: this.#event.type,
+      campaign_id: this.#event.campaign_id,
+      attempt: this.attempt,
+    });
+    return this.#log;
+  }
+
+  /**
+   * Calls `handler`; settles with it, or rejects with the reason as soon as
+   * the deadline passes or `kill` aborts, even when the handler ignores its
+   * signal.
+   */
+  run(handler: AnyJobHandler | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (!handler) {
+        reject(new UnhandledJobTypeError(this.#event.type));
+        return;
+      }
+      this.#reject = reject;
+      this.#enter();
+      let work: Promise<void>;
+      try {
+        work = Promise.resolve(handler(this.#event, this));
+      } catch (error) {
+        this.#leave();
+        reject(error);
+        return;
+      }
+      work.then(
+        () => {
+          this.#leave();
+          resolve();
+        },
+        (error) => {
+          this.#leave();
+          reject(error);
+        },
+      );
+    });
+  }
+
+  #abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    this.#leave();
+    this.#controller?.abort(reason);
+    this.#reject?.(reason);
+  }
+
+  #enter(): void {
+    const queue = this.#queue;
+    queue.running.add(this);
+    if (queue.timer === undefined) HandlerAttempt.#arm(queue, this.#deadline);
+    const kill = this.#kill;
+    if (kill.aborted) {
+      this.#abort(kill.reason);
+    } else if (!HandlerAttempt.#watched.has(kill)) {
+      HandlerAttempt.#watched.add(kill);
+      kill.addEventListener("abort", () => HandlerAttempt.#killed(kill), { once: true });
+    }
+  }
+
+  #leave(): void {
+    const queue = this.#queue;
+    if (!queue.running.delete(this)) return;
+    if (queue.running.size === 0 && queue.timer !== undefined) {
+      clearTimeout(queue.timer);
+      queue.timer = undefined;
+    }
+  }
+
+  static #arm(queue: DeadlineQueue, deadline: number): void {
+    if (queue.timer !== undefined) clearTimeout(queue.timer);
+    queue.timer = setTimeout(
+      () => HandlerAttempt.#sweep(queue),
+      Math.max(0, Math.ceil(deadline - performance.now())),
+    );
+  }
+
+  /** Aborts every attempt past its deadline, then waits for the next one. */
+  static #sweep(queue: DeadlineQueue): void {
+    queue.timer = undefined;
+    const now = performance.now();
+    for (const attempt of queue.running) {
+      if (attempt.#deadline > now) {
+        HandlerAttempt.#arm(queue, attempt.#deadline);
+        return;
+      }
+      attempt.#abort(new JobTimeoutError(queue.timeoutMs));
+    }
+  }
+
+  /** `kill` aborted: every running attempt of its partition ends now. */
+  static #killed(kill: AbortSignal): void {
+    for (const queue of HandlerAttempt.#queues.values()) {
+      for (const attempt of [...queue.running]) {
+        if (attempt.#kill === kill) attempt.#abort(kill.reason);
+      }
+    }
+  }
+}
+
+/** The running attempts of one timeout, earliest deadline first. */
+interface DeadlineQueue {
+  readonly timeoutMs: number;
+  readonly running: Set<HandlerAttempt>;
+  timer: ReturnType<typeof setTimeout> | undefined;
 }
 
 async function deadLetter(

@@ -187,3 +187,60 @@ Deno.test("runJob keeps trying to publish a dead letter until it is stored", asy
   assert.equal(await run(options, consumed("{oops")), "finished");
   assert.equal(calls, 3);
 });
+
+Deno.test("runJob ends a handler that never reads its signal at its deadline", async () => {
+  const { options, letters } = setup({
+    "job.email.welcome": () => new Promise(() => {}),
+  }, { jobTimeoutMs: 5, retry: { maxAttempts: 1, baseMs: 1, maxMs: 1 } });
+  const results = await Promise.all(
+    Array.from({ length: 3 }, () => run(options, consumed(toJobMessage(welcome()).value))),
+  );
+  assert.deepEqual(results, ["finished", "finished", "finished"]);
+  assert.deepEqual(letters.map((letter) => (letter.reason.error as Error).name), [
+    "JobTimeoutError",
+    "JobTimeoutError",
+    "JobTimeoutError",
+  ]);
+});
+
+Deno.test("runJob's kill signal ends the running handlers of its partition only", async () => {
+  const partitions = [0, 1].map(() => ({
+    stop: new AbortController(),
+    kill: new AbortController(),
+    signals: [] as AbortSignal[],
+  }));
+  const { options } = setup({
+    "job.email.welcome": (job, { signal }) => {
+      partitions[Number(job.data.priority)]!.signals.push(signal);
+      return new Promise(() => {});
+    },
+  });
+  const runs = partitions.map((partition, index) => {
+    const event = createJobEvent({
+      type: "job.email.welcome",
+      accountId: crypto.randomUUID(),
+      campaignId: crypto.randomUUID(),
+      data: {
+        type: "welcome",
+        campaign_id: crypto.randomUUID(),
+        user_id: crypto.randomUUID(),
+        priority: index,
+      },
+    });
+    return run(options, consumed(toJobMessage(event).value), {
+      stop: partition.stop.signal,
+      kill: partition.kill.signal,
+    });
+  });
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  const [first, second] = partitions;
+  first!.stop.abort();
+  first!.kill.abort(new Error("revoked"));
+  assert.equal(await runs[0], "abandoned");
+  assert.equal(first!.signals[0]!.aborted, true);
+  assert.equal(second!.signals[0]!.aborted, false);
+  second!.stop.abort();
+  second!.kill.abort(new Error("stopping"));
+  assert.equal(await runs[1], "abandoned");
+  assert.equal(second!.signals[0]!.aborted, true);
+});

@@ -51,6 +51,8 @@ export class KeyedPool {
   readonly #idleWaiters = new Set<() => void>();
   readonly #onError: (error: unknown) => void;
   readonly #onSettled: () => void;
+  /** What every task gets: sleeping needs nothing of the task but its slot. */
+  readonly #context: PoolTaskContext = { sleep: (ms, signal) => this.#sleep(ms, signal) };
 
   constructor(options: KeyedPoolOptions) {
     this.#size = checkSize(options.size);
@@ -149,14 +151,23 @@ export class KeyedPool {
     if (!queue || !task) return;
     queue.busy = true;
     this.#active++;
-    const context: PoolTaskContext = { sleep: (ms, signal) => this.#sleep(ms, signal) };
     let run: Promise<void>;
     try {
-      run = task(context);
+      run = task(this.#context);
     } catch (error) {
       run = Promise.reject(error);
     }
-    run.catch(this.#onError).finally(() => this.#finish(key, queue));
+    // One reaction per task (not `catch` then `finally`): this runs per job.
+    run.then(
+      () => this.#finish(key, queue),
+      (error) => {
+        try {
+          this.#onError(error);
+        } finally {
+          this.#finish(key, queue);
+        }
+      },
+    );
   }
 
   #finish(key: string, queue: KeyQueue): void {

@@ -21,7 +21,12 @@ import {
   JobConsumer,
 } from "./consumer.ts";
 import { DeadLetterPublisher, ensureDeadLetterTopic } from "./dead_letter.ts";
-import { type DeadLetterSink, type JobRunnerOptions, runJob } from "./job_runner.ts";
+import {
+  type DeadLetterSink,
+  type JobResult,
+  type JobRunnerOptions,
+  runJob,
+} from "./job_runner.ts";
 import { KeyedPool, type PoolTaskContext } from "./keyed_pool.ts";
 import {
   OffsetTracker,
@@ -143,6 +148,8 @@ const log = logger("worker");
 interface OwnedPartition {
   topic: string;
   partition: number;
+  /** `topic:partition/`, what the pool keys of its messages start with. */
+  keyPrefix: string;
   offsets: PartitionOffsets;
   /** Aborted on loss or shutdown: no new job or retry starts. */
   stop: AbortController;
@@ -174,6 +181,7 @@ class Worker implements RunningWorker {
   #commitChain: Promise<void> = Promise.resolve();
   #commitQueued = false;
   #finishedSinceCommit = 0;
+  readonly #commitBatchSize: number;
   #jobs = 0;
   #jobsTotalMs = 0;
   #commitTimer: ReturnType<typeof setInterval> | undefined;
@@ -184,6 +192,7 @@ class Worker implements RunningWorker {
     this.#settings = options.config.worker;
     this.#topic = options.config.kafka.topic;
     this.#metrics = options.metrics ?? noopMetrics();
+    this.#commitBatchSize = options.commitBatchSize ?? 500;
     this.#deadLetters = ports.deadLetters;
     this.#admin = ports.admin;
     this.#pool = new KeyedPool({
@@ -264,7 +273,10 @@ class Worker implements RunningWorker {
       await this.#admin.disconnect().catch(() => {});
       throw error;
     }
-    this.#commitTimer = setInterval(() => void this.#commit(), this.#settings.commitIntervalMs);
+    this.#commitTimer = setInterval(() => {
+      this.#publishBuffered();
+      void this.#commit();
+    }, this.#settings.commitIntervalMs);
     this.#lagTimer = setInterval(
       () => void this.#refreshLag(),
       this.#options.lagRefreshMs ?? 5_000,
@@ -294,21 +306,22 @@ class Worker implements RunningWorker {
     if (this.#stopping) return 0;
     const owned = this.#own(batch.topic, batch.partition);
     owned.highWatermark = Math.max(owned.highWatermark, Number(batch.highWatermark));
-    let accepted = 0;
-    for (const message of batch.messages.values().drop(from)) {
+    const { messages } = batch;
+    const bufferSize = this.#settings.bufferSize;
+    let next = from;
+    for (; next < messages.length; next++) {
+      const message = messages[next]!;
       const offset = Number(message.offset);
       // After a rebalance that kept this partition, kafkajs fetches again
       // from the last commit: what is already here must not run twice.
-      if (!owned.offsets.has(offset)) {
-        if (this.#pool.pending >= this.#settings.bufferSize) break;
-        owned.offsets.register(offset);
-        this.#submit(owned, message);
-      }
-      accepted++;
+      if (owned.offsets.has(offset)) continue;
+      if (this.#pool.pending >= bufferSize) break;
+      owned.offsets.register(offset);
+      this.#submit(owned, message);
     }
     this.#metrics.setLag(owned.topic, owned.partition, partitionLag(owned));
-    this.#metrics.setBuffered(this.#pool.pending - this.#pool.active);
-    return accepted;
+    this.#publishBuffered();
+    return next - from;
   }
 
   #waitForRoom(timeoutMs: number): Promise<void> {
@@ -330,37 +343,47 @@ class Worker implements RunningWorker {
   }
 
   #submit(owned: OwnedPartition, message: ConsumedMessage): void {
-    const id = partitionId(owned.topic, owned.partition);
     // Keys are scoped to their partition (Kafka orders nothing across
     // partitions) and read as latin1, which maps bytes to text one to one.
     const key = message.key === null
-      ? `${id}@${message.offset}`
-      : `${id}/${message.key.toString("latin1")}`;
+      ? `${owned.keyPrefix}@${message.offset}`
+      : owned.keyPrefix + message.key.toString("latin1");
     this.#pool.submit(key, (pool) => this.#process(owned, message, pool));
   }
 
-  async #process(owned: OwnedPartition, message: ConsumedMessage, pool: PoolTaskContext) {
+  #process(owned: OwnedPartition, message: ConsumedMessage, pool: PoolTaskContext): Promise<void> {
     const startedAt = performance.now();
-    const result = await runJob(this.#runner, {
+    return runJob(this.#runner, {
       message,
       pool,
       stop: owned.stop.signal,
       kill: owned.kill.signal,
-    });
+      startedAt,
+    }).then((result) => this.#processed(owned, message, result, startedAt));
+  }
+
+  #processed(
+    owned: OwnedPartition,
+    message: ConsumedMessage,
+    result: JobResult,
+    startedAt: number,
+  ): void {
     this.#jobs++;
     this.#jobsTotalMs += performance.now() - startedAt;
     if (result !== "finished") return;
     owned.offsets.finish(Number(message.offset));
-    if (++this.#finishedSinceCommit >= (this.#options.commitBatchSize ?? 500)) {
-      void this.#commit();
-    }
+    if (++this.#finishedSinceCommit >= this.#commitBatchSize) void this.#commit();
   }
 
   #afterJob(): void {
-    this.#metrics.setBuffered(this.#pool.pending - this.#pool.active);
     if (this.#roomWaiters.size > 0 && this.#hasRoom()) {
       for (const wake of [...this.#roomWaiters]) wake();
     }
+  }
+
+  /** The buffered gauge, set per batch and per commit rather than per job. */
+  #publishBuffered(): void {
+    this.#metrics.setBuffered(this.#pool.pending - this.#pool.active);
   }
 
   #own(topic: string, partition: number): OwnedPartition {
@@ -370,6 +393,7 @@ class Worker implements RunningWorker {
       owned = {
         topic,
         partition,
+        keyPrefix: `${id}/`,
         offsets: this.#tracker.partition(topic, partition),
         stop: new AbortController(),
         kill: new AbortController(),
