@@ -1,54 +1,12 @@
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
-import { type Admin, Kafka, type KafkaMessage, logLevel } from "kafkajs";
-import { ensureTopic, loadConfig } from "../../src/mod.ts";
+import type { Kafka, KafkaMessage } from "kafkajs";
+import { withAdmin } from "../../src/cli/common.ts";
 import { DEAD_LETTER_HEADERS } from "../../src/worker/dead_letter.ts";
-import { kafkaBrokers, uniqueName } from "../env/services.ts";
+import { uniqueName } from "../env/services.ts";
+import { cli, kafkaEnv } from "./_cli_fixture.ts";
+import { createTopics, sendMessages, testKafka } from "./_kafka_fixture.ts";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const h = DEAD_LETTER_HEADERS;
-
-/** Runs a CLI of `src/cli` as operators do, with only the given settings in its environment. */
-async function cli(
-  script: string,
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const passThrough = ["HOME", "PATH", "DENO_DIR", "XDG_CACHE_HOME"]
-    .flatMap((name) => {
-      const value = Deno.env.get(name);
-      return value === undefined ? [] : [[name, value] as const];
-    });
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      "--config",
-      `${ROOT}deno.json`,
-      `${ROOT}src/cli/${script}`,
-      ...args,
-    ],
-    cwd: ROOT,
-    clearEnv: true,
-    env: { ...Object.fromEntries(passThrough), ...env },
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
-
-async function withAdmin<T>(kafka: Kafka, use: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    return await use(admin);
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 interface Fixture {
   kafka: Kafka;
@@ -91,71 +49,55 @@ async function setUp(): Promise<Fixture> {
   const topic = uniqueName("dlq_jobs");
   const dlq = `${topic}.dlq`;
   const clientId = uniqueName("dlq_cli");
-  const brokers = kafkaBrokers();
-  const kafkaConfig = loadConfig({ KAFKA_BROKERS: brokers.join(",") }).kafka;
-  await ensureTopic({ kafka: kafkaConfig, topic, partitions: 1 });
-  await ensureTopic({ kafka: kafkaConfig, topic: dlq, partitions: 2 });
-  const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING });
-  const producer = kafka.producer();
-  await producer.connect();
-  try {
-    await producer.send({
-      topic: dlq,
-      messages: [
-        {
-          partition: 0,
-          key: welcome.campaign_id,
-          value: JSON.stringify(welcome),
-          headers: {
-            "job-type": welcome.type,
-            "job-id": welcome.id,
-            "content-type": "application/json",
-            ...failure({ partition: 3, offset: 41 }, {
-              class: "RetryLaterError",
-              message: "SMTP server unavailable",
-              attempts: 5,
-            }),
-          },
-        },
-        {
-          partition: 0,
-          key: welcome.campaign_id,
-          value: JSON.stringify({ ...welcome, id: "6f1c1d1e-0000-4000-8000-000000000002" }),
-          headers: {
-            "job-type": welcome.type,
-            "job-id": "6f1c1d1e-0000-4000-8000-000000000002",
-            ...failure({ partition: 3, offset: 42 }, {
-              class: "PermanentJobError",
-              message: "user does not exist",
-              attempts: 1,
-            }),
-          },
-        },
-        {
-          partition: 1,
-          key: "poison",
-          value: "{not json",
-          headers: failure({ partition: 7, offset: 9 }, {
-            class: "JobDecodeError",
-            message: "Invalid JSON",
-            attempts: 0,
-          }),
-        },
-      ],
-    });
-  } finally {
-    await producer.disconnect();
-  }
+  await createTopics({ [topic]: 1, [dlq]: 2 });
+  const kafka = testKafka();
+  await sendMessages(kafka, dlq, [
+    {
+      partition: 0,
+      key: welcome.campaign_id,
+      value: JSON.stringify(welcome),
+      headers: {
+        "job-type": welcome.type,
+        "job-id": welcome.id,
+        "content-type": "application/json",
+        ...failure({ partition: 3, offset: 41 }, {
+          class: "RetryLaterError",
+          message: "SMTP server unavailable",
+          attempts: 5,
+        }),
+      },
+    },
+    {
+      partition: 0,
+      key: welcome.campaign_id,
+      value: JSON.stringify({ ...welcome, id: "6f1c1d1e-0000-4000-8000-000000000002" }),
+      headers: {
+        "job-type": welcome.type,
+        "job-id": "6f1c1d1e-0000-4000-8000-000000000002",
+        ...failure({ partition: 3, offset: 42 }, {
+          class: "PermanentJobError",
+          message: "user does not exist",
+          attempts: 1,
+        }),
+      },
+    },
+    {
+      partition: 1,
+      key: "poison",
+      value: "{not json",
+      headers: failure({ partition: 7, offset: 9 }, {
+        class: "JobDecodeError",
+        message: "Invalid JSON",
+        attempts: 0,
+      }),
+    },
+  ]);
   return {
     kafka,
     topic,
     dlq,
     clientId,
-    env: {
-      KAFKA_BROKERS: brokers.join(","),
-      KAFKA_JOB_TOPIC: topic,
-      KAFKA_CLIENT_ID: clientId,
-    },
+    env: kafkaEnv({ KAFKA_JOB_TOPIC: topic, KAFKA_CLIENT_ID: clientId }),
   };
 }
 
@@ -264,10 +206,11 @@ Deno.test("dlq replay sends nothing when one of the positions does not exist", a
 });
 
 Deno.test("dlq names KAFKA_DLQ_TOPIC when the dead-letter topic is missing", async () => {
-  const result = await cli("dlq.ts", ["list"], {
-    KAFKA_BROKERS: kafkaBrokers().join(","),
-    KAFKA_DLQ_TOPIC: uniqueName("missing"),
-  });
+  const result = await cli(
+    "dlq.ts",
+    ["list"],
+    kafkaEnv({ KAFKA_DLQ_TOPIC: uniqueName("missing") }),
+  );
   assert.equal(result.code, 1);
   assert.match(result.stderr, /KAFKA_DLQ_TOPIC/);
 });

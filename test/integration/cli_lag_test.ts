@@ -1,69 +1,25 @@
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
-import { Kafka, logLevel } from "kafkajs";
-import { ensureTopic, loadConfig } from "../../src/mod.ts";
+import type { Kafka } from "kafkajs";
 import { fetchGroupLag } from "../../src/observability/lag.ts";
-import { kafkaBrokers, uniqueName } from "../env/services.ts";
+import { uniqueName } from "../env/services.ts";
+import { cli, kafkaEnv } from "./_cli_fixture.ts";
+import { createTopics, sendMessages, testKafka } from "./_kafka_fixture.ts";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-
-/** Runs a CLI of `src/cli` as operators do, with only the given settings in its environment. */
-async function cli(
-  script: string,
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const passThrough = ["HOME", "PATH", "DENO_DIR", "XDG_CACHE_HOME"]
-    .flatMap((name) => {
-      const value = Deno.env.get(name);
-      return value === undefined ? [] : [[name, value] as const];
-    });
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      "--config",
-      `${ROOT}deno.json`,
-      `${ROOT}src/cli/${script}`,
-      ...args,
-    ],
-    cwd: ROOT,
-    clearEnv: true,
-    env: { ...Object.fromEntries(passThrough), ...env },
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
-
-async function produceTo(kafka: Kafka, topic: string, counts: number[]): Promise<void> {
-  const producer = kafka.producer();
-  await producer.connect();
-  try {
-    await producer.send({
-      topic,
-      messages: counts.flatMap((count, partition) =>
-        Array.from({ length: count }, (_, i) => ({ partition, key: `k${i}`, value: `${i}` }))
-      ),
-    });
-  } finally {
-    await producer.disconnect();
-  }
+function produceTo(kafka: Kafka, topic: string, counts: number[]): Promise<void> {
+  return sendMessages(
+    kafka,
+    topic,
+    counts.flatMap((count, partition) =>
+      Array.from({ length: count }, (_, i) => ({ partition, key: `k${i}`, value: `${i}` }))
+    ),
+  );
 }
 
 Deno.test("lag is exact per partition after producing N and committing M", async () => {
   const topic = uniqueName("lag_jobs");
   const group = uniqueName("lag_group");
-  const brokers = kafkaBrokers();
-  await ensureTopic({
-    kafka: loadConfig({ KAFKA_BROKERS: brokers.join(",") }).kafka,
-    topic,
-    partitions: 3,
-  });
-  const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING });
+  await createTopics({ [topic]: 3 });
+  const kafka = testKafka();
   await produceTo(kafka, topic, [7, 5, 0]);
 
   const admin = kafka.admin();
@@ -81,11 +37,7 @@ Deno.test("lag is exact per partition after producing N and committing M", async
     await admin.disconnect();
   }
 
-  const env = {
-    KAFKA_BROKERS: brokers.join(","),
-    KAFKA_JOB_TOPIC: topic,
-    KAFKA_JOB_CONSUMER_GROUP: group,
-  };
+  const env = kafkaEnv({ KAFKA_JOB_TOPIC: topic, KAFKA_JOB_CONSUMER_GROUP: group });
   const table = await cli("lag.ts", [], env);
   assert.equal(table.code, 0, table.stderr);
   const rows = table.stdout.trim().split("\n").map((line) => line.trim().split(/\s+/));
@@ -110,13 +62,8 @@ Deno.test("lag is exact per partition after producing N and committing M", async
 Deno.test("lag drops to zero once a real consumer has committed everything", async () => {
   const topic = uniqueName("lag_jobs");
   const group = uniqueName("lag_group");
-  const brokers = kafkaBrokers();
-  await ensureTopic({
-    kafka: loadConfig({ KAFKA_BROKERS: brokers.join(",") }).kafka,
-    topic,
-    partitions: 2,
-  });
-  const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING });
+  await createTopics({ [topic]: 2 });
+  const kafka = testKafka();
   await produceTo(kafka, topic, [4, 6]);
 
   const consumer = kafka.consumer({ groupId: group });
@@ -149,11 +96,11 @@ Deno.test("lag drops to zero once a real consumer has committed everything", asy
     }
 
     // While the member is up, the table names it as the owner of its partitions.
-    const table = await cli("lag.ts", [], {
-      KAFKA_BROKERS: brokers.join(","),
-      KAFKA_JOB_TOPIC: topic,
-      KAFKA_JOB_CONSUMER_GROUP: group,
-    });
+    const table = await cli(
+      "lag.ts",
+      [],
+      kafkaEnv({ KAFKA_JOB_TOPIC: topic, KAFKA_JOB_CONSUMER_GROUP: group }),
+    );
     assert.equal(table.code, 0, table.stderr);
     const firstRow = table.stdout.split("\n")[1]?.trim().split(/\s+/) ?? [];
     assert.notEqual(firstRow[6], "-", table.stdout);
@@ -163,10 +110,7 @@ Deno.test("lag drops to zero once a real consumer has committed everything", asy
 });
 
 Deno.test("lag names the variable when the topic does not exist", async () => {
-  const result = await cli("lag.ts", [], {
-    KAFKA_BROKERS: kafkaBrokers().join(","),
-    KAFKA_JOB_TOPIC: uniqueName("missing"),
-  });
+  const result = await cli("lag.ts", [], kafkaEnv({ KAFKA_JOB_TOPIC: uniqueName("missing") }));
   assert.equal(result.code, 1);
   assert.match(result.stderr, /does not exist: check KAFKA_JOB_TOPIC/);
 });
