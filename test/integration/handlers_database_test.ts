@@ -1,38 +1,16 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import postgres from "postgres";
-import { EnvReader, readMailConfig } from "../../src/config/mod.ts";
 import { createDatabaseClient, runMigrations, seedCampaign } from "../../src/db/mod.ts";
-import {
-  createJobHandlers,
-  type HandlerContext,
-  type HandlerDeps,
-} from "../../src/handlers/mod.ts";
+import { createJobHandlers, type HandlerDeps } from "../../src/handlers/mod.ts";
 import { createJobEvent, PermanentJobError } from "../../src/jobs/mod.ts";
 import { createSmtpMailer } from "../../src/mail/mod.ts";
-import { logger } from "../../src/observability/logging.ts";
-import { databaseUrl, uniqueName } from "../env/services.ts";
+import { databaseUrl } from "../env/services.ts";
 import { startSmtp } from "../env/smtp.ts";
+import { emptyDatabase } from "./_database_fixture.ts";
+import { handlerContext, mailConfigFrom } from "./_handler_fixture.ts";
 
-/** An empty database of this test's own; `drop` removes it. */
-async function emptyDatabase(prefix: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const admin = postgres(databaseUrl(), { max: 1, onnotice: () => {} });
-  const name = uniqueName(prefix);
-  await admin`create database ${admin(name)}`;
-  const url = new URL(databaseUrl());
-  url.pathname = `/${name}`;
-  return {
-    url: url.href,
-    async drop() {
-      await admin`drop database ${admin(name)} with (force)`;
-      await admin.end();
-    },
-  };
-}
-
-function context(): HandlerContext {
-  return { signal: new AbortController().signal, log: logger("test", "database"), attempt: 1 };
-}
+const context = () => handlerContext("database");
 
 /**
  * A TCP proxy in front of PostgreSQL that can be taken down (refusing and
@@ -143,9 +121,7 @@ Deno.test("database down: jobs fail retryably, then succeed when it is back", as
     idleTimeoutSeconds: 0,
     statementTimeoutMs: 0,
   });
-  const reader = new EnvReader({ SMTP_URL: catcher.url, SMTP_STARTTLS: "off" });
-  const config = readMailConfig(reader);
-  reader.done();
+  const config = mailConfigFrom({ SMTP_URL: catcher.url, SMTP_STARTTLS: "off" });
   const mailer = createSmtpMailer({ smtp: config.smtp, from: config.from });
   const deps: HandlerDeps = { sql, mailer, config };
   const handlers = createJobHandlers(deps);

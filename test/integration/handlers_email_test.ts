@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import postgres from "postgres";
-import { EnvReader, type MailConfig, readMailConfig } from "../../src/config/mod.ts";
-import { createDatabaseClient, runMigrations, type Sql } from "../../src/db/mod.ts";
+import type { MailConfig } from "../../src/config/mod.ts";
+import type { Sql } from "../../src/db/mod.ts";
 import { verifyVerificationToken } from "../../src/handlers/email/mod.ts";
 import {
   createJobHandlers,
@@ -16,53 +15,23 @@ import {
   RetryLaterError,
 } from "../../src/jobs/mod.ts";
 import { createSmtpMailer, type Mailer } from "../../src/mail/mod.ts";
-import { logger } from "../../src/observability/logging.ts";
-import { databaseUrl, uniqueName } from "../env/services.ts";
 import { type CapturedMail, type SmtpCatcher, startSmtp } from "../env/smtp.ts";
-
-/** A migrated database of this file's own, dropped at the end. */
-async function migratedDatabase(prefix: string): Promise<{ sql: Sql; drop(): Promise<void> }> {
-  const admin = postgres(databaseUrl(), { max: 1, onnotice: () => {} });
-  const name = uniqueName(prefix);
-  await admin`create database ${admin(name)}`;
-  const url = new URL(databaseUrl());
-  url.pathname = `/${name}`;
-  await runMigrations({ url: url.href });
-  const sql = createDatabaseClient({
-    url: url.href,
-    poolMax: 5,
-    connectTimeoutSeconds: 10,
-    idleTimeoutSeconds: 0,
-    statementTimeoutMs: 0,
-  });
-  return {
-    sql,
-    async drop() {
-      await sql.end();
-      await admin`drop database ${admin(name)} with (force)`;
-      await admin.end();
-    },
-  };
-}
+import { migratedDatabase } from "./_database_fixture.ts";
+import { handlerContext, mailConfigFrom } from "./_handler_fixture.ts";
 
 const SECRET = "test-verification-secret-0123456789";
 const HOSTILE_CAMPAIGN = `Launch <b>"Rocket"</b> & Co`;
 
 function mailConfig(env: Record<string, string>): MailConfig {
-  const reader = new EnvReader({
+  return mailConfigFrom({
     APP_BASE_URL: "https://app.example.test/",
     VERIFICATION_SECRET: SECRET,
     SMTP_FROM: '"Jobpool" <no-reply@jobpool.test>',
     ...env,
   });
-  const config = readMailConfig(reader);
-  reader.done();
-  return config;
 }
 
-function context(): HandlerContext {
-  return { signal: new AbortController().signal, log: logger("test", "email"), attempt: 1 };
-}
+const context = () => handlerContext("email");
 
 interface Fixture {
   campaignId: string;
@@ -223,7 +192,7 @@ async function checkEveryKind(
 }
 
 Deno.test("email jobs", async (t) => {
-  const db = await migratedDatabase("handlers_email");
+  const db = await migratedDatabase("handlers_email", { poolMax: 5 });
   const { sql } = db;
   const catcher = await startSmtp();
   const config = mailConfig({ SMTP_URL: catcher.url, SMTP_STARTTLS: "off" });
@@ -407,7 +376,7 @@ Deno.test("email jobs", async (t) => {
 });
 
 Deno.test("email jobs over STARTTLS with a login", async () => {
-  const db = await migratedDatabase("handlers_email_tls");
+  const db = await migratedDatabase("handlers_email_tls", { poolMax: 5 });
   const catcher = await startSmtp({ requireTLS: true, auth: { user: "mailer", pass: "s3cret" } });
   const config = mailConfig({
     SMTP_URL: catcher.url,

@@ -1,38 +1,11 @@
 import assert from "node:assert/strict";
-import postgres from "postgres";
-import { EnvReader, readMailConfig } from "../../src/config/mod.ts";
-import { createDatabaseClient, runMigrations, seedCampaign, type Sql } from "../../src/db/mod.ts";
+import { seedCampaign, type Sql } from "../../src/db/mod.ts";
 import { handlePositionRecalculation } from "../../src/handlers/positions/mod.ts";
-import type { HandlerContext, HandlerDeps } from "../../src/handlers/mod.ts";
+import type { HandlerDeps } from "../../src/handlers/mod.ts";
 import { createJobEvent, type JobType, type NewJobEvent } from "../../src/jobs/mod.ts";
 import type { Mailer } from "../../src/mail/mod.ts";
-import { logger } from "../../src/observability/logging.ts";
-import { databaseUrl, uniqueName } from "../env/services.ts";
-
-/** A migrated database of this file's own, dropped at the end. */
-async function migratedDatabase(prefix: string): Promise<{ sql: Sql; drop(): Promise<void> }> {
-  const admin = postgres(databaseUrl(), { max: 1, onnotice: () => {} });
-  const name = uniqueName(prefix);
-  await admin`create database ${admin(name)}`;
-  const url = new URL(databaseUrl());
-  url.pathname = `/${name}`;
-  await runMigrations({ url: url.href });
-  const sql = createDatabaseClient({
-    url: url.href,
-    poolMax: 8,
-    connectTimeoutSeconds: 10,
-    idleTimeoutSeconds: 0,
-    statementTimeoutMs: 0,
-  });
-  return {
-    sql,
-    async drop() {
-      await sql.end();
-      await admin`drop database ${admin(name)} with (force)`;
-      await admin.end();
-    },
-  };
-}
+import { migratedDatabase } from "./_database_fixture.ts";
+import { handlerContext, mailConfigFrom } from "./_handler_fixture.ts";
 
 const noMail: Mailer = {
   send: () => Promise.reject(new Error("No mail expected in position tests")),
@@ -40,14 +13,10 @@ const noMail: Mailer = {
   close: () => {},
 };
 
-function context(): HandlerContext {
-  return { signal: new AbortController().signal, log: logger("test", "positions"), attempt: 1 };
-}
+const context = () => handlerContext("positions");
 
 function deps(sql: Sql, extra: Partial<HandlerDeps> & { env?: Record<string, string> } = {}) {
-  const reader = new EnvReader(extra.env ?? {});
-  const config = readMailConfig(reader);
-  reader.done();
+  const config = mailConfigFrom(extra.env ?? {});
   const { env: _env, ...rest } = extra;
   return { sql, mailer: noMail, config, ...rest } satisfies HandlerDeps;
 }
@@ -135,7 +104,7 @@ async function referencePositions(
 }
 
 Deno.test("position recalculation", async (t) => {
-  const db = await migratedDatabase("handlers_positions");
+  const db = await migratedDatabase("handlers_positions", { poolMax: 8 });
   const { sql } = db;
   try {
     await t.step("no referrals: positions equal original positions", async () => {

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
-import postgres from "postgres";
-import { EnvReader, type MailConfig, readMailConfig } from "../../src/config/mod.ts";
-import { createDatabaseClient, runMigrations, seedCampaign, type Sql } from "../../src/db/mod.ts";
-import type { HandlerContext, HandlerDeps } from "../../src/handlers/mod.ts";
+import type { MailConfig } from "../../src/config/mod.ts";
+import { seedCampaign } from "../../src/db/mod.ts";
+import type { HandlerDeps } from "../../src/handlers/mod.ts";
 import {
   handleRewardDelivery,
   type RewardDeliveryOutcome,
@@ -11,40 +10,13 @@ import {
 } from "../../src/handlers/rewards/mod.ts";
 import { createJobEvent, PermanentJobError, RetryLaterError } from "../../src/jobs/mod.ts";
 import { createSmtpMailer } from "../../src/mail/mod.ts";
-import { logger } from "../../src/observability/logging.ts";
-import { databaseUrl, uniqueName } from "../env/services.ts";
 import { startSmtp } from "../env/smtp.ts";
-
-/** A migrated database of this file's own, dropped at the end. */
-async function migratedDatabase(prefix: string): Promise<{ sql: Sql; drop(): Promise<void> }> {
-  const admin = postgres(databaseUrl(), { max: 1, onnotice: () => {} });
-  const name = uniqueName(prefix);
-  await admin`create database ${admin(name)}`;
-  const url = new URL(databaseUrl());
-  url.pathname = `/${name}`;
-  await runMigrations({ url: url.href });
-  const sql = createDatabaseClient({
-    url: url.href,
-    poolMax: 10,
-    connectTimeoutSeconds: 10,
-    idleTimeoutSeconds: 0,
-    statementTimeoutMs: 0,
-  });
-  return {
-    sql,
-    async drop() {
-      await sql.end();
-      await admin`drop database ${admin(name)} with (force)`;
-      await admin.end();
-    },
-  };
-}
+import { migratedDatabase } from "./_database_fixture.ts";
+import { handlerContext, mailConfigFrom } from "./_handler_fixture.ts";
 
 const WEBHOOK_SECRET = "test-webhook-signing-secret-0123";
 
-function context(): HandlerContext {
-  return { signal: new AbortController().signal, log: logger("test", "rewards"), attempt: 1 };
-}
+const context = () => handlerContext("rewards");
 
 /** A webhook receiver that answers from a script of statuses (then 200) and records requests. */
 function webhookReceiver() {
@@ -90,19 +62,17 @@ async function deliverWithRetries(
 }
 
 Deno.test("reward delivery", async (t) => {
-  const db = await migratedDatabase("handlers_rewards");
+  const db = await migratedDatabase("handlers_rewards", { poolMax: 10 });
   const { sql } = db;
   const catcher = await startSmtp();
   const receiver = webhookReceiver();
-  const reader = new EnvReader({
+  const config: MailConfig = mailConfigFrom({
     SMTP_URL: catcher.url,
     SMTP_STARTTLS: "off",
     WEBHOOK_SIGNING_SECRET: WEBHOOK_SECRET,
     WEBHOOK_TIMEOUT_MS: "2000",
     WEBHOOK_ATTEMPTS: "3",
   });
-  const config: MailConfig = readMailConfig(reader);
-  reader.done();
   const mailer = createSmtpMailer({ smtp: config.smtp, from: config.from });
   const deps: HandlerDeps = { sql, mailer, config };
   const seeded = await seedCampaign(sql, {
