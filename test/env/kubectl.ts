@@ -17,9 +17,11 @@ export interface KubectlResult {
 /** Options of {@linkcode kubectl}. */
 export interface KubectlCallOptions {
   /** Text fed to kubectl's standard input (for `-f -`). */
-  stdin?: string;
+  stdin?: string | undefined;
   /** Another identity's kubeconfig; the admin's by default. */
-  kubeconfig?: string;
+  kubeconfig?: string | undefined;
+  /** Another kubectl binary (for a server the test run did not start); the test run's by default. */
+  kubectlPath?: string | undefined;
 }
 
 /** Runs kubectl as the test run's admin (or `options.kubeconfig`); never throws on failure. */
@@ -27,9 +29,10 @@ export async function kubectl(
   args: string[],
   options: KubectlCallOptions = {},
 ): Promise<KubectlResult> {
-  const service = kube();
-  const child = new Deno.Command(service.kubectl, {
-    args: [`--kubeconfig=${options.kubeconfig ?? service.kubeconfig}`, ...args],
+  const kubectlPath = options.kubectlPath ?? kube().kubectl;
+  const kubeconfig = options.kubeconfig ?? kube().kubeconfig;
+  const child = new Deno.Command(kubectlPath, {
+    args: [`--kubeconfig=${kubeconfig}`, ...args],
     stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
@@ -48,14 +51,25 @@ export async function kubectl(
   };
 }
 
-/** Like {@linkcode kubectl}, but throws with kubectl's error output when it fails. */
-export async function kubectlOk(
+/**
+ * Like {@linkcode kubectl}, but throws with kubectl's error output when it
+ * fails; returns all it printed (for warnings on stderr).
+ */
+export async function kubectlChecked(
   args: string[],
   options: KubectlCallOptions = {},
-): Promise<string> {
+): Promise<KubectlResult> {
   const result = await kubectl(args, options);
   if (!result.success) {
     throw new Error(`kubectl ${args.join(" ")} failed: ${result.stderr.trim()}`);
   }
-  return result.stdout;
+  return result;
+}
+
+/** Like {@linkcode kubectl}, but throws with kubectl's error output when it fails; returns stdout. */
+export async function kubectlOk(
+  args: string[],
+  options: KubectlCallOptions = {},
+): Promise<string> {
+  return (await kubectlChecked(args, options)).stdout;
 }

@@ -18,6 +18,8 @@ import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CRD_NAME } from "../../operator/api/mod.ts";
+import { helmOk } from "../env/helm.ts";
+import { kubectl as runKubectl } from "../env/kubectl.ts";
 import { freePort } from "../env/process.ts";
 import { kube } from "../env/services.ts";
 import {
@@ -39,37 +41,20 @@ const CHART = join(ROOT, "charts", "jobpool-operator");
 type Json = any;
 
 /** Runs helm as the admin against the test server; returns stdout, throws with stderr. */
-async function helm(args: string[], home: string): Promise<string> {
-  const { helm, kubeconfig } = kube();
-  const output = await new Deno.Command(helm, {
-    args: [`--kubeconfig=${kubeconfig}`, ...args],
-    env: {
-      HELM_CACHE_HOME: join(home, "cache"),
-      HELM_CONFIG_HOME: join(home, "config"),
-      HELM_DATA_HOME: join(home, "data"),
-    },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  if (!output.success) {
-    throw new Error(`helm ${args.join(" ")} failed: ${decoder.decode(output.stderr).trim()}`);
-  }
-  return decoder.decode(output.stdout);
+function helm(args: string[], home: string): Promise<string> {
+  return helmOk(args, { home, kubeconfig: kube().kubeconfig });
 }
 
 /** `kubectl auth can-i` as `access`: true for "yes", false for "no". */
 async function canI(access: KubeAccess, args: string[]): Promise<boolean> {
-  const output = await new Deno.Command(access.kubectl, {
-    args: [`--kubeconfig=${access.kubeconfig}`, "auth", "can-i", ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const answer = new TextDecoder().decode(output.stdout).trim();
+  const output = await runKubectl(["auth", "can-i", ...args], {
+    kubeconfig: access.kubeconfig,
+    kubectlPath: access.kubectl,
+  });
+  const answer = output.stdout.trim();
   if (answer !== "yes" && answer !== "no") {
     throw new Error(
-      `kubectl auth can-i ${args.join(" ")} answered neither yes nor no: ` +
-        new TextDecoder().decode(output.stderr),
+      `kubectl auth can-i ${args.join(" ")} answered neither yes nor no: ` + output.stderr,
     );
   }
   return answer === "yes";

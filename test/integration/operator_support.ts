@@ -15,6 +15,7 @@ import {
 } from "../../operator/reconcile/mod.ts";
 import { HttpKubeClient, type KubeObject, loadKubeConnection } from "../../operator/runtime/mod.ts";
 import { synthesizePool } from "../../operator/synth/mod.ts";
+import { kubectlOk } from "../env/kubectl.ts";
 import { kube, uniqueName } from "../env/services.ts";
 
 /** How the tests reach one API server. */
@@ -34,30 +35,13 @@ export function kubeName(prefix: string): string {
   return uniqueName(prefix).replaceAll("_", "-");
 }
 
-/** Runs kubectl; returns stdout, throws with stderr. */
-export async function kubectl(
+/** Runs kubectl as `access`; returns stdout, throws with stderr. */
+export function kubectl(
   access: KubeAccess,
   args: string[],
   stdin?: string,
 ): Promise<string> {
-  const command = new Deno.Command(access.kubectl, {
-    args: [`--kubeconfig=${access.kubeconfig}`, ...args],
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  });
-  const child = command.spawn();
-  if (stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(stdin));
-    await writer.close();
-  }
-  const output = await child.output();
-  const decoder = new TextDecoder();
-  if (!output.success) {
-    throw new Error(`kubectl ${args.join(" ")} failed: ${decoder.decode(output.stderr).trim()}`);
-  }
-  return decoder.decode(output.stdout);
+  return kubectlOk(args, { stdin, kubeconfig: access.kubeconfig, kubectlPath: access.kubectl });
 }
 
 /** `kubectl get -o json`, or `undefined` when the object does not exist. */

@@ -25,68 +25,24 @@ import { examples } from "../../operator/synth/examples.ts";
 import { installObjectList, synthesizeInstall } from "../../operator/synth/install.ts";
 import { type KubeObject, poolObjectList, synthesizePool } from "../../operator/synth/mod.ts";
 import { CRD_FIXTURES, startKube } from "../env/kube.ts";
-import { kube, uniqueName } from "../env/services.ts";
+import { kubectl, kubectlChecked, kubectlOk, type KubectlResult } from "../env/kubectl.ts";
+import { kubeName } from "./operator_support.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
-interface Result {
-  success: boolean;
-  stdout: string;
-  stderr: string;
-}
-
-type Kubectl = (args: string[], stdin?: string) => Promise<Result>;
-
-function sharedKubectl(): Kubectl {
-  const { kubectl, kubeconfig } = kube();
-  return async (args, stdin) => {
-    const child = new Deno.Command(kubectl, {
-      args: [`--kubeconfig=${kubeconfig}`, ...args],
-      stdin: stdin === undefined ? "null" : "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    if (stdin !== undefined) {
-      const writer = child.stdin.getWriter();
-      await writer.write(new TextEncoder().encode(stdin));
-      await writer.close();
-    }
-    const output = await child.output();
-    const decoder = new TextDecoder();
-    return {
-      success: output.success,
-      stdout: decoder.decode(output.stdout),
-      stderr: decoder.decode(output.stderr),
-    };
-  };
-}
-
-async function must(kubectl: Kubectl, args: string[], stdin?: string): Promise<Result> {
-  const result = await kubectl(args, stdin);
-  if (!result.success) {
-    throw new Error(`kubectl ${args.join(" ")} failed: ${result.stderr.trim()}`);
-  }
-  return result;
-}
-
-function kubeName(prefix: string): string {
-  return uniqueName(prefix).replaceAll("_", "-");
-}
-
-async function installCrd(kubectl: Kubectl): Promise<void> {
-  await must(
-    kubectl,
+async function installCrd(): Promise<void> {
+  await kubectlOk(
     ["apply", "--server-side", "--force-conflicts", "--field-manager=synth-test", "-f", "-"],
-    JSON.stringify(jobWorkerPoolCrd()),
+    { stdin: JSON.stringify(jobWorkerPoolCrd()) },
   );
-  await must(kubectl, ["wait", "--for=condition=Established", `crd/${CRD_NAME}`, "--timeout=60s"]);
+  await kubectlOk(["wait", "--for=condition=Established", `crd/${CRD_NAME}`, "--timeout=60s"]);
 }
 
 /** A namespace where Pod Security `restricted` warns about every violation. */
-async function restrictedNamespace(kubectl: Kubectl, prefix: string): Promise<string> {
+async function restrictedNamespace(prefix: string): Promise<string> {
   const name = kubeName(prefix);
-  await must(kubectl, ["create", "namespace", name]);
-  await must(kubectl, [
+  await kubectlOk(["create", "namespace", name]);
+  await kubectlOk([
     "label",
     "namespace",
     name,
@@ -97,10 +53,10 @@ async function restrictedNamespace(kubectl: Kubectl, prefix: string): Promise<st
 }
 
 /** Server-side dry-run of `object`; fails on rejection and on Pod Security warnings. */
-async function dryRun(kubectl: Kubectl, object: unknown, namespace?: string): Promise<void> {
+async function dryRun(object: unknown, namespace?: string): Promise<void> {
   const args = ["apply", "--dry-run=server", "--server-side", "--field-manager=synth-test"];
   if (namespace) args.push("-n", namespace);
-  const result = await must(kubectl, [...args, "-f", "-"], JSON.stringify(object));
+  const result = await kubectlChecked([...args, "-f", "-"], { stdin: JSON.stringify(object) });
   assert.doesNotMatch(result.stderr, /PodSecurity/, result.stderr);
 }
 
@@ -109,17 +65,18 @@ function manifest(name: string, spec: JobWorkerPoolSpecInput, namespace?: string
 }
 
 async function createPool(
-  kubectl: Kubectl,
   namespace: string,
   name: string,
   spec: JobWorkerPoolSpecInput,
 ): Promise<JobWorkerPool> {
-  await must(kubectl, ["create", "-f", "-"], JSON.stringify(manifest(name, spec, namespace)));
-  const got = await must(kubectl, ["get", "-n", namespace, "jobworkerpool", name, "-o", "json"]);
-  return JSON.parse(got.stdout) as JobWorkerPool;
+  await kubectlOk(["create", "-f", "-"], {
+    stdin: JSON.stringify(manifest(name, spec, namespace)),
+  });
+  const got = await kubectlOk(["get", "-n", namespace, "jobworkerpool", name, "-o", "json"]);
+  return JSON.parse(got) as JobWorkerPool;
 }
 
-function rejection(result: Result): string {
+function rejection(result: KubectlResult): string {
   assert.ok(!result.success, `expected the API server to reject the pool: ${result.stdout}`);
   return result.stderr;
 }
@@ -127,9 +84,8 @@ function rejection(result: Result): string {
 const IMAGE = "ghcr.io/jobpool/worker:0.1.0";
 
 Deno.test("the API server defaults a pool exactly like applyDefaults", async () => {
-  const kubectl = sharedKubectl();
-  await installCrd(kubectl);
-  const namespace = await restrictedNamespace(kubectl, "synth-defaults");
+  await installCrd();
+  const namespace = await restrictedNamespace("synth-defaults");
   const specs: JobWorkerPoolSpecInput[] = [
     { image: IMAGE, kafka: { bootstrapServers: ["kafka:9092"] } },
     {
@@ -143,17 +99,16 @@ Deno.test("the API server defaults a pool exactly like applyDefaults", async () 
     },
   ];
   for (const [index, spec] of specs.entries()) {
-    const pool = await createPool(kubectl, namespace, `pool-${index}`, spec);
+    const pool = await createPool(namespace, `pool-${index}`, spec);
     assert.deepEqual(pool.spec, applyDefaults(spec));
   }
 });
 
 Deno.test("every synthesized object passes the real KEDA, Strimzi v1 and apps/v1 schemas", async () => {
-  const kubectl = sharedKubectl();
-  await installCrd(kubectl);
-  const namespace = await restrictedNamespace(kubectl, "synth-pool");
+  await installCrd();
+  const namespace = await restrictedNamespace("synth-pool");
   const kafkaNamespace = kubeName("synth-kafka");
-  await must(kubectl, ["create", "namespace", kafkaNamespace]);
+  await kubectlOk(["create", "namespace", kafkaNamespace]);
   const specs: Record<string, JobWorkerPoolSpecInput> = {
     minimal: { image: IMAGE, kafka: { bootstrapServers: ["kafka:9092"] } },
     secure: {
@@ -187,37 +142,34 @@ Deno.test("every synthesized object passes the real KEDA, Strimzi v1 and apps/v1
   };
   // The Pod Security check is live: a Deployment running as root draws a warning.
   const { deployment } = synthesizePool(
-    await createPool(kubectl, namespace, "probe", specs.minimal!),
+    await createPool(namespace, "probe", specs.minimal!),
   );
   const rooted = structuredClone(deployment);
   const template = rooted.spec as { template: { spec: object } };
   template.template.spec = { containers: [{ name: "worker", image: IMAGE }] };
-  const warned = await must(
-    kubectl,
+  const warned = await kubectlChecked(
     ["apply", "--dry-run=server", "--server-side", "--field-manager=synth-test", "-f", "-"],
-    JSON.stringify(rooted),
+    { stdin: JSON.stringify(rooted) },
   );
   assert.match(warned.stderr, /PodSecurity/);
 
   for (const [name, spec] of Object.entries(specs)) {
-    const pool = await createPool(kubectl, namespace, name, spec);
+    const pool = await createPool(namespace, name, spec);
     const objects = poolObjectList(synthesizePool(pool));
-    for (const object of objects) await dryRun(kubectl, object);
+    for (const object of objects) await dryRun(object);
     const withoutKeda = synthesizePool(pool, { kedaOwnsReplicas: false });
-    await dryRun(kubectl, withoutKeda.deployment);
+    await dryRun(withoutKeda.deployment);
   }
 });
 
 Deno.test("the examples and the install bundle pass server-side dry-run", async () => {
-  const kubectl = sharedKubectl();
-  await installCrd(kubectl);
-  const namespace = await restrictedNamespace(kubectl, "synth-examples");
+  await installCrd();
+  const namespace = await restrictedNamespace("synth-examples");
   for (const example of examples()) {
     const file = join(ROOT, "manifests", "examples", example.file);
-    await must(kubectl, ["apply", "--dry-run=server", "-n", namespace, "-f", file]);
-    await dryRun(kubectl, example.pool, namespace);
+    await kubectlOk(["apply", "--dry-run=server", "-n", namespace, "-f", file]);
+    await dryRun(example.pool, namespace);
     const pool = await createPool(
-      kubectl,
       namespace,
       example.pool.metadata.name,
       example.pool.spec,
@@ -226,26 +178,25 @@ Deno.test("the examples and the install bundle pass server-side dry-run", async 
       // The example's Strimzi namespace need not exist here: check the topic in the pool's.
       const copy: KubeObject = structuredClone(object);
       if (copy.kind === "KafkaTopic") copy.metadata.namespace = namespace;
-      await dryRun(kubectl, copy);
+      await dryRun(copy);
     }
   }
 
   const operatorNamespace = kubeName("synth-operator");
   const install = synthesizeInstall({ namespace: operatorNamespace });
-  await must(kubectl, ["create", "-f", "-"], JSON.stringify(install.namespace));
-  for (const object of installObjectList(install).slice(1)) await dryRun(kubectl, object);
+  await kubectlOk(["create", "-f", "-"], { stdin: JSON.stringify(install.namespace) });
+  for (const object of installObjectList(install).slice(1)) await dryRun(object);
 });
 
 Deno.test("CEL rules reject bad pools with messages that say what to change", async () => {
-  const kubectl = sharedKubectl();
-  await installCrd(kubectl);
+  await installCrd();
   const namespace = kubeName("synth-cel");
-  await must(kubectl, ["create", "namespace", namespace]);
+  await kubectlOk(["create", "namespace", namespace]);
   const base = { image: IMAGE, kafka: { bootstrapServers: ["kafka:9092"] } };
   const tryCreate = (spec: JobWorkerPoolSpecInput) =>
     kubectl(
       ["create", "--dry-run=server", "-n", namespace, "-f", "-"],
-      JSON.stringify(manifest(kubeName("bad"), spec)),
+      { stdin: JSON.stringify(manifest(kubeName("bad"), spec)) },
     );
 
   assert.match(
@@ -278,7 +229,7 @@ Deno.test("CEL rules reject bad pools with messages that say what to change", as
 
   const name = kubeName("grow");
   const spec = { ...base, kafka: { ...base.kafka, topic: { partitions: 12 } } };
-  await createPool(kubectl, namespace, name, spec);
+  await createPool(namespace, name, spec);
   const update = (topic: Record<string, number>) =>
     kubectl(
       [
@@ -291,7 +242,7 @@ Deno.test("CEL rules reject bad pools with messages that say what to change", as
         "-f",
         "-",
       ],
-      JSON.stringify(manifest(name, { ...base, kafka: { ...base.kafka, topic } })),
+      { stdin: JSON.stringify(manifest(name, { ...base, kafka: { ...base.kafka, topic } })) },
     );
   assert.match(rejection(await update({ partitions: 6 })), /partitions can only grow/);
   assert.match(
