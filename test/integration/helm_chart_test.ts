@@ -13,7 +13,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Yaml } from "cdk8s";
 import { CRD_NAME } from "../../operator/api/mod.ts";
-import { kube } from "../env/services.ts";
+import { helm } from "../env/helm.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const CHART = join(ROOT, "charts", "jobpool-operator");
@@ -23,37 +23,6 @@ interface Manifest {
   kind: string;
   metadata: { name: string; namespace?: string; labels?: Record<string, string> };
   [field: string]: unknown;
-}
-
-interface HelmResult {
-  success: boolean;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs helm with its caches in a temporary folder; never throws on a failed command. */
-async function helm(args: string[]): Promise<HelmResult> {
-  const home = await Deno.makeTempDir({ prefix: "jobpool-helm-" });
-  try {
-    const output = await new Deno.Command(kube().helm, {
-      args,
-      env: {
-        HELM_CACHE_HOME: join(home, "cache"),
-        HELM_CONFIG_HOME: join(home, "config"),
-        HELM_DATA_HOME: join(home, "data"),
-      },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const decoder = new TextDecoder();
-    return {
-      success: output.success,
-      stdout: decoder.decode(output.stdout),
-      stderr: decoder.decode(output.stderr),
-    };
-  } finally {
-    await Deno.remove(home, { recursive: true });
-  }
 }
 
 /** Parses multi-document YAML (helm output, chart files) into objects. */
