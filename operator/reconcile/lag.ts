@@ -58,9 +58,27 @@ export function createKafkaLagReader(options: KafkaLagReaderOptions): LagReader 
     return admin.then((value) => value);
   };
 
+  // Pools whose last read failed: the first failure is a warning, repeats are debug.
+  const failing = new Set<string>();
+  const failed = (pool: JobWorkerPool, error: unknown) => {
+    const name = `${pool.metadata.namespace}/${pool.metadata.name}`;
+    const details = { pool: name, error: error instanceof Error ? error.message : String(error) };
+    const message = "Cannot read the lag of {pool} (status.lag stays unset; the operator needs " +
+      "network access to the brokers and, with SASL, to read the pool's Secret): {error}";
+    if (failing.has(pool.metadata.uid ?? name)) log.debug(message, details);
+    else log.warn(message, details);
+    failing.add(pool.metadata.uid ?? name);
+  };
+
   return {
     async read(pool, signal) {
-      const config = await kafkaConfigOf(options.client, pool, signal);
+      let config: KafkaConfig | undefined;
+      try {
+        config = await kafkaConfigOf(options.client, pool, signal);
+      } catch (error) {
+        failed(pool, error);
+        return undefined;
+      }
       if (!config) return undefined;
       const key = JSON.stringify([config.brokers, config.tls, config.sasl]);
       try {
@@ -70,12 +88,10 @@ export function createKafkaLagReader(options: KafkaLagReaderOptions): LagReader 
           fetchGroupLag(admin, consumerGroupOf(pool), pool.spec.kafka.topic.name),
           timeoutMs,
         );
+        failing.delete(pool.metadata.uid ?? `${pool.metadata.namespace}/${pool.metadata.name}`);
         return lag.total;
       } catch (error) {
-        log.debug("Cannot read the lag of {pool}: {error}", {
-          pool: `${pool.metadata.namespace}/${pool.metadata.name}`,
-          error: error instanceof Error ? error.message : String(error),
-        });
+        failed(pool, error);
         const admin = admins.get(key);
         admins.delete(key);
         admin?.then((a) => a.disconnect()).catch(() => {});
@@ -90,7 +106,10 @@ export function createKafkaLagReader(options: KafkaLagReaderOptions): LagReader 
   };
 }
 
-/** The kafkajs settings for a pool, or `undefined` when the operator cannot connect like it. */
+/**
+ * The kafkajs settings for a pool; `undefined` for a TLS CA from a Secret (not
+ * supported here); throws when the SASL Secret cannot be read.
+ */
 async function kafkaConfigOf(
   client: KubeClient,
   pool: JobWorkerPool,
@@ -105,15 +124,27 @@ async function kafkaConfigOf(
     tls: kafka.tls.enabled ? { enabled: true, rejectUnauthorized: true } : { enabled: false },
   };
   if (kafka.sasl) {
+    const where = `${pool.metadata.namespace ?? ""}/${kafka.sasl.secretRef.name}`;
     const secret = await client.get(
       { group: "", version: "v1", plural: "secrets", kind: "Secret", namespaced: true },
       { namespace: pool.metadata.namespace ?? "", name: kafka.sasl.secretRef.name },
       signal,
-    ).catch(() => undefined);
+    ).catch((error: unknown) => {
+      throw new Error(
+        `Reading the SASL Secret ${where} failed: ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+      );
+    });
     const data = secret?.["data"] as Record<string, string> | undefined;
     const username = data?.[kafka.sasl.secretRef.usernameKey];
     const password = data?.[kafka.sasl.secretRef.passwordKey];
-    if (!username || !password) return undefined;
+    if (!username || !password) {
+      throw new Error(
+        `The SASL Secret ${where} is missing or lacks the keys ` +
+          `${kafka.sasl.secretRef.usernameKey} and ${kafka.sasl.secretRef.passwordKey}`,
+      );
+    }
     config.sasl = {
       mechanism: kafka.sasl.mechanism,
       username: atob(username),
