@@ -3,7 +3,7 @@ import type { WorkerMetrics } from "../../src/observability/metrics.ts";
 import { runWorker } from "../../src/worker/mod.ts";
 import { Registry } from "prom-client";
 import {
-  committedOffsets,
+  committedTotal,
   emailJob,
   produce,
   setupTopic,
@@ -11,11 +11,6 @@ import {
 } from "./fixtures/worker_harness.ts";
 
 const group = { heartbeatIntervalMs: 500, maxWaitTimeMs: 500 };
-
-async function committedTotal(config: Parameters<typeof committedOffsets>[0]): Promise<number> {
-  const offsets = await committedOffsets(config);
-  return [...offsets.values()].reduce((sum, offset) => sum + Math.max(0, offset), 0);
-}
 
 /** Metrics that remember the largest buffer and every lag reported. */
 function spyMetrics() {
