@@ -1,11 +1,13 @@
 /**
  * Running helm (from `test/env/services.ts`) for integration tests, with its
- * cache, config and data folders kept out of the user's home.
+ * cache, config and data folders kept out of the user's home, and reading what
+ * it renders.
  *
  * @module
  */
 
 import { join } from "node:path";
+import { Yaml } from "cdk8s";
 import { kube } from "./services.ts";
 
 /** What a helm call printed. */
@@ -57,4 +59,15 @@ export async function helmOk(args: string[], options: HelmCallOptions = {}): Pro
     throw new Error(`helm ${args.join(" ")} failed: ${result.stderr.trim()}`);
   }
   return result.stdout;
+}
+
+/** Parses multi-document YAML (helm output, chart files) into its documents, empty ones left out. */
+export async function parseYaml<T>(text: string): Promise<T[]> {
+  const file = await Deno.makeTempFile({ suffix: ".yaml" });
+  try {
+    await Deno.writeTextFile(file, text);
+    return (Yaml.load(file) as (T | null)[]).filter((doc): doc is T => !!doc);
+  } finally {
+    await Deno.remove(file);
+  }
 }

@@ -13,7 +13,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Yaml } from "cdk8s";
 import { CRD_NAME } from "../../operator/api/mod.ts";
-import { helm } from "../env/helm.ts";
+import { helm, parseYaml } from "../env/helm.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const CHART = join(ROOT, "charts", "jobpool-operator");
@@ -23,17 +23,6 @@ interface Manifest {
   kind: string;
   metadata: { name: string; namespace?: string; labels?: Record<string, string> };
   [field: string]: unknown;
-}
-
-/** Parses multi-document YAML (helm output, chart files) into objects. */
-async function parseYaml(text: string): Promise<Manifest[]> {
-  const file = await Deno.makeTempFile({ suffix: ".yaml" });
-  try {
-    await Deno.writeTextFile(file, text);
-    return (Yaml.load(file) as (Manifest | null)[]).filter((doc): doc is Manifest => !!doc);
-  } finally {
-    await Deno.remove(file);
-  }
 }
 
 /** `helm template` of the chart with `values` (written to a file); fails the test on error. */
@@ -50,7 +39,7 @@ async function render(values: Record<string, unknown> = {}, extra: string[] = []
       ...extra,
     ]);
     assert.ok(result.success, `helm template failed:\n${result.stderr}`);
-    return await parseYaml(result.stdout);
+    return await parseYaml<Manifest>(result.stdout);
   } finally {
     await Deno.remove(file);
   }
@@ -248,7 +237,7 @@ Deno.test("values.schema.json and the templates reject bad values with helm's er
 
 Deno.test("the chart's RBAC is the generated install bundle's", async () => {
   const chart = await render();
-  const bundle = await parseYaml(
+  const bundle = await parseYaml<Manifest>(
     await Deno.readTextFile(join(ROOT, "manifests", "install", "01-rbac.yaml")),
   );
   for (const kind of ["ClusterRole", "Role"]) {
@@ -260,8 +249,10 @@ Deno.test("the chart's RBAC is the generated install bundle's", async () => {
 
 Deno.test("the chart's CRD is the generated one", async () => {
   const file = `${CRD_NAME}.yaml`;
-  const chart = await parseYaml(await Deno.readTextFile(join(CHART, "crds", file)));
-  const generated = await parseYaml(await Deno.readTextFile(join(ROOT, "manifests", "crd", file)));
+  const chart = await parseYaml<Manifest>(await Deno.readTextFile(join(CHART, "crds", file)));
+  const generated = await parseYaml<Manifest>(
+    await Deno.readTextFile(join(ROOT, "manifests", "crd", file)),
+  );
   assert.equal(chart.length, 1);
   assert.equal(chart[0]!.metadata.name, CRD_NAME);
   assert.deepEqual(chart, generated, "charts/jobpool-operator/crds differs: run deno task synth");

@@ -10,10 +10,9 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Yaml } from "cdk8s";
 import { newJobWorkerPool } from "../../operator/api/mod.ts";
 import { synthesizePool } from "../../operator/synth/mod.ts";
-import { kube } from "../env/services.ts";
+import { helm, parseYaml } from "../env/helm.ts";
 
 const CHART = join(
   dirname(fileURLToPath(import.meta.url)),
@@ -37,34 +36,19 @@ async function render(sets: string[]): Promise<Manifest[]> {
 async function tryRender(
   sets: string[],
 ): Promise<{ success: boolean; stderr: string; objects: Manifest[] }> {
-  const home = await Deno.makeTempDir({ prefix: "jobpool-helm-" });
-  try {
-    const output = await new Deno.Command(kube().helm, {
-      args: [
-        "template",
-        "jp",
-        CHART,
-        "--namespace=jobpool-system",
-        ...sets.map((s) => `--set=${s}`),
-      ],
-      env: {
-        HELM_CACHE_HOME: join(home, "cache"),
-        HELM_CONFIG_HOME: join(home, "config"),
-        HELM_DATA_HOME: join(home, "data"),
-      },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const decoder = new TextDecoder();
-    const stderr = decoder.decode(output.stderr);
-    if (!output.success) return { success: false, stderr, objects: [] };
-    const file = join(home, "out.yaml");
-    await Deno.writeTextFile(file, decoder.decode(output.stdout));
-    const objects = (Yaml.load(file) as (Manifest | null)[]).filter((doc) => !!doc);
-    return { success: true, stderr, objects };
-  } finally {
-    await Deno.remove(home, { recursive: true });
-  }
+  const result = await helm([
+    "template",
+    "jp",
+    CHART,
+    "--namespace=jobpool-system",
+    ...sets.map((s) => `--set=${s}`),
+  ]);
+  if (!result.success) return { success: false, stderr: result.stderr, objects: [] };
+  return {
+    success: true,
+    stderr: result.stderr,
+    objects: await parseYaml<Manifest>(result.stdout),
+  };
 }
 
 Deno.test("the workers' PodMonitor selects the worker Pods the operator generates", async () => {
