@@ -6,12 +6,12 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { DEFAULT_CRDS, startKube } from "../env/kube.ts";
 import { kube } from "../env/services.ts";
 import {
   applyObjects,
   condition,
+  crdDir,
   createNamespace,
   eventually,
   getJson,
@@ -22,12 +22,6 @@ import {
   poolManifest,
   startTestOperator,
 } from "./operator_support.ts";
-
-/** The upstream CRD fixtures: `JOBPOOL_TEST_CRD_DIR`, else `../shared/fixtures/crds` beside the clone. */
-function crdDir(): string {
-  return Deno.env.get("JOBPOOL_TEST_CRD_DIR") ??
-    fileURLToPath(new URL("../../../shared/fixtures/crds", import.meta.url));
-}
 
 Deno.test("missing KEDA and Strimzi CRDs: conditions explain, replicas.min runs, installing them later heals", async () => {
   kube(); // Fails, naming the service, when the test environment has no kube-apiserver.

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { fileURLToPath } from "node:url";
 import { CRD_NAME, jobWorkerPoolCrd } from "../../operator/api/mod.ts";
 import {
   type LagReader,
@@ -28,6 +29,12 @@ export interface KubeAccess {
 export function sharedKube(): KubeAccess {
   const { kubeconfig, kubectl } = kube();
   return { kubeconfig, kubectl };
+}
+
+/** The upstream CRD fixtures: `JOBPOOL_TEST_CRD_DIR`, else `../shared/fixtures/crds` beside the clone. */
+export function crdDir(): string {
+  return Deno.env.get("JOBPOOL_TEST_CRD_DIR") ??
+    fileURLToPath(new URL("../../../shared/fixtures/crds", import.meta.url));
 }
 
 /** A Kubernetes-valid unique name (`uniqueName` uses underscores). */

@@ -7,13 +7,13 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { startOperator } from "../../operator/reconcile/mod.ts";
 import { synthesizePool } from "../../operator/synth/mod.ts";
 import { CRD_FIXTURES, startKube } from "../env/kube.ts";
 import { kube } from "../env/services.ts";
 import {
   applyObjects,
+  crdDir,
   createNamespace,
   eventually,
   getJson,
@@ -24,12 +24,6 @@ import {
   newClient,
   poolManifest,
 } from "./operator_support.ts";
-
-/** The upstream CRD fixtures: `JOBPOOL_TEST_CRD_DIR`, else `../shared/fixtures/crds` beside the clone. */
-function crdDir(): string {
-  return Deno.env.get("JOBPOOL_TEST_CRD_DIR") ??
-    fileURLToPath(new URL("../../../shared/fixtures/crds", import.meta.url));
-}
 
 Deno.test("KafkaTopics served as v1beta2 only are watched: a deleted topic comes back", async () => {
   kube(); // Fails, naming the service, when the test environment has no kube-apiserver.
