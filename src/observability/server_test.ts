@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { createWorkerMetrics } from "./metrics.ts";
-import { startObservabilityServer } from "./server.ts";
+import {
+  type ObservabilityServer,
+  type ObservabilityServerOptions,
+  startObservabilityServer,
+} from "./server.ts";
 
 async function get(
   port: number,
@@ -14,6 +18,19 @@ async function get(
   };
 }
 
+/** A server on a free port with a fresh registry, alive and ready; `options` override. */
+function startServer(
+  options: Partial<ObservabilityServerOptions> = {},
+): Promise<ObservabilityServer> {
+  return startObservabilityServer({
+    port: 0,
+    registry: createWorkerMetrics().registry,
+    isAlive: () => true,
+    isReady: () => true,
+    ...options,
+  });
+}
+
 function blockEventLoop(ms: number): void {
   const until = performance.now() + ms;
   while (performance.now() < until) {
@@ -24,12 +41,7 @@ function blockEventLoop(ms: number): void {
 Deno.test("/metrics serves the registry in Prometheus text format", async () => {
   const metrics = createWorkerMetrics();
   metrics.setPoolSize(7);
-  const server = await startObservabilityServer({
-    port: 0,
-    registry: metrics.registry,
-    isAlive: () => true,
-    isReady: () => true,
-  });
+  const server = await startServer({ registry: metrics.registry });
   try {
     assert.notEqual(server.port, 0);
     const { status, type, body } = await get(server.port, "/metrics");
@@ -45,12 +57,7 @@ Deno.test("/metrics serves the registry in Prometheus text format", async () => 
 Deno.test("/readyz follows isReady and /healthz follows isAlive", async () => {
   let ready = false;
   let alive = true;
-  const server = await startObservabilityServer({
-    port: 0,
-    registry: createWorkerMetrics().registry,
-    isAlive: () => alive,
-    isReady: () => ready,
-  });
+  const server = await startServer({ isAlive: () => alive, isReady: () => ready });
   try {
     assert.equal((await get(server.port, "/readyz")).status, 503);
     ready = true;
@@ -66,11 +73,7 @@ Deno.test("/readyz follows isReady and /healthz follows isAlive", async () => {
 });
 
 Deno.test("/healthz fails after the event loop was blocked", async () => {
-  const server = await startObservabilityServer({
-    port: 0,
-    registry: createWorkerMetrics().registry,
-    isAlive: () => true,
-    isReady: () => true,
+  const server = await startServer({
     // A long interval keeps the late sample in place while the probe runs.
     eventLoop: { intervalMs: 2_000, maxLagMs: 200 },
   });
@@ -86,12 +89,7 @@ Deno.test("/healthz fails after the event loop was blocked", async () => {
 });
 
 Deno.test("unknown paths are 404 and other methods 405", async () => {
-  const server = await startObservabilityServer({
-    port: 0,
-    registry: createWorkerMetrics().registry,
-    isAlive: () => true,
-    isReady: () => true,
-  });
+  const server = await startServer();
   try {
     assert.equal((await get(server.port, "/nope")).status, 404);
     const post = await fetch(`http://127.0.0.1:${server.port}/metrics`, { method: "POST" });
@@ -104,33 +102,17 @@ Deno.test("unknown paths are 404 and other methods 405", async () => {
 
 Deno.test("aborting the signal closes the server", async () => {
   const controller = new AbortController();
-  const server = await startObservabilityServer({
-    port: 0,
-    registry: createWorkerMetrics().registry,
-    isAlive: () => true,
-    isReady: () => true,
-    signal: controller.signal,
-  });
+  const server = await startServer({ signal: controller.signal });
   controller.abort();
   await server.close();
   await assert.rejects(fetch(`http://127.0.0.1:${server.port}/healthz`));
 });
 
 Deno.test("a port in use is named in the error", async () => {
-  const first = await startObservabilityServer({
-    port: 0,
-    registry: createWorkerMetrics().registry,
-    isAlive: () => true,
-    isReady: () => true,
-  });
+  const first = await startServer();
   try {
     await assert.rejects(
-      startObservabilityServer({
-        port: first.port,
-        registry: createWorkerMetrics().registry,
-        isAlive: () => true,
-        isReady: () => true,
-      }),
+      startServer({ port: first.port }),
       new RegExp(`Port ${first.port} is already in use: set METRICS_PORT`),
     );
   } finally {
