@@ -45,20 +45,28 @@ export interface PolicyRule {
   verbs: string[];
 }
 
-const MANAGE = ["get", "list", "watch", "create", "update", "patch", "delete"];
+/**
+ * Generated objects: informers (list, watch), reads before adopting or deleting
+ * (get), server-side apply (patch, and create when the object is new), and
+ * deletes (stale TriggerAuthentications, a conflicting pool's workers,
+ * KafkaTopics with deletionPolicy Delete). Never `update`.
+ */
+const MANAGE = ["get", "list", "watch", "create", "patch", "delete"];
 
 /**
- * The cluster-wide rules: its own resource (finalizers and status too), the
- * objects it generates, and Events. Nothing else, Secrets included.
+ * The cluster-wide rules, exactly the calls the code makes: its own resource
+ * (get, informer, finalizer merge patch), its status (server-side apply), its
+ * finalizers (blockOwnerDeletion under OwnerReferencesPermissionEnforcement),
+ * the objects it generates, and creating Events. Nothing else, Secrets included.
  */
 export const OPERATOR_CLUSTER_RULES: readonly PolicyRule[] = [
-  { apiGroups: [GROUP], resources: [PLURAL], verbs: ["get", "list", "watch", "update", "patch"] },
-  { apiGroups: [GROUP], resources: [`${PLURAL}/status`], verbs: ["get", "update", "patch"] },
+  { apiGroups: [GROUP], resources: [PLURAL], verbs: ["get", "list", "watch", "patch"] },
+  { apiGroups: [GROUP], resources: [`${PLURAL}/status`], verbs: ["patch"] },
   { apiGroups: [GROUP], resources: [`${PLURAL}/finalizers`], verbs: ["update"] },
   { apiGroups: ["apps"], resources: ["deployments"], verbs: MANAGE },
   { apiGroups: ["keda.sh"], resources: ["scaledobjects", "triggerauthentications"], verbs: MANAGE },
   { apiGroups: ["kafka.strimzi.io"], resources: ["kafkatopics"], verbs: MANAGE },
-  { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
+  { apiGroups: [""], resources: ["events"], verbs: ["create"] },
 ];
 
 /** The rules in the operator's own namespace: the leader-election Lease. */

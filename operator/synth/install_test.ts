@@ -65,3 +65,27 @@ Deno.test("the operator runs under restricted pod security in its namespace", ()
   });
   assert.ok(!JSON.stringify(install).includes("cdk8s.io/metadata.addr"));
 });
+
+Deno.test("the ClusterRole's verbs are exactly the calls the operator makes", () => {
+  const verbs = Object.fromEntries(
+    OPERATOR_CLUSTER_RULES.flatMap((rule) =>
+      rule.resources.map((resource) => [resource, rule.verbs.join(" ")])
+    ),
+  );
+  const generated = "get list watch create patch delete";
+  assert.deepEqual(verbs, {
+    "jobworkerpools": "get list watch patch",
+    "jobworkerpools/status": "patch",
+    "jobworkerpools/finalizers": "update",
+    "deployments": generated,
+    "scaledobjects": generated,
+    "triggerauthentications": generated,
+    "kafkatopics": generated,
+    "events": "create",
+  });
+  assert.deepEqual(OPERATOR_NAMESPACE_RULES.map((rule) => rule.verbs), [[
+    "get",
+    "create",
+    "update",
+  ]]);
+});
