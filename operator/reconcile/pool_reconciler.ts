@@ -27,7 +27,7 @@ import {
   triggerAuthenticationName,
   workerName,
 } from "../synth/names.ts";
-import { type Clock, systemClock } from "../runtime/clock.ts";
+import { type Clock, kubeTime, systemClock } from "../runtime/clock.ts";
 import type { Reconciler, ReconcileResult } from "../runtime/controller.ts";
 import type { EventRecorder } from "../runtime/events.ts";
 import {
@@ -528,7 +528,7 @@ export class PoolReconciler implements Reconciler {
     const status: JobWorkerPoolStatus = computeStatus({
       generation: pool.metadata.generation ?? 0,
       previous: pool.status,
-      now: new Date(this.#clock.now()).toISOString().replace(/\.\d{3}Z$/, "Z"),
+      now: kubeTime(this.#clock.now()),
       consumerGroup: consumerGroupOf(pool),
       ...parts,
     });

@@ -22,6 +22,11 @@ export const systemClock: Clock = {
   },
 };
 
+/** Formats a time as a Kubernetes `metav1.Time` (RFC 3339, whole seconds, UTC): `2006-01-02T15:04:05Z`. */
+export function kubeTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
 /**
  * Resolves after `ms` on `clock`, or rejects with the signal's reason when
  * `signal` aborts first.

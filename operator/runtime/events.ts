@@ -8,7 +8,7 @@
  */
 
 import { logger } from "../../src/observability/logging.ts";
-import { type Clock, systemClock } from "./clock.ts";
+import { type Clock, kubeTime, systemClock } from "./clock.ts";
 import type { KubeClient } from "./kube_client.ts";
 import { type KubeObject, RESOURCES } from "./resources.ts";
 import { microTime } from "./leader_election.ts";
@@ -65,7 +65,7 @@ export class EventRecorder {
     if (this.#recent.size > 10_000) {
       for (const [key, at] of this.#recent) if (now - at >= window) this.#recent.delete(key);
     }
-    const time = new Date(now).toISOString().replace(/\.\d{3}Z$/, "Z");
+    const time = kubeTime(now);
     try {
       await this.#options.client.create(RESOURCES.events, {
         metadata: { namespace, generateName: `${name}.` },

@@ -6,7 +6,7 @@
  * @module
  */
 
-export { type Clock, FakeClock, sleep, systemClock } from "./clock.ts";
+export { type Clock, FakeClock, kubeTime, sleep, systemClock } from "./clock.ts";
 export {
   type ControllerOptions,
   type Reconciler,
