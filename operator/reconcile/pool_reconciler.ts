@@ -177,29 +177,15 @@ export class PoolReconciler implements Reconciler {
   }
 
   async #reconcileLive(pool: JobWorkerPool, signal: AbortSignal): Promise<ReconcileResult> {
-    const { events } = this.#options;
-    const group = consumerGroupOf(pool);
     const notReconciled: ConditionState = {
       status: "Unknown",
       reason: REASONS.notReconciled,
       message: "Not reconciled: see the Ready condition",
     };
-
-    const winner = consumerGroupWinner(pool, this.#options.knownPools(), {
-      runsGroup: (other, group) => this.#deploymentRunsGroup(other, group),
-    });
-    if (winner) {
-      // Two pools must never consume one group: this one's workers stop until it has its own.
-      await this.#stopWorkers(pool, signal);
-      const state: ConditionState = {
-        status: "False",
-        reason: REASONS.consumerGroupConflict,
-        message: `Consumer group "${group}" is already used by JobWorkerPool ` +
-          `${winner.metadata.namespace}/${winner.metadata.name}; two pools in one group steal ` +
-          "each other's partitions, so this pool's workers are stopped: set " +
-          "spec.kafka.consumerGroup to a group of its own, or remove it to use the default " +
-          `"${defaultConsumerGroup(pool)}"`,
-      };
+    const conflict = await this.#consumerGroupConflict(pool, signal);
+    const objects = conflict ? undefined : this.#synthesize(pool);
+    if (conflict || !objects || "status" in objects) {
+      const state = conflict ?? objects as ConditionState;
       return await this.#blocked(
         pool,
         state,
@@ -208,25 +194,84 @@ export class PoolReconciler implements Reconciler {
       );
     }
 
-    let objects: SynthesizedObjects;
+    const { blocker, topic, scaler, deploymentView, notes } = await this.#applyAll(
+      pool,
+      objects,
+      signal,
+    );
+    if (blocker) {
+      await this.#options.events.record(raw(pool), {
+        type: "Warning",
+        reason: blocker.reason,
+        message: blocker.message,
+      });
+    }
+    const lag = this.#options.lag ? await this.#options.lag.read(pool, signal) : undefined;
+    await this.#writeStatus(pool, {
+      blocked: blocker,
+      topic,
+      scaler,
+      deployment: deploymentView,
+      notes,
+      lag,
+    }, signal);
+    if (blocker) return { requeueAfterMs: this.#blockedRequeueMs() };
+    return this.#options.lag ? { requeueAfterMs: this.#options.lagRefreshMs ?? 30_000 } : {};
+  }
+
+  /**
+   * `Ready=False` when another pool owns this pool's consumer group; this
+   * pool's workers are then stopped, since two pools must never consume one
+   * group.
+   */
+  async #consumerGroupConflict(
+    pool: JobWorkerPool,
+    signal: AbortSignal,
+  ): Promise<ConditionState | undefined> {
+    const winner = consumerGroupWinner(pool, this.#options.knownPools(), {
+      runsGroup: (other, group) => this.#deploymentRunsGroup(other, group),
+    });
+    if (!winner) return undefined;
+    await this.#stopWorkers(pool, signal);
+    return {
+      status: "False",
+      reason: REASONS.consumerGroupConflict,
+      message: `Consumer group "${consumerGroupOf(pool)}" is already used by JobWorkerPool ` +
+        `${winner.metadata.namespace}/${winner.metadata.name}; two pools in one group steal ` +
+        "each other's partitions, so this pool's workers are stopped: set " +
+        "spec.kafka.consumerGroup to a group of its own, or remove it to use the default " +
+        `"${defaultConsumerGroup(pool)}"`,
+    };
+  }
+
+  /** The generated objects, or `Ready=False` when the spec cannot be turned into them. */
+  #synthesize(pool: JobWorkerPool): SynthesizedObjects | ConditionState {
     try {
-      objects = this.#options.synthesize(pool, { kedaOwnsReplicas: true });
+      return this.#options.synthesize(pool, { kedaOwnsReplicas: true });
     } catch (error) {
       if (!(error instanceof TypeError || error instanceof RangeError)) throw error;
-      const state: ConditionState = {
+      return {
         status: "False",
         reason: REASONS.invalidSpec,
         message: `The spec cannot be turned into a worker Deployment: ${error.message}`,
       };
-      return await this.#blocked(
-        pool,
-        state,
-        { topic: notReconciled, scaler: notReconciled },
-        signal,
-      );
     }
+  }
 
-    // Each branch records its own blocker, so the one reported does not depend on timing.
+  /**
+   * Applies the workers' objects and the topic side by side. The topic does
+   * not depend on the rest; the Deployment waits for KEDA's answer. Both
+   * branches finish before this returns (the queue may then run the key
+   * again), and each records its own blocker, so the one reported does not
+   * depend on timing.
+   */
+  async #applyAll(pool: JobWorkerPool, objects: SynthesizedObjects, signal: AbortSignal): Promise<{
+    blocker: ConditionState | undefined;
+    topic: ConditionState;
+    scaler: ConditionState;
+    deploymentView: { name: string; status: never } | undefined;
+    notes: string[];
+  }> {
     const makeApplier =
       (slot: { blocker?: Blocker }) =>
       async (object: object): Promise<KubeObject | "notServed" | undefined> => {
@@ -244,43 +289,23 @@ export class PoolReconciler implements Reconciler {
     const topicSlot: { blocker?: Blocker } = {};
     const workerNotes: string[] = [];
     const topicNotes: string[] = [];
-
-    // The topic does not depend on the rest; the Deployment waits for KEDA's answer. Both
-    // branches finish before this reconcile does (the queue may then run the key again).
     const [workersResult, topicResult] = await Promise.allSettled([
       this.#applyWorkers(pool, objects, makeApplier(workerSlot), workerNotes, signal),
       this.#applyTopic(pool, objects.kafkaTopic, makeApplier(topicSlot), topicNotes, signal),
     ]);
     if (workersResult.status === "rejected") throw workersResult.reason;
     if (topicResult.status === "rejected") throw topicResult.reason;
-    const workers = workersResult.value;
     const topic = topicResult.value;
     if (topic.state.status === "False" && topic.blocking) {
       topicSlot.blocker ??= { state: topic.state };
     }
-    const blocker = workerSlot.blocker ?? topicSlot.blocker;
-    const notes = [...workerNotes, ...topicNotes];
-    const { scaler, deploymentView } = workers;
-
-    const blockedState = blocker?.state;
-    if (blockedState) {
-      await events.record(raw(pool), {
-        type: "Warning",
-        reason: blockedState.reason,
-        message: blockedState.message,
-      });
-    }
-    const lag = this.#options.lag ? await this.#options.lag.read(pool, signal) : undefined;
-    await this.#writeStatus(pool, {
-      blocked: blockedState,
+    return {
+      blocker: (workerSlot.blocker ?? topicSlot.blocker)?.state,
       topic: topic.state,
-      scaler,
-      deployment: deploymentView,
-      notes,
-      lag,
-    }, signal);
-    if (blockedState) return { requeueAfterMs: this.#blockedRequeueMs() };
-    return this.#options.lag ? { requeueAfterMs: this.#options.lagRefreshMs ?? 30_000 } : {};
+      scaler: workersResult.value.scaler,
+      deploymentView: workersResult.value.deploymentView,
+      notes: [...workerNotes, ...topicNotes],
+    };
   }
 
   /** TriggerAuthentication and ScaledObject, then the Deployment (fixed replicas without KEDA). */
@@ -355,76 +380,52 @@ export class PoolReconciler implements Reconciler {
       };
     }
     const desired = kafkaTopic as KubeObject;
-    const type = resourceTypeOf(desired, APPLIED_TYPES);
-    const where = `${desired.metadata.namespace}/${desired.metadata.name}`;
-    const cached = type && this.#options.cache?.(type, where);
-    const ownedInCache = cached && cached.metadata.labels?.[LABELS.poolUid] === pool.metadata.uid;
-    if (type && !ownedInCache) {
-      try {
-        const existing = await this.#options.client.get(type, {
-          namespace: desired.metadata.namespace ?? "",
-          name: desired.metadata.name ?? "",
-        }, signal);
-        const owner = existing?.metadata.labels?.[LABELS.poolUid];
-        if (
-          existing && owner !== pool.metadata.uid &&
-          !(await this.#isOrphan(existing, signal))
-        ) {
-          const by = existing.metadata.labels?.[LABELS.poolNamespace]
-            ? `JobWorkerPool ${existing.metadata.labels[LABELS.poolNamespace]}/${
-              existing.metadata.labels[LABELS.poolName]
-            }`
-            : "something other than this operator";
-          return {
-            blocking: true,
-            state: {
-              status: "False",
-              reason: REASONS.topicOwnedByAnotherPool,
-              message: `KafkaTopic ${where} already exists and belongs to ${by}: give this ` +
-                "pool its own spec.kafka.topic.name, or set spec.topicProvisioning.mode to none " +
-                "to share the existing topic",
-            },
-          };
-        }
-      } catch (error) {
-        if (!isResourceNotServed(error)) throw error;
-      }
-    }
+    const owned = await this.#topicOwnedElsewhere(pool, desired, signal);
+    if (owned) return { blocking: true, state: owned };
     const applied = await applyOrBlock(kafkaTopic);
     if (applied === "notServed") {
       notes.push("Strimzi is not installed: the topic is not provisioned");
-      return {
-        blocking: false,
-        state: {
-          status: "False",
-          reason: REASONS.crdNotInstalled,
-          message:
-            `Strimzi's KafkaTopic CRD (kafkatopics.kafka.strimzi.io, ${
-              desired.apiVersion ?? ""
-            }) is not installed: install the Strimzi operator, or set ` +
-            "spec.topicProvisioning.mode to none and create the topic yourself",
-        },
-      };
     }
-    if (applied === undefined) {
-      return {
-        blocking: false,
-        state: { status: "False", reason: REASONS.applyFailed, message: "See the Ready condition" },
-      };
+    return { blocking: false, state: topicCondition(desired, applied) };
+  }
+
+  /**
+   * `Ready=False` when the KafkaTopic `desired` already exists for someone else
+   * (another live pool, or not made by this operator); a topic this pool owns,
+   * or one an earlier pool left behind, is fine.
+   */
+  async #topicOwnedElsewhere(
+    pool: JobWorkerPool,
+    desired: KubeObject,
+    signal: AbortSignal,
+  ): Promise<ConditionState | undefined> {
+    const type = resourceTypeOf(desired, APPLIED_TYPES);
+    if (!type) return undefined;
+    const where = `${desired.metadata.namespace}/${desired.metadata.name}`;
+    const cached = this.#options.cache?.(type, where);
+    if (cached && cached.metadata.labels?.[LABELS.poolUid] === pool.metadata.uid) return undefined;
+    let existing: KubeObject | undefined;
+    try {
+      existing = await this.#options.client.get(type, {
+        namespace: desired.metadata.namespace ?? "",
+        name: desired.metadata.name ?? "",
+      }, signal);
+    } catch (error) {
+      if (isResourceNotServed(error)) return undefined;
+      throw error;
     }
+    const labels = existing?.metadata.labels ?? {};
+    if (!existing || labels[LABELS.poolUid] === pool.metadata.uid) return undefined;
+    if (await this.#isOrphan(existing, signal)) return undefined;
+    const by = labels[LABELS.poolNamespace]
+      ? `JobWorkerPool ${labels[LABELS.poolNamespace]}/${labels[LABELS.poolName]}`
+      : "something other than this operator";
     return {
-      blocking: false,
-      state: fromForeignReady(applied["status"] as never, {
-        readyReason: REASONS.topicReady,
-        notReadyReason: REASONS.topicNotReady,
-        what: `KafkaTopic ${where}`,
-        missing: {
-          status: "Unknown",
-          reason: REASONS.waitingForTopicOperator,
-          message: `KafkaTopic ${where} is applied; waiting for the Strimzi topic operator to ` +
-            "report on it",
-        },
-      }),
+      status: "False",
+      reason: REASONS.topicOwnedByAnotherPool,
+      message: `KafkaTopic ${where} already exists and belongs to ${by}: give this ` +
+        "pool its own spec.kafka.topic.name, or set spec.topicProvisioning.mode to none " +
+        "to share the existing topic",
     };
   }
 
@@ -659,6 +660,39 @@ function stableJson(value: unknown): string {
         ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0))
         : v,
   );
+}
+
+/** `TopicReady` from the result of applying the KafkaTopic `desired`. */
+function topicCondition(
+  desired: KubeObject,
+  applied: KubeObject | "notServed" | undefined,
+): ConditionState {
+  const where = `${desired.metadata.namespace}/${desired.metadata.name}`;
+  if (applied === "notServed") {
+    return {
+      status: "False",
+      reason: REASONS.crdNotInstalled,
+      message:
+        `Strimzi's KafkaTopic CRD (kafkatopics.kafka.strimzi.io, ${
+          desired.apiVersion ?? ""
+        }) is not installed: install the Strimzi operator, or set ` +
+        "spec.topicProvisioning.mode to none and create the topic yourself",
+    };
+  }
+  if (applied === undefined) {
+    return { status: "False", reason: REASONS.applyFailed, message: "See the Ready condition" };
+  }
+  return fromForeignReady(applied["status"] as never, {
+    readyReason: REASONS.topicReady,
+    notReadyReason: REASONS.topicNotReady,
+    what: `KafkaTopic ${where}`,
+    missing: {
+      status: "Unknown",
+      reason: REASONS.waitingForTopicOperator,
+      message: `KafkaTopic ${where} is applied; waiting for the Strimzi topic operator to ` +
+        "report on it",
+    },
+  });
 }
 
 /** Replicas of the Deployment when nothing scales it: `replicas.min`, at least one. */
