@@ -19,9 +19,13 @@ import {
 
 /** An `apiextensions.k8s.io/v1` CustomResourceDefinition, as plain JSON. */
 export interface CustomResourceDefinition {
+  /** Always `apiextensions.k8s.io/v1`. */
   apiVersion: "apiextensions.k8s.io/v1";
+  /** Always `CustomResourceDefinition`. */
   kind: "CustomResourceDefinition";
+  /** The CRD's name (`<plural>.<group>`) and labels. */
   metadata: { name: string; labels?: Record<string, string> };
+  /** Group, names, scope and the served versions with their schemas. */
   spec: {
     group: string;
     scope: "Namespaced" | "Cluster";

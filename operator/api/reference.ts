@@ -27,9 +27,13 @@ interface SchemaNode {
 export interface FieldReference {
   /** Dotted path below `spec`, `[]` marking list items, e.g. `kafka.sasl.mechanism`. */
   path: string;
+  /** The field's type as the schema gives it (`string`, `integer`, `object`, `list of …`). */
   type: string;
+  /** Whether the field must be set. */
   required: boolean;
+  /** The default as JSON; empty when there is none or it is an object. */
   default: string;
+  /** The schema's description plus its enum, range and CEL rules. */
   description: string;
 }
 

@@ -12,14 +12,23 @@
 
 /** The part of a structural schema node that type derivation and defaulting read. */
 export interface SchemaNode {
+  /** The JSON type; unset for `x-kubernetes-int-or-string` nodes. */
   readonly type?: "object" | "array" | "string" | "integer" | "number" | "boolean";
+  /** The fields of an object. */
   readonly properties?: { readonly [key: string]: SchemaNode };
+  /** The fields of an object that must be set. */
   readonly required?: readonly string[];
+  /** The schema of an array's items. */
   readonly items?: SchemaNode;
+  /** The schema of a map's values, or whether unknown keys are allowed. */
   readonly additionalProperties?: SchemaNode | boolean;
+  /** The allowed values. */
   readonly enum?: readonly unknown[];
+  /** The value the API server fills in when the field is unset. */
   readonly default?: unknown;
+  /** Accepts an integer or a string (e.g. a resource quantity). */
   readonly "x-kubernetes-int-or-string"?: boolean;
+  /** Keeps fields the schema does not describe (free-form objects). */
   readonly "x-kubernetes-preserve-unknown-fields"?: boolean;
 }
 

@@ -9,16 +9,23 @@ import { API_VERSION, type JobWorkerPoolSpecInput, KIND } from "../api/mod.ts";
 
 /** A `JobWorkerPool` manifest before the API server defaults it. */
 export interface JobWorkerPoolManifest {
+  /** Always `jobpool.dev/v1alpha1`. */
   apiVersion: typeof API_VERSION;
+  /** Always `JobWorkerPool`. */
   kind: typeof KIND;
+  /** Name, namespace and labels of the example pool. */
   metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  /** The spec as a person writes it (defaults left out). */
   spec: JobWorkerPoolSpecInput;
 }
 
 /** One example: a file name under `manifests/examples/`, what it shows, and the pool. */
 export interface Example {
+  /** The file name under `manifests/examples/`. */
   file: string;
+  /** What the example shows, written as a comment at the top of the file. */
   description: string;
+  /** The pool itself. */
   pool: JobWorkerPoolManifest;
 }
 

@@ -40,8 +40,11 @@ export const OPERATOR_COMMAND = [
 
 /** One RBAC policy rule. */
 export interface PolicyRule {
+  /** API groups (`""` is the core group). */
   apiGroups: string[];
+  /** Resources, with `/subresource` where needed. */
   resources: string[];
+  /** The verbs allowed on them. */
   verbs: string[];
 }
 
@@ -86,8 +89,11 @@ export interface InstallOptions {
 
 /** The install bundle, grouped the way `manifests/install/` stores it. */
 export interface InstallObjects {
+  /** The operator's Namespace (`00-namespace.yaml`). */
   namespace: KubeObject;
+  /** ServiceAccount, ClusterRole, Role and their bindings (`01-rbac.yaml`). */
   rbac: KubeObject[];
+  /** The operator Deployment (`02-operator.yaml`). */
   operator: KubeObject[];
 }
 

@@ -15,12 +15,19 @@ export const KEDA_API_VERSION = "keda.sh/v1alpha1";
 
 /** The metadata of KEDA's `kafka` trigger; KEDA reads every value as a string. */
 export interface KafkaTriggerMetadata {
+  /** Comma-separated bootstrap servers. */
   bootstrapServers: string;
+  /** The consumer group whose lag drives scaling. */
   consumerGroup: string;
+  /** The topic the lag is measured on (always set, so partitions of other topics never count). */
   topic: string;
+  /** Target lag per replica, as a string (KEDA's metadata is all strings). */
   lagThreshold: string;
+  /** Lag above which KEDA wakes the Deployment from `minReplicaCount`. */
   activationLagThreshold: string;
+  /** Where a partition without a committed offset starts, matching the worker. */
   offsetResetPolicy: "earliest" | "latest";
+  /** Whether replicas beyond the partition count are allowed (they sit idle). */
   allowIdleConsumers: "true" | "false";
   /** `plaintext`, `scram_sha256` or `scram_sha512`; credentials come from the authentication. */
   sasl?: "plaintext" | "scram_sha256" | "scram_sha512";
@@ -30,24 +37,35 @@ export interface KafkaTriggerMetadata {
 
 /** A `kafka` trigger. */
 export interface KafkaTrigger {
+  /** Always `kafka`. */
   type: "kafka";
+  /** The trigger's settings. */
   metadata: KafkaTriggerMetadata;
+  /** The TriggerAuthentication with SASL credentials or a TLS CA, when one is needed. */
   authenticationRef?: { name: string; kind?: "TriggerAuthentication" };
 }
 
 /** The `spec` of a ScaledObject, as far as jobpool uses it. */
 export interface ScaledObjectSpec {
+  /** The Deployment KEDA scales. */
   scaleTargetRef: { name: string; kind?: string; apiVersion?: string };
+  /** Seconds between lag checks. */
   pollingInterval?: number;
+  /** Seconds to wait after the last active trigger before scaling to `minReplicaCount`. */
   cooldownPeriod?: number;
+  /** The fewest replicas. */
   minReplicaCount?: number;
+  /** The most replicas. */
   maxReplicaCount?: number;
+  /** The lag triggers. */
   triggers: KafkaTrigger[];
 }
 
 /** Props of {@linkcode ScaledObject}. */
 export interface ScaledObjectProps {
+  /** Name, namespace, labels and owner references. */
   metadata: ApiObjectMetadata;
+  /** The ScaledObject's spec. */
   spec: ScaledObjectSpec;
 }
 
@@ -76,7 +94,9 @@ export interface SecretTargetRef {
 
 /** Props of {@linkcode TriggerAuthentication}. */
 export interface TriggerAuthenticationProps {
+  /** Name, namespace, labels and owner references. */
   metadata: ApiObjectMetadata;
+  /** The Secret keys handed to the trigger's parameters. */
   spec: { secretTargetRef: SecretTargetRef[] };
 }
 

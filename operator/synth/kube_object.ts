@@ -6,8 +6,11 @@
 
 /** A Kubernetes object as plain JSON. */
 export interface KubeObject {
+  /** The object's `apiVersion`. */
   apiVersion: string;
+  /** The object's kind. */
   kind: string;
+  /** Name, namespace, labels and the rest of the metadata. */
   metadata: {
     name: string;
     namespace?: string;
@@ -16,5 +19,6 @@ export interface KubeObject {
     ownerReferences?: unknown[];
     [key: string]: unknown;
   };
+  /** Any other top-level field (`spec`, `status`, `data`, …). */
   [key: string]: unknown;
 }

@@ -19,6 +19,7 @@ export const STRIMZI_CLUSTER_LABEL = "strimzi.io/cluster";
 export interface KafkaTopicSpec {
   /** The topic's name in Kafka, when it differs from (or cannot be) the object's name. */
   topicName?: string;
+  /** The partition count (it can only grow). */
   partitions: number;
   /** The replication factor. */
   replicas: number;
@@ -32,6 +33,7 @@ export interface KafkaTopicProps {
   version?: "v1" | "v1beta2";
   /** Must carry the {@linkcode STRIMZI_CLUSTER_LABEL} label. */
   metadata: ApiObjectMetadata;
+  /** The KafkaTopic's spec. */
   spec: KafkaTopicSpec;
 }
 
