@@ -189,3 +189,28 @@ Deno.test("LeaderElector.run: a leader whose API hangs stops leading before a st
   await clock.advance(0);
   await Promise.all([runningA, runningB]);
 });
+
+Deno.test("LeaderElector: a slow read counts the holder's record as seen when the read returned", async () => {
+  const clock = new FakeClock();
+  const store = new MemoryLeaseStore();
+  const a = new LeaderElector({ store, identity: "a", clock, ...timing });
+  await a.tryAcquireOrRenew();
+  let slow = true;
+  const view: LeaseStore = {
+    get: () => {
+      const value = store.get();
+      return slow ? new Promise((resolve) => clock.setTimer(() => resolve(value), 5_000)) : value;
+    },
+    create: (record) => store.create(record),
+    update: (record, version) => store.update(record, version),
+  };
+  const b = new LeaderElector({ store: view, identity: "b", clock, ...timing });
+  const first = b.tryAcquireOrRenew();
+  await clock.advance(5_000);
+  assert.equal(await first, false);
+  slow = false;
+  await clock.advance(14_999);
+  assert.equal(await b.tryAcquireOrRenew(), false, "15 s have not passed since b saw a's record");
+  await clock.advance(1);
+  assert.equal(await b.tryAcquireOrRenew(), true);
+});
