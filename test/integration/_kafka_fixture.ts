@@ -8,6 +8,7 @@
 
 import { Kafka, logLevel, type Message } from "kafkajs";
 import { ensureTopic, loadConfig } from "../../src/mod.ts";
+import { createIdempotentProducer } from "../../src/kafka/client.ts";
 import { kafkaBrokers } from "../env/services.ts";
 
 /** Creates each topic of `partitions` (name → partition count) on the test broker. */
@@ -23,16 +24,18 @@ export function testKafka(): Kafka {
   return new Kafka({ brokers: kafkaBrokers(), logLevel: logLevel.NOTHING });
 }
 
-/** Sends `messages` to `topic` in one batch with a producer of its own. */
+/** Sends `messages` to `topic` in one batch with an idempotent producer of its own. */
 export async function sendMessages(
   kafka: Kafka,
   topic: string,
   messages: Message[],
 ): Promise<void> {
-  const producer = kafka.producer();
+  // Idempotent: a send retried under load must not write a message twice,
+  // since the tests count what they read back.
+  const producer = createIdempotentProducer(kafka);
   await producer.connect();
   try {
-    await producer.send({ topic, messages });
+    await producer.send({ topic, messages, acks: -1 });
   } finally {
     await producer.disconnect();
   }
