@@ -6,8 +6,6 @@
  */
 
 import assert from "node:assert/strict";
-import { startOperator } from "../../operator/reconcile/mod.ts";
-import { synthesizePool } from "../../operator/synth/mod.ts";
 import {
   applyObjects,
   condition,
@@ -16,10 +14,10 @@ import {
   getJson,
   installPoolCrd,
   isObserved,
-  kubeName,
   newClient,
   poolManifest,
   sharedKube,
+  startTestOperator,
 } from "./operator_support.ts";
 
 Deno.test("the incumbent keeps a contested consumer group; freeing it wakes the loser", async () => {
@@ -27,21 +25,12 @@ Deno.test("the incumbent keeps a contested consumer group; freeing it wakes the 
   await installPoolCrd(access);
   const namespace = await createNamespace(access, "op-group");
   const client = await newClient(access);
-  const operator = await startOperator({
+  // Resync an hour away; the watchdog at startOperator's default (90 s).
+  const operator = await startTestOperator({
     client,
-    synthesize: (pool, options) => synthesizePool(pool, options),
-    identity: kubeName("operator"),
-    lease: {
-      namespace,
-      name: "jobpool-operator",
-      leaseDurationMs: 4_000,
-      renewDeadlineMs: 3_000,
-      retryPeriodMs: 500,
-    },
-    watchNamespace: namespace,
+    namespace,
     resyncPeriodMs: 3_600_000,
-    baseBackoffMs: 100,
-    informerMaxBackoffMs: 2_000,
+    watchdogMs: 90_000,
   });
   const pool = (name: string, consumerGroup: string) =>
     poolManifest(namespace, name, {

@@ -108,6 +108,10 @@ export interface TestOperatorOptions {
   metricsPort?: number;
   lag?: LagReader;
   lagRefreshMs?: number;
+  /** How often every pool is reconciled again; 30 s by default. */
+  resyncPeriodMs?: number;
+  /** Restart watches silent for this long; 30 s by default. */
+  watchdogMs?: number;
 }
 
 /** An in-process operator replica scoped to `namespace`, with short lease timings. */
@@ -125,8 +129,8 @@ export function startTestOperator(options: TestOperatorOptions): Promise<Running
     },
     watchNamespace: options.namespace,
     metricsPort: options.metricsPort,
-    resyncPeriodMs: 30_000,
-    watchdogMs: 30_000,
+    resyncPeriodMs: options.resyncPeriodMs ?? 30_000,
+    watchdogMs: options.watchdogMs ?? 30_000,
     baseBackoffMs: 100,
     informerMaxBackoffMs: 2_000,
     lag: options.lag,

@@ -7,8 +7,6 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startOperator } from "../../operator/reconcile/mod.ts";
-import { synthesizePool } from "../../operator/synth/mod.ts";
 import { CRD_FIXTURES, startKube } from "../env/kube.ts";
 import { kube } from "../env/services.ts";
 import {
@@ -20,9 +18,9 @@ import {
   installPoolCrd,
   isObserved,
   kubectl,
-  kubeName,
   newClient,
   poolManifest,
+  startTestOperator,
 } from "./operator_support.ts";
 
 Deno.test("KafkaTopics served as v1beta2 only are watched: a deleted topic comes back", async () => {
@@ -50,21 +48,12 @@ Deno.test("KafkaTopics served as v1beta2 only are watched: a deleted topic comes
   try {
     await installPoolCrd(access);
     const namespace = await createNamespace(access, "op-v1beta2");
-    const operator = await startOperator({
+    // Resync an hour away; the watchdog at startOperator's default (90 s).
+    const operator = await startTestOperator({
       client,
-      synthesize: (pool, options) => synthesizePool(pool, options),
-      identity: kubeName("operator"),
-      lease: {
-        namespace,
-        name: "jobpool-operator",
-        leaseDurationMs: 4_000,
-        renewDeadlineMs: 3_000,
-        retryPeriodMs: 500,
-      },
-      watchNamespace: namespace,
+      namespace,
       resyncPeriodMs: 3_600_000,
-      baseBackoffMs: 100,
-      informerMaxBackoffMs: 2_000,
+      watchdogMs: 90_000,
     });
     try {
       await applyObjects(
