@@ -87,10 +87,14 @@ export function runJob(options: JobRunnerOptions, run: JobRun): Promise<JobResul
   const startedAt = run.startedAt ?? performance.now();
   options.metrics.jobStarted(type);
   const attempt = new HandlerAttempt(options.jobTimeoutMs, run, event, 1, startedAt);
-  return attempt.run(options.handlers[type] as AnyJobHandler | undefined).then(
-    () => succeeded(options, attempt, type, startedAt),
-    (error) => failed(options, run, event, { attempt, error, startedAt }),
-  );
+  // One promise per job: the attempt reports through callbacks.
+  return new Promise<JobResult>((resolve) => {
+    attempt.start(
+      options.handlers[type] as AnyJobHandler | undefined,
+      () => resolve(succeeded(options, attempt, type, startedAt)),
+      (error) => resolve(failed(options, run, event, { attempt, error, startedAt })),
+    );
+  });
 }
 
 function succeeded(
@@ -100,8 +104,21 @@ function succeeded(
   startedAt: number,
 ): JobResult {
   options.metrics.jobFinished(type, "succeeded", elapsed(startedAt));
-  if (baseLog.isEnabledFor("debug")) attempt.log.debug("Job succeeded");
+  if (debugEnabled()) attempt.log.debug("Job succeeded");
   return "finished";
+}
+
+let debugChecks = 0;
+let debugOn = false;
+
+/**
+ * Whether job loggers log at debug level, asked of LogTape every 256th job
+ * (the question allocates and costs about as much as a no-op job's
+ * bookkeeping); logging is configured once at start-up.
+ */
+function debugEnabled(): boolean {
+  if ((debugChecks++ & 255) === 0) debugOn = baseLog.isEnabledFor("debug");
+  return debugOn;
 }
 
 /** After a failed attempt: retry (slot freed meanwhile), dead-letter, or abandon. */
@@ -149,8 +166,10 @@ async function failed(
     startedAt = performance.now();
     options.metrics.jobStarted(type);
     attempt = new HandlerAttempt(options.jobTimeoutMs, run, event, attempt.attempt + 1, startedAt);
+    const handler = options.handlers[type] as AnyJobHandler | undefined;
+    const next = attempt;
     try {
-      await attempt.run(options.handlers[type] as AnyJobHandler | undefined);
+      await new Promise<void>((resolve, reject) => next.start(handler, resolve, reject));
       return succeeded(options, attempt, type, startedAt);
     } catch (next) {
       error = next;
@@ -177,11 +196,12 @@ function undecodable(
  * One call of a handler, and the context it gets. `signal` and `log` are
  * made on first read: a handler that reads neither costs neither.
  *
- * Deadlines: every attempt with the same timeout sits in one insertion-ordered
- * set, which is then also ordered by deadline, with one timer armed for the
- * earliest. Ending an attempt is a set deletion; the timer is cleared when
- * the set empties. The partition's `kill` signal gets one listener per
- * signal (not per attempt), which aborts the attempts of that partition.
+ * Deadlines: every running attempt with the same timeout sits in one
+ * doubly linked list in start order, which is then also deadline order, with
+ * one timer armed for the earliest. Ending an attempt unlinks it (no hashing,
+ * no allocation); the timer is cleared when the list empties. The
+ * partition's `kill` signal gets one listener per signal (not per attempt),
+ * which aborts the attempts of that partition.
  */
 class HandlerAttempt implements HandlerContext {
   static readonly #queues = new Map<number, DeadlineQueue>();
@@ -198,7 +218,11 @@ class HandlerAttempt implements HandlerContext {
   #log: Logger | undefined;
   #aborted = false;
   #reason: unknown;
-  #reject: ((reason: unknown) => void) | undefined;
+  #settled = false;
+  #onFail: ((reason: unknown) => void) | undefined;
+  #linked = false;
+  #prev: HandlerAttempt | undefined;
+  #next: HandlerAttempt | undefined;
 
   constructor(timeoutMs: number, run: JobRun, event: JobEvent, attempt: number, startedAt: number) {
     this.attempt = attempt;
@@ -208,7 +232,7 @@ class HandlerAttempt implements HandlerContext {
     this.#deadline = startedAt + timeoutMs;
     let queue = HandlerAttempt.#queues.get(timeoutMs);
     if (!queue) {
-      queue = { timeoutMs, running: new Set(), timer: undefined };
+      queue = { timeoutMs, first: undefined, last: undefined, timer: undefined };
       HandlerAttempt.#queues.set(timeoutMs, queue);
     }
     this.#queue = queue;
@@ -236,51 +260,62 @@ class HandlerAttempt implements HandlerContext {
   }
 
   /**
-   * Calls `handler`; settles with it, or rejects with the reason as soon as
-   * the deadline passes or `kill` aborts, even when the handler ignores its
-   * signal.
+   * Calls `handler`, then exactly one of `onDone` and `onFail`: as the
+   * handler settles, or with the reason as soon as the deadline passes or
+   * `kill` aborts, even when the handler ignores its signal.
    */
-  run(handler: AnyJobHandler | undefined): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (!handler) {
-        reject(new UnhandledJobTypeError(this.#event.type));
-        return;
-      }
-      this.#reject = reject;
-      this.#enter();
-      let work: Promise<void>;
-      try {
-        work = Promise.resolve(handler(this.#event, this));
-      } catch (error) {
-        this.#leave();
-        reject(error);
-        return;
-      }
-      work.then(
-        () => {
-          this.#leave();
-          resolve();
-        },
-        (error) => {
-          this.#leave();
-          reject(error);
-        },
-      );
-    });
+  start(
+    handler: AnyJobHandler | undefined,
+    onDone: () => void,
+    onFail: (error: unknown) => void,
+  ): void {
+    if (!handler) {
+      this.#settled = true;
+      onFail(new UnhandledJobTypeError(this.#event.type));
+      return;
+    }
+    this.#onFail = onFail;
+    this.#enter();
+    let work: Promise<void>;
+    try {
+      work = Promise.resolve(handler(this.#event, this));
+    } catch (error) {
+      if (this.#settle()) onFail(error);
+      return;
+    }
+    work.then(
+      () => {
+        if (this.#settle()) onDone();
+      },
+      (error) => {
+        if (this.#settle()) onFail(error);
+      },
+    );
+  }
+
+  /** True the first time: the attempt ends here and leaves its deadline queue. */
+  #settle(): boolean {
+    if (this.#settled) return false;
+    this.#settled = true;
+    this.#leave();
+    return true;
   }
 
   #abort(reason: unknown): void {
     if (this.#aborted) return;
     this.#aborted = true;
     this.#reason = reason;
-    this.#leave();
     this.#controller?.abort(reason);
-    this.#reject?.(reason);
+    if (this.#settle()) this.#onFail?.(reason);
   }
 
   #enter(): void {
     const queue = this.#queue;
-    queue.running.add(this);
+    this.#linked = true;
+    this.#prev = queue.last;
+    if (queue.last) queue.last.#next = this;
+    else queue.first = this;
+    queue.last = this;
     if (queue.timer === undefined) HandlerAttempt.#arm(queue, this.#deadline);
     const kill = this.#kill;
     if (kill.aborted) {
@@ -292,9 +327,18 @@ class HandlerAttempt implements HandlerContext {
   }
 
   #leave(): void {
+    if (!this.#linked) return;
+    this.#linked = false;
     const queue = this.#queue;
-    if (!queue.running.delete(this)) return;
-    if (queue.running.size === 0 && queue.timer !== undefined) {
+    const prev = this.#prev;
+    const next = this.#next;
+    if (prev) prev.#next = next;
+    else queue.first = next;
+    if (next) next.#prev = prev;
+    else queue.last = prev;
+    this.#prev = undefined;
+    this.#next = undefined;
+    if (queue.first === undefined && queue.timer !== undefined) {
       clearTimeout(queue.timer);
       queue.timer = undefined;
     }
@@ -312,11 +356,12 @@ class HandlerAttempt implements HandlerContext {
   static #sweep(queue: DeadlineQueue): void {
     queue.timer = undefined;
     const now = performance.now();
-    for (const attempt of queue.running) {
+    for (let attempt = queue.first; attempt; attempt = queue.first) {
       if (attempt.#deadline > now) {
         HandlerAttempt.#arm(queue, attempt.#deadline);
         return;
       }
+      // Unlinks it: the loop goes on with the new first.
       attempt.#abort(new JobTimeoutError(queue.timeoutMs));
     }
   }
@@ -324,9 +369,11 @@ class HandlerAttempt implements HandlerContext {
   /** `kill` aborted: every running attempt of its partition ends now. */
   static #killed(kill: AbortSignal): void {
     for (const queue of HandlerAttempt.#queues.values()) {
-      for (const attempt of [...queue.running]) {
-        if (attempt.#kill === kill) attempt.#abort(kill.reason);
+      const killed: HandlerAttempt[] = [];
+      for (let attempt = queue.first; attempt; attempt = attempt.#next) {
+        if (attempt.#kill === kill) killed.push(attempt);
       }
+      for (const attempt of killed) attempt.#abort(kill.reason);
     }
   }
 }
@@ -334,7 +381,8 @@ class HandlerAttempt implements HandlerContext {
 /** The running attempts of one timeout, earliest deadline first. */
 interface DeadlineQueue {
   readonly timeoutMs: number;
-  readonly running: Set<HandlerAttempt>;
+  first: HandlerAttempt | undefined;
+  last: HandlerAttempt | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 

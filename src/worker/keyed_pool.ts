@@ -33,8 +33,15 @@ export interface KeyedPoolOptions {
   onSettled?: () => void;
 }
 
+/**
+ * The tasks of one key. Most keys hold one task at a time, so the first
+ * waits in `head` and an array is made only once a second one queues.
+ */
 interface KeyQueue {
-  tasks: PoolTask[];
+  readonly key: string;
+  head: PoolTask | undefined;
+  /** Tasks behind `head`, in submit order. */
+  rest: PoolTask[] | undefined;
   busy: boolean;
 }
 
@@ -45,7 +52,7 @@ export class KeyedPool {
   #tasks = 0;
   readonly #keys = new Map<string, KeyQueue>();
   /** Keys whose head task may start, in the order they became ready. */
-  readonly #ready: string[] = [];
+  readonly #ready: KeyQueue[] = [];
   /** Tasks back from a sleep waiting for a slot; served before new keys. */
   readonly #resuming: (() => void)[] = [];
   readonly #idleWaiters = new Set<() => void>();
@@ -83,14 +90,18 @@ export class KeyedPool {
 
   /** Queues `task` behind every earlier task of `key`. */
   submit(key: string, task: PoolTask): void {
-    let queue = this.#keys.get(key);
-    if (!queue) {
-      queue = { tasks: [], busy: false };
-      this.#keys.set(key, queue);
-    }
-    queue.tasks.push(task);
     this.#tasks++;
-    if (!queue.busy && queue.tasks.length === 1) this.#ready.push(key);
+    const queue = this.#keys.get(key);
+    if (!queue) {
+      const fresh: KeyQueue = { key, head: task, rest: undefined, busy: false };
+      this.#keys.set(key, fresh);
+      this.#ready.push(fresh);
+    } else if (queue.head === undefined) {
+      queue.head = task;
+      if (!queue.busy) this.#ready.push(queue);
+    } else {
+      (queue.rest ??= []).push(task);
+    }
     this.#schedule();
   }
 
@@ -101,9 +112,11 @@ export class KeyedPool {
   clearQueued(): number {
     let dropped = 0;
     for (const [key, queue] of this.#keys) {
-      dropped += queue.tasks.length;
-      this.#tasks -= queue.tasks.length;
-      queue.tasks = [];
+      const queued = (queue.head === undefined ? 0 : 1) + (queue.rest?.length ?? 0);
+      dropped += queued;
+      this.#tasks -= queued;
+      queue.head = undefined;
+      queue.rest = undefined;
       if (!queue.busy) this.#keys.delete(key);
     }
     this.#ready.length = 0;
@@ -139,16 +152,17 @@ export class KeyedPool {
         resume();
         continue;
       }
-      const key = this.#ready.shift();
-      if (key === undefined) return;
-      this.#start(key);
+      const queue = this.#ready.shift();
+      if (queue === undefined) return;
+      this.#start(queue);
     }
   }
 
-  #start(key: string): void {
-    const queue = this.#keys.get(key);
-    const task = queue?.tasks.shift();
-    if (!queue || !task) return;
+  #start(queue: KeyQueue): void {
+    const task = queue.head;
+    if (task === undefined) return;
+    queue.head = queue.rest?.shift();
+    if (queue.rest?.length === 0) queue.rest = undefined;
     queue.busy = true;
     this.#active++;
     let run: Promise<void>;
@@ -159,23 +173,23 @@ export class KeyedPool {
     }
     // One reaction per task (not `catch` then `finally`): this runs per job.
     run.then(
-      () => this.#finish(key, queue),
+      () => this.#finish(queue),
       (error) => {
         try {
           this.#onError(error);
         } finally {
-          this.#finish(key, queue);
+          this.#finish(queue);
         }
       },
     );
   }
 
-  #finish(key: string, queue: KeyQueue): void {
+  #finish(queue: KeyQueue): void {
     this.#active--;
     this.#tasks--;
     queue.busy = false;
-    if (queue.tasks.length > 0) this.#ready.push(key);
-    else this.#keys.delete(key);
+    if (queue.head !== undefined) this.#ready.push(queue);
+    else this.#keys.delete(queue.key);
     this.#schedule();
     this.#notifyIdle();
     this.#onSettled();

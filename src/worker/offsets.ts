@@ -68,8 +68,14 @@ export class PartitionOffsets {
     const first = this.#order[this.#head];
     // Unknown or already passed offsets (a late finish after a redelivery) change nothing.
     if (first === undefined || offset < first || offset > this.#last) return;
-    this.#finished.add(offset);
-    while (this.#head < this.#order.length) {
+    if (offset === first) {
+      // In order (the common case): the commit point moves without the set.
+      this.#head++;
+      this.#committable = first + 1;
+    } else {
+      this.#finished.add(offset);
+    }
+    while (this.#finished.size > 0 && this.#head < this.#order.length) {
       const first = this.#order[this.#head]!;
       if (!this.#finished.delete(first)) break;
       this.#head++;
