@@ -10,7 +10,7 @@
  * @module
  */
 
-import { type Config, ConfigError, loadConfig } from "../config/mod.ts";
+import { type Config, ConfigError, developmentSecretsInUse, loadConfig } from "../config/mod.ts";
 import { createDatabaseClient, runMigrations } from "../db/mod.ts";
 import { createJobHandlers, type JobHandlers } from "../handlers/mod.ts";
 import { createSmtpMailer } from "../mail/mod.ts";
@@ -48,6 +48,12 @@ export async function main(env: Record<string, string>): Promise<number> {
   await configureLogging(config.observability);
   try {
     console.log(configurationBlock(config));
+    for (const variable of developmentSecretsInUse(config)) {
+      log.warn(
+        "{variable} is unset: using a public development secret; set it in production",
+        { variable },
+      );
+    }
     return await serve(config);
   } catch (error) {
     log.fatal("Worker failed to start: {error}", { error: describe(error) });
@@ -109,6 +115,8 @@ async function startHandlers(
     sql,
     mailer,
     config: config.mail,
+    // Email claims outlive the job's deadline, so a retry cannot resend a message in flight.
+    jobTimeoutMs: config.worker.jobTimeoutMs,
     enqueue: (jobs) => producer.enqueueMany(jobs),
   });
   return {

@@ -83,6 +83,13 @@ Deno.test("deno task worker prints its configuration, serves probes and metrics,
 
     child.kill("SIGTERM");
     assert.equal((await child.status).code, 0, await stderr);
+    // The test sets neither secret, so both public development defaults are in use.
+    // LogTape quotes string values in messages, and JSON escapes the quotes.
+    assert.match(
+      await stderr,
+      /VERIFICATION_SECRET\\" is unset: using a public development secret/,
+    );
+    assert.match(await stderr, /WEBHOOK_SIGNING_SECRET\\" is unset/);
   } finally {
     try {
       child.kill("SIGKILL");
