@@ -77,7 +77,22 @@ export interface GroupTimings {
   rebalanceTimeoutMs?: number;
   /** How long a fetch waits for data. @default 5000 */
   maxWaitTimeMs?: number;
+  /**
+   * Cap on one fetch response. kafkajs decodes a whole response before the
+   * first message is handed over and fetches again only once every batch of
+   * it was taken, so this bounds the memory of fetched messages.
+   * @default {@linkcode DEFAULT_FETCH_MAX_BYTES}
+   */
+  fetchMaxBytes?: number;
 }
+
+/**
+ * 4 MiB, not kafkajs's 10 MiB: less fetched data is held decoded at once
+ * (peak RSS of `bench:worker`'s throughput run, without V8 flags: about 270
+ * → 240 MB), and the worker still fetches the next response while its
+ * buffer runs the last jobs of this one.
+ */
+export const DEFAULT_FETCH_MAX_BYTES = 4 * 1024 * 1024;
 
 /** Options of {@linkcode JobConsumer}. */
 export interface JobConsumerOptions extends GroupTimings {
@@ -189,5 +204,6 @@ function definedTimings(timings: GroupTimings) {
       ? {}
       : { rebalanceTimeout: timings.rebalanceTimeoutMs }),
     ...(timings.maxWaitTimeMs === undefined ? {} : { maxWaitTimeInMs: timings.maxWaitTimeMs }),
+    maxBytes: timings.fetchMaxBytes ?? DEFAULT_FETCH_MAX_BYTES,
   };
 }

@@ -57,6 +57,12 @@ export interface JobRun {
   kill: AbortSignal;
   /** `performance.now()` when the job was taken up, when the caller has it already. */
   startedAt?: number;
+  /**
+   * Called once, as the job ends and before the returned promise settles,
+   * with its result and `performance.now()` then (cheaper per job than a
+   * reaction on the promise and a clock read of the caller's own).
+   */
+  onEnd?: (result: JobResult, endedAt: number) => void;
 }
 
 /** `finished`: commit may pass it; `abandoned`: left for redelivery. */
@@ -70,18 +76,18 @@ const ABANDONED: Promise<JobResult> = Promise.resolve("abandoned");
 
 /** Runs `run.message` to its end; never rejects. */
 export function runJob(options: JobRunnerOptions, run: JobRun): Promise<JobResult> {
-  if (run.stop.aborted) return ABANDONED;
+  if (run.stop.aborted) return ended(run, ABANDONED, "abandoned");
   const { message } = run;
   let event: JobEvent;
   try {
     event = decodeJobEvent(message.value);
   } catch (error) {
-    return undecodable(options, run, error);
+    return endedLater(run, undecodable(options, run, error));
   }
   const type = event.type;
   if (!options.jobTypes.includes(type)) {
     options.metrics.jobFinished(type, "skipped", 0);
-    return FINISHED;
+    return ended(run, FINISHED, "finished");
   }
   // The first attempt without an async frame: most jobs end here.
   const startedAt = run.startedAt ?? performance.now();
@@ -91,21 +97,43 @@ export function runJob(options: JobRunnerOptions, run: JobRun): Promise<JobResul
   return new Promise<JobResult>((resolve) => {
     attempt.start(
       options.handlers[type] as AnyJobHandler | undefined,
-      () => resolve(succeeded(options, attempt, type, startedAt)),
-      (error) => resolve(failed(options, run, event, { attempt, error, startedAt })),
+      () => {
+        const endedAt = succeeded(options, attempt, type, startedAt);
+        run.onEnd?.("finished", endedAt);
+        resolve("finished");
+      },
+      (error) => {
+        resolve(endedLater(run, failed(options, run, event, { attempt, error, startedAt })));
+      },
     );
   });
 }
 
+function ended(run: JobRun, promise: Promise<JobResult>, result: JobResult): Promise<JobResult> {
+  run.onEnd?.(result, performance.now());
+  return promise;
+}
+
+function endedLater(run: JobRun, promise: Promise<JobResult>): Promise<JobResult> {
+  const { onEnd } = run;
+  if (!onEnd) return promise;
+  return promise.then((result) => {
+    onEnd(result, performance.now());
+    return result;
+  });
+}
+
+/** Records a successful attempt; returns `performance.now()` at its end. */
 function succeeded(
   options: JobRunnerOptions,
   attempt: HandlerAttempt,
   type: string,
   startedAt: number,
-): JobResult {
-  options.metrics.jobFinished(type, "succeeded", elapsed(startedAt));
+): number {
+  const endedAt = performance.now();
+  options.metrics.jobFinished(type, "succeeded", (endedAt - startedAt) / 1000);
   if (debugEnabled()) attempt.log.debug("Job succeeded");
-  return "finished";
+  return endedAt;
 }
 
 let debugChecks = 0;
@@ -170,7 +198,8 @@ async function failed(
     const next = attempt;
     try {
       await new Promise<void>((resolve, reject) => next.start(handler, resolve, reject));
-      return succeeded(options, attempt, type, startedAt);
+      succeeded(options, attempt, type, startedAt);
+      return "finished";
     } catch (next) {
       error = next;
     }

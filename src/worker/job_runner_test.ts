@@ -244,3 +244,45 @@ Deno.test("runJob's kill signal ends the running handlers of its partition only"
   assert.equal(await runs[1], "abandoned");
   assert.equal(second!.signals[0]!.aborted, true);
 });
+
+Deno.test("runJob calls onEnd once with the result, before its promise settles", async () => {
+  const { options } = setup({
+    "job.email.welcome": (_job, { attempt }) =>
+      attempt === 1 ? Promise.reject(new Error("busy")) : Promise.resolve(),
+  }, { jobTypes: ["job.email.welcome"] });
+  const cases = [
+    { value: toJobMessage(welcome()).value, expected: "finished" },
+    { value: "{oops", expected: "finished" },
+    {
+      value: toJobMessage(createJobEvent({
+        type: "job.reward.deliver",
+        accountId: crypto.randomUUID(),
+        campaignId: crypto.randomUUID(),
+        data: { user_reward_id: crypto.randomUUID() },
+      })).value,
+      expected: "finished",
+    },
+  ];
+  for (const { value, expected } of cases) {
+    const ends: string[] = [];
+    const pool = new KeyedPool({ size: 1 });
+    const result = await new Promise<string>((resolve) => {
+      pool.submit("k", (context) =>
+        runJob(options, {
+          message: consumed(value),
+          pool: context,
+          stop: new AbortController().signal,
+          kill: new AbortController().signal,
+          onEnd: (result, endedAt) => {
+            assert.ok(endedAt > 0);
+            ends.push(result);
+          },
+        }).then((result) => {
+          assert.deepEqual(ends, [result]);
+          resolve(result);
+        }));
+    });
+    assert.equal(result, expected);
+    assert.deepEqual(ends, [expected]);
+  }
+});

@@ -20,8 +20,8 @@ export interface PoolTaskContext {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
-/** One unit of work; its key stays held until the returned promise settles. */
-export type PoolTask = (context: PoolTaskContext) => Promise<void>;
+/** One unit of work; its key stays held until the returned promise settles (its value is ignored). */
+export type PoolTask = (context: PoolTaskContext) => Promise<unknown>;
 
 /** Options of {@linkcode KeyedPool}. */
 export interface KeyedPoolOptions {
@@ -165,7 +165,7 @@ export class KeyedPool {
     if (queue.rest?.length === 0) queue.rest = undefined;
     queue.busy = true;
     this.#active++;
-    let run: Promise<void>;
+    let run: Promise<unknown>;
     try {
       run = task(this.#context);
     } catch (error) {

@@ -351,7 +351,12 @@ class Worker implements RunningWorker {
     this.#pool.submit(key, (pool) => this.#process(owned, message, pool));
   }
 
-  #process(owned: OwnedPartition, message: ConsumedMessage, pool: PoolTaskContext): Promise<void> {
+  /** The pool's task for one message: the job's end is booked in `onEnd`, without a reaction. */
+  #process(
+    owned: OwnedPartition,
+    message: ConsumedMessage,
+    pool: PoolTaskContext,
+  ): Promise<unknown> {
     const startedAt = performance.now();
     return runJob(this.#runner, {
       message,
@@ -359,17 +364,18 @@ class Worker implements RunningWorker {
       stop: owned.stop.signal,
       kill: owned.kill.signal,
       startedAt,
-    }).then((result) => this.#processed(owned, message, result, startedAt));
+      onEnd: (result, endedAt) => this.#processed(owned, message, result, endedAt - startedAt),
+    });
   }
 
   #processed(
     owned: OwnedPartition,
     message: ConsumedMessage,
     result: JobResult,
-    startedAt: number,
+    elapsedMs: number,
   ): void {
     this.#jobs++;
-    this.#jobsTotalMs += performance.now() - startedAt;
+    this.#jobsTotalMs += elapsedMs;
     if (result !== "finished") return;
     owned.offsets.finish(Number(message.offset));
     if (++this.#finishedSinceCommit >= this.#commitBatchSize) void this.#commit();
