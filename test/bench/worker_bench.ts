@@ -11,7 +11,10 @@
  *    contrast, on fewer jobs since it runs them one by one).
  * 3. Enqueue-to-start latency at a fixed rate through the job producer, for
  *    jobpool and for the `eachMessage` consumer.
- * 4. Peak RSS of each consumer process.
+ * 4. Peak RSS of each consumer process (each variant runs in a process of
+ *    its own; jobpool's with the V8 flags of `deno task worker`).
+ * 5. CPU time per 1000 jobs of the median throughput runs: steadier than
+ *    jobs/s on a shared machine.
  *
  * Usage: `deno task bench:worker [--jobs 100000] [--partitions 8]
  * [--parallel-jobs 10000] [--rate 1000] [--seconds 10] [--runs 3] [--max-wait-ms N]`;
@@ -33,6 +36,17 @@ import type { ChildResult, ChildSpec } from "./worker_bench_child.ts";
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 const ROOT = join(HERE, "..", "..");
 const KEYS = 1000;
+
+/**
+ * The V8 flags of `deno task worker` (and of the worker image): the jobpool
+ * consumer runs with them, as deployed; the plain kafkajs consumers run with
+ * Deno's defaults.
+ */
+const WORKER_V8_FLAGS: string[] = (() => {
+  const denoJson = JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json")));
+  const task: string = denoJson.tasks?.worker ?? "";
+  return task.split(/\s+/).filter((word) => word.startsWith("--v8-flags="));
+})();
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -75,8 +89,15 @@ async function runChild(
   spec: ChildSpec,
   whileRunning?: () => Promise<void>,
 ): Promise<ChildResult> {
+  const v8Flags = spec.variant === "jobpool" ? WORKER_V8_FLAGS : [];
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", join(HERE, "worker_bench_child.ts"), JSON.stringify(spec)],
+    args: [
+      "run",
+      "--allow-all",
+      ...v8Flags,
+      join(HERE, "worker_bench_child.ts"),
+      JSON.stringify(spec),
+    ],
     cwd: ROOT,
     stdout: "piped",
     stderr: "inherit",
@@ -180,6 +201,8 @@ const peakMb = (
   field: "peakRssBytes" | "peakHeapUsedBytes" = "peakRssBytes",
 ) => Math.round(Math.max(...results.map((result) => result[field])) / 1024 / 1024);
 const fixed = (value: number, digits = 0) => value.toFixed(digits);
+const cpuPerThousand = (result: ChildResult) =>
+  result.cpuMs === undefined ? "n/a" : fixed((result.cpuMs / result.jobs) * 1000, 1);
 
 async function main(): Promise<void> {
   const logDir = await Deno.makeTempDir({ prefix: "jobpool-bench-" });
@@ -273,7 +296,7 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       kafka: broker.version,
       deno: Deno.version.deno,
-      settings,
+      settings: { ...settings, workerV8Flags: WORKER_V8_FLAGS },
       throughput: {
         ...throughput,
         runs: Object.fromEntries(
@@ -326,7 +349,7 @@ async function main(): Promise<void> {
 }
 
 function printReport(report: {
-  settings: typeof settings;
+  settings: typeof settings & { workerV8Flags: string[] };
   throughput: Record<"jobpool" | "eachBatch" | "eachMessage", ChildResult> & {
     ratioToEachBatch: number;
     ratioToEachMessage: number;
@@ -347,6 +370,14 @@ function printReport(report: {
       fixed(throughput.eachMessage.jobsPerSecond),
       `${fixed(throughput.ratioToEachBatch, 2)}x / ${fixed(throughput.ratioToEachMessage, 2)}x`,
       ">= 0.9x / >= 1.5x",
+    ],
+    [
+      "  CPU per 1000 jobs (ms, user + system)",
+      cpuPerThousand(throughput.jobpool),
+      cpuPerThousand(throughput.eachBatch),
+      cpuPerThousand(throughput.eachMessage),
+      "",
+      "",
     ],
     [
       `1 partition, ${KEYS} keys, 0-5 ms work (jobs/s)`,
@@ -395,6 +426,13 @@ function printReport(report: {
   for (const row of rows) {
     console.log(row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join("  ").trimEnd());
   }
+  const flags = report.settings.workerV8Flags;
+  console.log(
+    `\njobpool ran with ${
+      flags.length === 0 ? "no V8 flags" : flags.join(" ")
+    } (deno task worker);` +
+      " the kafkajs consumers with Deno's defaults.",
+  );
 }
 
 if (import.meta.main) await main();

@@ -47,6 +47,12 @@ export interface ChildResult {
   peakRssBytes: number;
   /** Peak V8 heap in use while consuming: the part the code controls. */
   peakHeapUsedBytes: number;
+  /**
+   * CPU time (user + system, all threads) of this process from the first
+   * job's start to the last job's end: steadier than wall time on a shared
+   * machine. Undefined where `/proc/self/stat` is missing.
+   */
+  cpuMs?: number;
 }
 
 const spec = JSON.parse(Deno.args[0] ?? "{}") as ChildSpec;
@@ -58,6 +64,21 @@ let lastEnd = 0;
 const latencies: number[] = [];
 const { promise: allDone, resolve: finish } = Promise.withResolvers<void>();
 
+/** User + system CPU time of this process so far, in ms (Linux). */
+function cpuTimeMs(): number | undefined {
+  try {
+    // Fields after the command name (which may hold spaces): utime is the 12th, stime the 13th.
+    const stat = Deno.readTextFileSync("/proc/self/stat");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? ticks * 10 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+let firstCpu: number | undefined;
+let lastCpu: number | undefined;
 let peakRss = 0;
 let peakHeapUsed = 0;
 function sampleMemory(): void {
@@ -71,7 +92,10 @@ const rssTimer = setInterval(sampleMemory, 50);
 /** The job: note when it started, how late it is, then the simulated work. */
 async function handle(job: JobEvent): Promise<void> {
   const now = Date.now();
-  if (started === 0) firstStart = performance.now();
+  if (started === 0) {
+    firstStart = performance.now();
+    firstCpu = cpuTimeMs();
+  }
   if (started >= spec.warmupJobs) latencies.push(now - Date.parse(job.timestamp));
   started++;
   const [min, max] = spec.workMs;
@@ -81,6 +105,7 @@ async function handle(job: JobEvent): Promise<void> {
   finished++;
   if (finished === spec.jobs) {
     lastEnd = performance.now();
+    lastCpu = cpuTimeMs();
     finish();
   }
 }
@@ -162,6 +187,7 @@ const result: ChildResult = {
   },
   peakRssBytes: peakRss,
   peakHeapUsedBytes: peakHeapUsed,
+  ...(firstCpu === undefined || lastCpu === undefined ? {} : { cpuMs: lastCpu - firstCpu }),
 };
 console.log(`RESULT ${JSON.stringify(result)}`);
 Deno.exit(0);
