@@ -16,10 +16,15 @@
  * Why offsets are resolved as messages are accepted: with auto-commit off,
  * kafkajs's resolved offset is just its fetch position, not a commit.
  *
- * Rebalances: kafkajs has no revoke callback. `REBALANCING` is emitted when
- * the group starts to rebalance (before this member re-joins) and
- * `GROUP_JOIN` carries the new assignment; the worker flushes commits on the
- * first and drops partitions it lost on the second.
+ * Rebalances: kafkajs has no revoke callback. When `heartbeat()` inside
+ * `eachBatch` fails with `REBALANCE_IN_PROGRESS`, the group has not formed its
+ * new generation yet and waits for this member to re-join: the worker's
+ * {@linkcode ConsumerListener.onRevoking} then stops taking work, lets running
+ * jobs finish (bounded) and commits them with the old generation before the
+ * error goes on to kafkajs, which re-joins. When kafkajs meets the rebalance
+ * outside `eachBatch` (an idle fetch loop) it re-joins at once: `REBALANCING`
+ * then only flushes what finished so far. `GROUP_JOIN` carries the new
+ * assignment; the worker drops partitions it lost there.
  *
  * @module
  */
@@ -61,6 +66,13 @@ export interface ConsumerListener {
   isStopping(): boolean;
   /** This member joined the group with this assignment (topic → partitions). */
   onAssigned(assignment: Readonly<Record<string, number[]>>): void;
+  /**
+   * The group started to rebalance and this member re-joins once the
+   * returned promise settles: stop taking work, let running jobs finish
+   * (bounded), commit. `heartbeat` keeps the membership while it waits (it
+   * rejects while the rebalance is in progress, which is expected).
+   */
+  onRevoking(heartbeat: () => Promise<void>): Promise<void>;
   /** The group started to rebalance; the assignment is about to change. */
   onRebalancing(): void;
   /** kafkajs crashed; it restarts by itself when `restart` is true. */
@@ -172,10 +184,28 @@ export class JobConsumer {
       if (accepted > 0 && last) resolveOffset(last.offset);
       if (next < consumed.messages.length) {
         await listener.waitForRoom(this.#options.heartbeatIntervalMs ?? 3_000);
-        // Throws when the group rebalances: kafkajs then re-joins, and what
-        // was not accepted is fetched again.
-        await heartbeat();
+        await this.#heartbeat(heartbeat);
       }
+    }
+    // Once per batch (kafkajs sends it only when the interval is due): a
+    // rebalance seen here, rather than in kafkajs's own fetch loop, lets
+    // running jobs finish and commit before this member re-joins.
+    await this.#heartbeat(heartbeat);
+  }
+
+  /**
+   * Throws when the group rebalances: kafkajs then re-joins, and what was not
+   * accepted is fetched again. Before that, the worker drains and commits
+   * while this member's generation is still the group's.
+   */
+  async #heartbeat(heartbeat: () => Promise<void>): Promise<void> {
+    try {
+      await heartbeat();
+    } catch (error) {
+      if ((error as { type?: string }).type === "REBALANCE_IN_PROGRESS") {
+        await this.#options.listener.onRevoking(heartbeat);
+      }
+      throw error;
     }
   }
 }

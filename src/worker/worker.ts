@@ -175,6 +175,8 @@ class Worker implements RunningWorker {
   readonly #done = Promise.withResolvers<void>();
   readonly #roomWaiters = new Set<() => void>();
   #joins = 0;
+  /** Set from a rebalance's drain until the next assignment: nothing new is taken. */
+  #revoking: Promise<void> | undefined;
   #alive = true;
   #failure: Error | undefined;
   #stopping: Promise<void> | undefined;
@@ -218,6 +220,7 @@ class Worker implements RunningWorker {
       waitForRoom: (timeoutMs) => this.#waitForRoom(timeoutMs),
       isStopping: () => this.#stopping !== undefined,
       onAssigned: (assignment) => this.#onAssigned(assignment),
+      onRevoking: (heartbeat) => this.#onRevoking(heartbeat),
       onRebalancing: () => this.#onRebalancing(),
       onCrash: (error, restart) => this.#onCrash(error, restart),
     });
@@ -303,7 +306,7 @@ class Worker implements RunningWorker {
   }
 
   #onBatch(batch: ConsumedBatch, from: number): number {
-    if (this.#stopping) return 0;
+    if (this.#stopping || this.#revoking) return 0;
     const owned = this.#own(batch.topic, batch.partition);
     owned.highWatermark = Math.max(owned.highWatermark, Number(batch.highWatermark));
     const { messages } = batch;
@@ -418,7 +421,51 @@ class Worker implements RunningWorker {
     }
     for (const partition of partitions) this.#own(this.#topic, partition);
     this.#joins++;
+    this.#revoking = undefined;
     log.info("Joined the group with partitions {partitions}", { partitions });
+  }
+
+  #onRevoking(heartbeat: () => Promise<void>): Promise<void> {
+    if (this.#stopping) return Promise.resolve();
+    this.#revoking ??= this.#drainForRebalance(heartbeat);
+    return this.#revoking;
+  }
+
+  /**
+   * The group waits for this member to re-join, and commits with its
+   * generation still count: no job starts any more, running ones get until
+   * the rebalance's deadline (`SHUTDOWN_TIMEOUT_MS`, and a margin inside the
+   * rebalance timeout), what finished is committed, then every partition is
+   * let go like a revoked one (kafkajs's rebalances are eager: the new
+   * assignment starts from the commits). Kept partitions are fetched again
+   * from there; queued jobs are fetched again rather than run now.
+   */
+  async #drainForRebalance(heartbeat: () => Promise<void>): Promise<void> {
+    const dropped = this.#pool.clearQueued();
+    for (const owned of this.#owned.values()) {
+      owned.stop.abort(new Error("The group is rebalancing"));
+    }
+    const rebalanceTimeoutMs = this.#options.group?.rebalanceTimeoutMs ?? 60_000;
+    const budgetMs = Math.min(
+      this.#settings.shutdownTimeoutMs,
+      Math.max(0, rebalanceTimeoutMs - Math.max(1_000, rebalanceTimeoutMs / 5)),
+    );
+    log.info("The group is rebalancing: waiting up to {budgetMs} ms for {count} running jobs", {
+      budgetMs,
+      count: this.#pool.active,
+    });
+    const heartbeatMs = this.#options.group?.heartbeatIntervalMs ?? 3_000;
+    const deadline = performance.now() + budgetMs;
+    for (;;) {
+      const left = deadline - performance.now();
+      if (left <= 0) break;
+      if (await this.#pool.idle(AbortSignal.timeout(Math.min(left, heartbeatMs)))) break;
+      // The broker answers REBALANCE_IN_PROGRESS but counts this member alive.
+      await heartbeat().catch(() => {});
+    }
+    await this.#commit();
+    for (const [id, owned] of this.#owned) this.#revoke(id, owned);
+    log.info("Re-joining the group; {dropped} queued jobs left for redelivery", { dropped });
   }
 
   /**
@@ -440,6 +487,8 @@ class Worker implements RunningWorker {
   }
 
   #onRebalancing(): void {
+    // After a drain everything is committed and let go already.
+    if (this.#revoking) return;
     // Flush while this member's generation is still the group's: once the
     // new generation forms, the broker refuses commits from the old one.
     log.info("The group is rebalancing: committing finished work");

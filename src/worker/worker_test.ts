@@ -114,6 +114,41 @@ Deno.test("worker never commits a partition it lost, even for work finished afte
   assert.equal(consumer.paused, true);
 });
 
+Deno.test("worker lets running jobs finish and commits them before it re-joins a rebalancing group", async () => {
+  const campaign = crypto.randomUUID();
+  const slow = job(campaign);
+  const queued = job(campaign);
+  const hold = gate();
+  const seen: string[] = [];
+  const { worker, consumer } = await start({
+    "job.email.welcome": (event) => {
+      seen.push(event.id);
+      return event.id === slow.id ? hold.promise : Promise.resolve();
+    },
+  }, { SHUTDOWN_TIMEOUT_MS: "60000" });
+  consumer.offer(0, [{ offset: 0, event: job() }]);
+  consumer.offer(1, [{ offset: 0, event: slow }, { offset: 1, event: queued }]);
+  await tick();
+  let rejoined = false;
+  const revoking = consumer.listener.onRevoking(() =>
+    Promise.reject(new Error("The group is rebalancing"))
+  ).then(() => rejoined = true);
+  await tick();
+  assert.equal(rejoined, false, "the member waits for its running job");
+  assert.equal(consumer.offer(0, [{ offset: 1, event: job() }]), 0, "no new work is taken");
+  hold.open();
+  await revoking;
+  assert.equal(consumer.committed(0), 1);
+  assert.equal(consumer.committed(1), 1, "the slow job is committed with the old generation");
+  assert.equal(seen.length, 2, "the first job of partition 0 and the slow one ran");
+  assert.equal(seen.includes(queued.id), false, "the queued job is left for redelivery");
+  consumer.listener.onAssigned({ [TOPIC]: [0] });
+  assert.equal(consumer.offer(0, [{ offset: 1, event: job() }]), 1);
+  await tick();
+  await worker.stop();
+  assert.equal(consumer.committed(0), 2);
+});
+
 Deno.test("worker skips messages it already holds when a kept partition is fetched again", async () => {
   const seen: string[] = [];
   const { worker, consumer } = await start({

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { WorkerMetrics } from "../../src/observability/metrics.ts";
+import { toJobMessage } from "../../src/jobs/mod.ts";
 import { runWorker } from "../../src/worker/mod.ts";
 import { Registry } from "prom-client";
 import {
@@ -91,6 +92,66 @@ Deno.test("workers of one group share the partitions after a rebalance and finis
     assert.ok(handledBy.b.size > 0, "the second worker got no work");
     for (const lag of [...a.lag(), ...b.lag()]) assert.equal(lag.lag, 0);
     assert.equal(a.lag().length + b.lag().length, 4, "each partition has exactly one owner");
+  } finally {
+    await Promise.all([a.stop(), b?.stop()]);
+  }
+});
+
+Deno.test("a rebalance lets running jobs finish and commit first: no job runs twice, at once or again", async () => {
+  const config = await setupTopic("worker_rebalance_drain", {
+    partitions: 2,
+    env: { KAFKA_WORKER_POOL_SIZE: "6", KAFKA_WORKER_BUFFER_SIZE: "6" },
+  });
+  const jobs = Array.from({ length: 17 }, () => emailJob(crypto.randomUUID()));
+  const partitionOf = new Map(jobs.map((job, i) => [job.id, i < 3 ? 0 : 1]));
+  const send = (partition: number) =>
+    produce(
+      config,
+      jobs.filter((job) => partitionOf.get(job.id) === partition)
+        .map((job) => ({ ...toJobMessage(job), partition })),
+    );
+  const running = new Map<string, number>();
+  const runs = new Map<string, number>();
+  let overlaps = 0;
+  let finishedInFirstGeneration = 0;
+  const runningOn = (partition: number) =>
+    [...running].some(([id, count]) => count > 0 && partitionOf.get(id) === partition);
+  const first: { worker?: Awaited<ReturnType<typeof runWorker>> } = {};
+  const handler = (isFirst: boolean) => async (job: { id: string }) => {
+    const now = (running.get(job.id) ?? 0) + 1;
+    if (now > 1) overlaps++;
+    running.set(job.id, now);
+    runs.set(job.id, (runs.get(job.id) ?? 0) + 1);
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    running.set(job.id, (running.get(job.id) ?? 1) - 1);
+    if (isFirst && first.worker?.joins === 1) finishedInFirstGeneration++;
+  };
+  await send(0);
+  const a = await runWorker({ config, group, handlers: { "job.email.welcome": handler(true) } });
+  first.worker = a;
+  let b: Awaited<ReturnType<typeof runWorker>> | undefined;
+  try {
+    // Partition 0's few jobs run, then partition 1's many fill the buffer:
+    // the group's rebalance finds the first worker waiting for room, with
+    // jobs of both partitions running.
+    await waitUntil(() => runningOn(0), "jobs of partition 0 running");
+    await send(1);
+    await waitUntil(() => runningOn(0) && runningOn(1), "jobs of both partitions running");
+    b = await runWorker({ config, group, handlers: { "job.email.welcome": handler(false) } });
+    // The first worker committed what it finished before the group re-formed.
+    assert.ok(
+      await committedTotal(config) >= finishedInFirstGeneration,
+      "work finished before the rebalance was not committed",
+    );
+    const settled = () => runs.size === jobs.length && [...running.values()].every((n) => n === 0);
+    await waitUntil(settled, "every job", 30_000);
+    await waitUntil(async () => await committedTotal(config) === jobs.length, "the commit");
+    assert.equal(overlaps, 0, "a job ran on two members at once");
+    assert.deepEqual(
+      [...runs.values()].filter((count) => count > 1),
+      [],
+      "a finished job ran again",
+    );
   } finally {
     await Promise.all([a.stop(), b?.stop()]);
   }
