@@ -45,6 +45,12 @@ export interface JobRunnerOptions {
   metrics: WorkerMetrics;
   /** Source of jitter. @default Math.random */
   random?: () => number;
+  /**
+   * How long a handler aborted at its deadline gets to settle before the job
+   * is retried or dead-lettered; the job keeps its slot and key meanwhile.
+   * @default 30000
+   */
+  abortGraceMs?: number;
 }
 
 /** One message to run, with the signals of the partition it came from. */
@@ -166,6 +172,8 @@ async function failed(
       log.info("Job abandoned: its partition was lost or the worker stopped", { error });
       return "abandoned";
     }
+    const running = attempt.stillRunning();
+    if (running && !await handlerStopped(options, run, attempt, running)) return "abandoned";
     firstFailureAt ??= new Date();
     const decision = decideRetry(
       options.retry,
@@ -204,6 +212,37 @@ async function failed(
       error = next;
     }
   }
+}
+
+/**
+ * Waits for a handler that was aborted but has not returned, so that no retry
+ * (or later job of its key) runs alongside it. It keeps its slot for
+ * `abortGraceMs`; past that an error is logged and the job gives its slot back
+ * but keeps its key until the handler settles: the key, and the partition's
+ * commits behind it, wait rather than risk two runs at once (the lag shows
+ * it). Returns false when the worker stopped owning the job meanwhile.
+ */
+async function handlerStopped(
+  options: JobRunnerOptions,
+  run: JobRun,
+  attempt: HandlerAttempt,
+  running: Promise<void>,
+): Promise<boolean> {
+  const graceMs = options.abortGraceMs ?? 30_000;
+  const settled = running.then(() => true, () => true);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<boolean>((resolve) => timer = setTimeout(resolve, graceMs, false));
+  const stopped = await Promise.race([settled, late]);
+  clearTimeout(timer);
+  if (stopped) return true;
+  attempt.log.error(
+    "Handler did not stop {graceMs} ms after it was aborted: its key waits until it returns",
+    { graceMs },
+  );
+  const returned = new AbortController();
+  void settled.then(() => returned.abort());
+  await run.pool.sleep(2 ** 31 - 1, AbortSignal.any([returned.signal, run.stop])).catch(() => {});
+  return !run.stop.aborted;
 }
 
 /** A message that is no job event: dead-lettered at once, with 0 attempts. */
@@ -249,6 +288,8 @@ class HandlerAttempt implements HandlerContext {
   #reason: unknown;
   #settled = false;
   #onFail: ((reason: unknown) => void) | undefined;
+  /** The handler's promise until it settles (kept for an aborted attempt). */
+  #work: Promise<void> | undefined;
   #linked = false;
   #prev: HandlerAttempt | undefined;
   #next: HandlerAttempt | undefined;
@@ -312,14 +353,22 @@ class HandlerAttempt implements HandlerContext {
       if (this.#settle()) onFail(error);
       return;
     }
+    this.#work = work;
     work.then(
       () => {
+        this.#work = undefined;
         if (this.#settle()) onDone();
       },
       (error) => {
+        this.#work = undefined;
         if (this.#settle()) onFail(error);
       },
     );
+  }
+
+  /** The handler's promise when the attempt was aborted and the handler has not settled yet. */
+  stillRunning(): Promise<void> | undefined {
+    return this.#aborted ? this.#work : undefined;
   }
 
   /** True the first time: the attempt ends here and leaves its deadline queue. */

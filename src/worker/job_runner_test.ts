@@ -37,6 +37,11 @@ function consumed(value: string, headers: Record<string, string> = {}): Consumed
   };
 }
 
+function gate() {
+  const { promise, resolve } = Promise.withResolvers<void>();
+  return { promise, open: () => resolve() };
+}
+
 function setup(handlers: PartialJobHandlers, overrides: Partial<JobRunnerOptions> = {}) {
   const letters: { message: OriginalMessage; reason: DeadLetterReason }[] = [];
   const outcomes: string[] = [];
@@ -150,12 +155,74 @@ Deno.test("runJob aborts a handler past its deadline, even one that ignores its 
   const { options, letters } = setup({
     "job.email.welcome": (_job, { signal }) => {
       signal.addEventListener("abort", () => sawAbort = true);
-      return new Promise(() => {});
+      return new Promise((resolve) => setTimeout(resolve, 30));
     },
   }, { jobTimeoutMs: 5, retry: { maxAttempts: 1, baseMs: 1, maxMs: 1 } });
   assert.equal(await run(options, consumed(toJobMessage(welcome()).value)), "finished");
   assert.equal(sawAbort, true);
   assert.equal((letters[0]!.reason.error as Error).name, "JobTimeoutError");
+});
+
+Deno.test("runJob retries a timed-out job only once its handler returned", async () => {
+  let running = 0;
+  let overlapped = false;
+  const { options } = setup({
+    "job.email.welcome": async (_job, { attempt }) => {
+      overlapped ||= running > 0;
+      running++;
+      // The first attempt ignores its signal and returns well after its deadline.
+      if (attempt === 1) await new Promise((resolve) => setTimeout(resolve, 40));
+      running--;
+    },
+  }, { jobTimeoutMs: 5, retry: { maxAttempts: 2, baseMs: 1, maxMs: 1 } });
+  assert.equal(await run(options, consumed(toJobMessage(welcome()).value)), "finished");
+  assert.equal(overlapped, false, "the retry ran alongside the timed-out attempt");
+});
+
+Deno.test("runJob past the grace keeps its key, frees its slot, and retries once the handler returned", async () => {
+  const events: string[] = [];
+  const slow = gate();
+  const { options } = setup({
+    "job.email.welcome": async (job, { attempt }) => {
+      events.push(`${job.data.priority}:${attempt}`);
+      if (job.data.priority === 0 && attempt === 1) await slow.promise;
+    },
+  }, { jobTimeoutMs: 5, abortGraceMs: 10, retry: { maxAttempts: 2, baseMs: 1, maxMs: 1 } });
+  const pool = new KeyedPool({ size: 1 });
+  const results: Promise<string>[] = [];
+  const submit = (key: string, priority: number) => {
+    const event = createJobEvent({
+      type: "job.email.welcome",
+      accountId: crypto.randomUUID(),
+      campaignId: crypto.randomUUID(),
+      data: {
+        type: "welcome",
+        campaign_id: crypto.randomUUID(),
+        user_id: crypto.randomUUID(),
+        priority,
+      },
+    });
+    const { promise, resolve } = Promise.withResolvers<string>();
+    results.push(promise);
+    pool.submit(key, async (context) => {
+      resolve(
+        await runJob(options, {
+          message: consumed(toJobMessage(event).value),
+          pool: context,
+          stop: new AbortController().signal,
+          kill: new AbortController().signal,
+        }),
+      );
+    });
+  };
+  submit("stuck", 0);
+  submit("stuck", 2);
+  submit("other", 1);
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  assert.deepEqual(events, ["0:1", "1:1"], "the other key gets the slot, the stuck key waits");
+  slow.open();
+  assert.deepEqual(await Promise.all(results), ["finished", "finished", "finished"]);
+  assert.deepEqual(events, ["0:1", "1:1", "0:2", "2:1"]);
 });
 
 Deno.test("runJob abandons a job whose partition is lost instead of retrying it", async () => {
@@ -190,7 +257,7 @@ Deno.test("runJob keeps trying to publish a dead letter until it is stored", asy
 
 Deno.test("runJob ends a handler that never reads its signal at its deadline", async () => {
   const { options, letters } = setup({
-    "job.email.welcome": () => new Promise(() => {}),
+    "job.email.welcome": () => new Promise((resolve) => setTimeout(resolve, 30)),
   }, { jobTimeoutMs: 5, retry: { maxAttempts: 1, baseMs: 1, maxMs: 1 } });
   const results = await Promise.all(
     Array.from({ length: 3 }, () => run(options, consumed(toJobMessage(welcome()).value))),

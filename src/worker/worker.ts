@@ -212,6 +212,7 @@ class Worker implements RunningWorker {
         maxAttemptsByType: options.maxAttemptsByType ?? this.#settings.maxAttemptsByType,
       },
       jobTimeoutMs: this.#settings.jobTimeoutMs,
+      abortGraceMs: Math.min(this.#settings.shutdownTimeoutMs, 30_000),
       deadLetters: this.#deadLetters,
       metrics: this.#metrics,
     };
