@@ -15,7 +15,14 @@
 
 import type { Logger } from "@logtape/logtape";
 import type { HandlerContext, PartialJobHandlers } from "../handlers/handler.ts";
-import { decodeJobEvent, JOB_HEADERS, type JobEvent, type JobType } from "../jobs/mod.ts";
+import {
+  decodeJobEvent,
+  isJobType,
+  JOB_HEADERS,
+  JOB_TYPES,
+  type JobEvent,
+  type JobType,
+} from "../jobs/mod.ts";
 import type { WorkerMetrics } from "../observability/metrics.ts";
 import { logger } from "../observability/logging.ts";
 import type { ConsumedMessage } from "./consumer.ts";
@@ -84,6 +91,16 @@ const ABANDONED: Promise<JobResult> = Promise.resolve("abandoned");
 export function runJob(options: JobRunnerOptions, run: JobRun): Promise<JobResult> {
   if (run.stop.aborted) return ended(run, ABANDONED, "abandoned");
   const { message } = run;
+  // A pool that handles some types only skips other types by their header
+  // before decoding: a message that does not decode is dead-lettered once, by
+  // the pools whose types it claims (or that handle every type).
+  if (options.jobTypes.length < JOB_TYPES.length) {
+    const claimed = headerText(message, JOB_HEADERS.type);
+    if (claimed !== undefined && !options.jobTypes.includes(claimed as JobType)) {
+      options.metrics.jobFinished(metricType(claimed), "skipped", 0);
+      return ended(run, FINISHED, "finished");
+    }
+  }
   let event: JobEvent;
   try {
     event = decodeJobEvent(message.value);
@@ -252,7 +269,8 @@ function undecodable(
   error: unknown,
 ): Promise<JobResult> {
   const { message } = run;
-  const type = headerText(message, JOB_HEADERS.type) ?? "unknown";
+  // The header is untrusted: metrics label it with a known type or `unknown`.
+  const type = metricType(headerText(message, JOB_HEADERS.type));
   const log = baseLog.with({ ...messageFields(message), job_type: type });
   options.metrics.jobStarted(type);
   const now = new Date();
@@ -508,6 +526,10 @@ function headerText(message: ConsumedMessage, name: string): string | undefined 
   const value = message.headers[name];
   const first = Array.isArray(value) ? value[0] : value;
   return first === undefined ? undefined : first.toString();
+}
+
+function metricType(type: string | undefined): string {
+  return isJobType(type) ? type : "unknown";
 }
 
 function describe(error: unknown): string {

@@ -105,6 +105,29 @@ Deno.test("runJob dead-letters a message that does not decode, with 0 attempts",
   assert.deepEqual(outcomes, ["dead_lettered"]);
 });
 
+Deno.test("runJob skips a message whose type header is not its own before decoding it", async () => {
+  const { options, letters, outcomes } = setup({}, { jobTypes: ["job.email.welcome"] });
+  const message = consumed("{oops", { "job-type": "job.reward.deliver" });
+  assert.equal(await run(options, message), "finished");
+  assert.equal(letters.length, 0, "another pool's poison message was dead-lettered here too");
+  assert.deepEqual(outcomes, ["skipped"]);
+  const own = consumed("{oops", { "job-type": "job.email.welcome" });
+  assert.equal(await run(options, own), "finished");
+  assert.equal(letters.length, 1);
+});
+
+Deno.test("runJob labels metrics of an undecodable message with a known type or unknown", async () => {
+  const types: string[] = [];
+  const { options, letters } = setup({}, {
+    metrics: { ...noopMetrics(), jobFinished: (type) => void types.push(type) },
+  });
+  await run(options, consumed("{oops", { "job-type": "job.email.welcome" }));
+  await run(options, consumed("{oops", { "job-type": "anything\nan attacker sends" }));
+  await run(options, consumed("{oops"));
+  assert.equal(letters.length, 3);
+  assert.deepEqual(types, ["job.email.welcome", "unknown", "unknown"]);
+});
+
 Deno.test("runJob skips types outside its job types without calling a handler", async () => {
   const { options, letters, outcomes } = setup({
     "job.email.welcome": () => Promise.reject(new Error("must not run")),
