@@ -60,7 +60,7 @@ export interface WorkerOptions {
 
 /** A started worker. */
 export interface RunningWorker {
-  /** Joined the group (with whatever assignment) and not stopping. */
+  /** Joined the group with at least one partition assigned, and not stopping. */
   readonly ready: boolean;
   /** False once the consumer crashed for good. */
   readonly alive: boolean;
@@ -175,6 +175,8 @@ class Worker implements RunningWorker {
   readonly #done = Promise.withResolvers<void>();
   readonly #roomWaiters = new Set<() => void>();
   #joins = 0;
+  /** Partitions of the topic in the last assignment (0 before joining). */
+  #assigned = 0;
   /** Set from a rebalance's drain until the next assignment: nothing new is taken. */
   #revoking: Promise<void> | undefined;
   #alive = true;
@@ -228,7 +230,7 @@ class Worker implements RunningWorker {
   }
 
   get ready(): boolean {
-    return this.#joins > 0 && this.#alive && this.#stopping === undefined;
+    return this.#assigned > 0 && this.#alive && this.#stopping === undefined;
   }
 
   get alive(): boolean {
@@ -422,6 +424,7 @@ class Worker implements RunningWorker {
     }
     for (const partition of partitions) this.#own(this.#topic, partition);
     this.#joins++;
+    this.#assigned = partitions.length;
     this.#revoking = undefined;
     log.info("Joined the group with partitions {partitions}", { partitions });
   }

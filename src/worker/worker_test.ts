@@ -14,8 +14,9 @@ class FakeConsumer implements ConsumerPort {
   readonly commits: TopicPartitionOffset[][] = [];
   listener!: ConsumerListener;
   paused = false;
+  constructor(readonly assignment: number[] = [0, 1]) {}
   start(): Promise<void> {
-    this.listener.onAssigned({ [TOPIC]: [0, 1] });
+    this.listener.onAssigned({ [TOPIC]: this.assignment });
     return Promise.resolve();
   }
   pause(): void {
@@ -60,8 +61,8 @@ function job(campaignId = crypto.randomUUID()): JobEvent {
 async function start(
   handlers: PartialJobHandlers,
   env: Record<string, string> = {},
+  consumer = new FakeConsumer(),
 ): Promise<{ worker: RunningWorker; consumer: FakeConsumer }> {
-  const consumer = new FakeConsumer();
   const connectable = { connect: () => Promise.resolve(), disconnect: () => Promise.resolve() };
   const worker = await startWorker({
     config: loadConfig({
@@ -201,4 +202,15 @@ Deno.test("worker commits only up to the first unfinished job and stops without 
   await worker.stop();
   assert.equal(consumer.committed(0), 1);
   assert.equal(worker.ready, false);
+});
+
+Deno.test("worker is ready only once it joined with a partition assigned", async () => {
+  const { worker, consumer } = await start({}, {}, new FakeConsumer([]));
+  assert.equal(worker.joins, 1);
+  assert.equal(worker.ready, false, "joined without partitions is not ready");
+  consumer.listener.onAssigned({ [TOPIC]: [1] });
+  assert.equal(worker.ready, true);
+  consumer.listener.onAssigned({ other: [0] });
+  assert.equal(worker.ready, false);
+  await worker.stop();
 });
