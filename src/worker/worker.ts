@@ -275,6 +275,7 @@ class Worker implements RunningWorker {
       await this.#admin.connect();
       await this.#consumer.start();
     } catch (error) {
+      await this.#consumer.stop().catch(() => {});
       await this.#deadLetters.disconnect().catch(() => {});
       await this.#admin.disconnect().catch(() => {});
       throw error;
@@ -288,8 +289,8 @@ class Worker implements RunningWorker {
       this.#options.lagRefreshMs ?? 5_000,
     );
     const signal = this.#options.signal;
-    if (signal?.aborted) void this.stop();
-    signal?.addEventListener("abort", () => void this.stop(), { once: true });
+    if (signal?.aborted) this.#stopQuietly();
+    signal?.addEventListener("abort", () => this.#stopQuietly(), { once: true });
     log.info("Worker started: group {group}, topic {topic}, {size} workers", {
       group: this.#settings.consumerGroup,
       topic: this.#topic,
@@ -306,6 +307,11 @@ class Worker implements RunningWorker {
       },
     );
     return this.#stopping;
+  }
+
+  /** Stops without a caller to tell: a failure is logged (and `done` rejects). */
+  #stopQuietly(): void {
+    this.stop().catch((error) => log.error("Stopping failed: {error}", { error }));
   }
 
   #onBatch(batch: ConsumedBatch, from: number): number {
@@ -507,7 +513,7 @@ class Worker implements RunningWorker {
     log.error("Consumer crashed for good: {error}", { error: error.message });
     this.#alive = false;
     this.#failure = error;
-    void this.stop().catch(() => {});
+    this.#stopQuietly();
   }
 
   #commit(): Promise<void> {

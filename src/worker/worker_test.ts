@@ -62,6 +62,7 @@ async function start(
   handlers: PartialJobHandlers,
   env: Record<string, string> = {},
   consumer = new FakeConsumer(),
+  signal?: AbortSignal,
 ): Promise<{ worker: RunningWorker; consumer: FakeConsumer }> {
   const connectable = { connect: () => Promise.resolve(), disconnect: () => Promise.resolve() };
   const worker = await startWorker({
@@ -73,6 +74,7 @@ async function start(
     }),
     handlers,
     lagRefreshMs: 60_000,
+    ...(signal ? { signal } : {}),
   }, {
     consumer: (listener) => {
       consumer.listener = listener;
@@ -213,4 +215,25 @@ Deno.test("worker is ready only once it joined with a partition assigned", async
   consumer.listener.onAssigned({ other: [0] });
   assert.equal(worker.ready, false);
   await worker.stop();
+});
+
+Deno.test("worker stops its consumer when starting it fails", async () => {
+  const consumer = new FakeConsumer();
+  let stopped = false;
+  consumer.start = () => Promise.reject(new Error("broker away"));
+  consumer.stop = () => Promise.resolve(void (stopped = true));
+  await assert.rejects(start({}, {}, consumer), /broker away/);
+  assert.equal(stopped, true);
+});
+
+Deno.test("worker stopped by its signal reports a failed stop through done, not as unhandled", async () => {
+  const consumer = new FakeConsumer();
+  consumer.pause = () => {
+    throw new Error("pause failed");
+  };
+  const controller = new AbortController();
+  const { worker } = await start({}, {}, consumer, controller.signal);
+  controller.abort();
+  await assert.rejects(worker.done, /pause failed/);
+  await tick();
 });
