@@ -20,9 +20,9 @@
  * @module
  */
 
-import { type IHeaders, type Kafka, Partitioners, type Producer } from "kafkajs";
+import type { IHeaders, Kafka, Producer } from "kafkajs";
 import type { KafkaConfig } from "../config/mod.ts";
-import { createKafkaClient } from "../kafka/client.ts";
+import { createIdempotentProducer, createKafkaClient } from "../kafka/client.ts";
 import { ensureTopic } from "../producer/mod.ts";
 
 /** The headers added to every dead letter (see the module doc). */
@@ -82,13 +82,7 @@ export class DeadLetterPublisher {
     this.#topic = topic;
     // Idempotent with acks=all: a dead letter must not be lost once its
     // offset counts as finished.
-    this.#producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 5,
-      allowAutoTopicCreation: false,
-      // Named explicitly so kafkajs does not warn about its v2 default.
-      createPartitioner: Partitioners.DefaultPartitioner,
-    });
+    this.#producer = createIdempotentProducer(kafka);
   }
 
   /** The dead-letter topic. */

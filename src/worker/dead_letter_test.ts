@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { JobDecodeError } from "../jobs/mod.ts";
-import { DEAD_LETTER_HEADERS, deadLetterHeaders } from "./dead_letter.ts";
+import type { Kafka } from "kafkajs";
+import { createIdempotentProducer } from "../kafka/client.ts";
+import { DEAD_LETTER_HEADERS, deadLetterHeaders, DeadLetterPublisher } from "./dead_letter.ts";
 
 Deno.test("deadLetterHeaders keeps the original headers and adds the reason", () => {
   const headers = deadLetterHeaders({
@@ -40,4 +42,18 @@ Deno.test("deadLetterHeaders describes a thrown non-error", () => {
   );
   assert.equal(headers[DEAD_LETTER_HEADERS.errorClass], "Error");
   assert.equal(headers[DEAD_LETTER_HEADERS.errorMessage], "plain string");
+});
+
+Deno.test("DeadLetterPublisher publishes with the shared idempotent producer's settings", () => {
+  const seen: unknown[] = [];
+  const kafka = {
+    producer: (options: unknown) => {
+      seen.push(options);
+      return {};
+    },
+  } as unknown as Kafka;
+  createIdempotentProducer(kafka);
+  new DeadLetterPublisher(kafka, "job-events.dlq");
+  assert.equal(seen.length, 2);
+  assert.deepEqual(seen[1], seen[0]);
 });

@@ -11,6 +11,8 @@
  * @module
  */
 
+import { delay } from "../async/mod.ts";
+
 /** What a running task can do with its slot. */
 export interface PoolTaskContext {
   /**
@@ -199,7 +201,7 @@ export class KeyedPool {
     this.#active--;
     this.#schedule();
     try {
-      await delay(ms, signal);
+      await delay(ms, signal ? { signal } : {});
     } finally {
       // Whether it slept or was aborted, the task goes on running, so it
       // needs its slot back before it continues.
@@ -214,22 +216,6 @@ export class KeyedPool {
     if (this.#tasks !== 0) return;
     for (const waiter of [...this.#idleWaiters]) waiter();
   }
-}
-
-/** Waits `ms`, or rejects with the signal's reason when it aborts first. */
-export function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.reject(signal.reason);
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 function checkSize(size: number): number {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { delay, KeyedPool } from "./keyed_pool.ts";
+import { delay } from "../async/mod.ts";
+import { KeyedPool } from "./keyed_pool.ts";
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
