@@ -23,7 +23,7 @@ export interface PoolSample {
   previousLag: number;
   /** Mean job time since the previous sample; undefined when no job ended. */
   latencyMs: number | undefined;
-  /** The best mean job time seen so far. */
+  /** The usual mean job time ({@linkcode nextBaseline}). */
   baselineLatencyMs: number | undefined;
   /** Jobs finished per second in the last period. */
   jobsPerSecond: number;
@@ -35,6 +35,20 @@ const MAX_DRAIN_SECONDS = 30;
 /** Latency "holds" while within this factor of the baseline (plus a few ms of noise). */
 const LATENCY_TOLERANCE = 1.5;
 const LATENCY_NOISE_MS = 5;
+
+/** How fast the baseline follows a latency above it, per sample. */
+const BASELINE_DRIFT = 0.1;
+
+/**
+ * The baseline latency after a sample: a lower latency becomes the baseline
+ * at once, a higher one pulls it up by a tenth of the gap per sample. Jobs
+ * that got slower for good (new data, another downstream) thus become the
+ * new normal within a minute or two instead of stopping growth forever.
+ */
+export function nextBaseline(baselineMs: number | undefined, latencyMs: number): number {
+  if (baselineMs === undefined || latencyMs <= baselineMs) return latencyMs;
+  return baselineMs + (latencyMs - baselineMs) * BASELINE_DRIFT;
+}
 
 /** The pool size for the next period. Pure: the decision, without timers. */
 export function nextPoolSize(sample: PoolSample): number {
@@ -75,7 +89,7 @@ export function startAdaptivePool(options: AdaptivePoolOptions): { stop(): void 
     const jobs = stats.jobs - previous.jobs;
     const latencyMs = jobs > 0 ? (stats.totalMs - previous.totalMs) / jobs : undefined;
     if (latencyMs !== undefined) {
-      baselineLatencyMs = Math.min(baselineLatencyMs ?? latencyMs, latencyMs);
+      baselineLatencyMs = nextBaseline(baselineLatencyMs, latencyMs);
     }
     const size = nextPoolSize({
       size: worker.poolSize,

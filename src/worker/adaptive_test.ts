@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { nextPoolSize, type PoolSample, startAdaptivePool } from "./adaptive.ts";
+import { nextBaseline, nextPoolSize, type PoolSample, startAdaptivePool } from "./adaptive.ts";
 
 const base: PoolSample = {
   size: 10,
@@ -60,4 +60,42 @@ Deno.test("startAdaptivePool resizes the worker on its interval", async () => {
     adaptive.stop();
   }
   assert.equal(size, 1);
+});
+
+Deno.test("nextBaseline drops to a lower latency at once and drifts up toward a higher one", () => {
+  assert.equal(nextBaseline(undefined, 30), 30);
+  assert.equal(nextBaseline(30, 10), 10);
+  assert.equal(nextBaseline(10, 110), 20);
+});
+
+Deno.test("startAdaptivePool grows again once jobs got slower for good", async () => {
+  let size = 2;
+  let lag = 100;
+  let samples = 0;
+  const stats = { jobs: 0, totalMs: 0 };
+  const worker = {
+    get poolSize() {
+      return size;
+    },
+    resize: (next: number) => void (size = next),
+    lag: () => [{ topic: "t", partition: 0, lag }],
+    // One fast period, then every job takes 100 ms.
+    stats: () => {
+      const latencyMs = samples++ <= 1 ? 1 : 100;
+      stats.jobs += 10;
+      stats.totalMs += 10 * latencyMs;
+      return { ...stats };
+    },
+  };
+  const adaptive = startAdaptivePool({ worker, config: { poolMin: 1, poolMax: 8 }, intervalMs: 2 });
+  try {
+    while (samples < 3) await new Promise((resolve) => setTimeout(resolve, 2));
+    const before = size;
+    while (samples < 60) {
+      await new Promise((resolve) => setTimeout(resolve, 2)).then(() => lag += 100);
+    }
+    assert.ok(size > before, `the pool never grew again (${before} -> ${size})`);
+  } finally {
+    adaptive.stop();
+  }
 });

@@ -73,9 +73,11 @@ export interface JobRun {
   /**
    * Called once, as the job ends and before the returned promise settles,
    * with its result and `performance.now()` then (cheaper per job than a
-   * reaction on the promise and a clock read of the caller's own).
+   * reaction on the promise and a clock read of the caller's own). `ran` is
+   * false when no handler ran (skipped, undecodable, or abandoned before it
+   * started).
    */
-  onEnd?: (result: JobResult, endedAt: number) => void;
+  onEnd?: (result: JobResult, endedAt: number, ran: boolean) => void;
 }
 
 /** `finished`: commit may pass it; `abandoned`: left for redelivery. */
@@ -105,7 +107,7 @@ export function runJob(options: JobRunnerOptions, run: JobRun): Promise<JobResul
   try {
     event = decodeJobEvent(message.value);
   } catch (error) {
-    return endedLater(run, undecodable(options, run, error));
+    return endedLater(run, undecodable(options, run, error), false);
   }
   const type = event.type;
   if (!options.jobTypes.includes(type)) {
@@ -122,26 +124,30 @@ export function runJob(options: JobRunnerOptions, run: JobRun): Promise<JobResul
       options.handlers[type] as AnyJobHandler | undefined,
       () => {
         const endedAt = succeeded(options, attempt, type, startedAt);
-        run.onEnd?.("finished", endedAt);
+        run.onEnd?.("finished", endedAt, true);
         resolve("finished");
       },
       (error) => {
-        resolve(endedLater(run, failed(options, run, event, { attempt, error, startedAt })));
+        resolve(endedLater(run, failed(options, run, event, { attempt, error, startedAt }), true));
       },
     );
   });
 }
 
 function ended(run: JobRun, promise: Promise<JobResult>, result: JobResult): Promise<JobResult> {
-  run.onEnd?.(result, performance.now());
+  run.onEnd?.(result, performance.now(), false);
   return promise;
 }
 
-function endedLater(run: JobRun, promise: Promise<JobResult>): Promise<JobResult> {
+function endedLater(
+  run: JobRun,
+  promise: Promise<JobResult>,
+  ran: boolean,
+): Promise<JobResult> {
   const { onEnd } = run;
   if (!onEnd) return promise;
   return promise.then((result) => {
-    onEnd(result, performance.now());
+    onEnd(result, performance.now(), ran);
     return result;
   });
 }

@@ -68,7 +68,10 @@ export interface RunningWorker {
   readonly poolSize: number;
   /** Times this member joined the group: 1 until a rebalance happens. */
   readonly joins: number;
-  /** Jobs run to their end (finished or abandoned) and their total time, since start. */
+  /**
+   * Jobs whose handler ran, to their end (finished or abandoned), and their
+   * total time, since start; skipped and undecodable jobs do not count.
+   */
   stats(): { jobs: number; totalMs: number };
   /** Changes the number of concurrent job slots (adaptive mode). */
   resize(size: number): void;
@@ -376,7 +379,8 @@ class Worker implements RunningWorker {
       stop: owned.stop.signal,
       kill: owned.kill.signal,
       startedAt,
-      onEnd: (result, endedAt) => this.#processed(owned, message, result, endedAt - startedAt),
+      onEnd: (result, endedAt, ran) =>
+        this.#processed(owned, message, result, ran ? endedAt - startedAt : -1),
     });
   }
 
@@ -384,10 +388,13 @@ class Worker implements RunningWorker {
     owned: OwnedPartition,
     message: ConsumedMessage,
     result: JobResult,
+    /** -1 when no handler ran: only handlers' times make the latency. */
     elapsedMs: number,
   ): void {
-    this.#jobs++;
-    this.#jobsTotalMs += elapsedMs;
+    if (elapsedMs >= 0) {
+      this.#jobs++;
+      this.#jobsTotalMs += elapsedMs;
+    }
     if (result !== "finished") return;
     owned.offsets.finish(Number(message.offset));
     if (++this.#finishedSinceCommit >= this.#commitBatchSize) void this.#commit();

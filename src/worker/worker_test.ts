@@ -237,3 +237,13 @@ Deno.test("worker stopped by its signal reports a failed stop through done, not 
   await assert.rejects(worker.done, /pause failed/);
   await tick();
 });
+
+Deno.test("worker stats count only jobs whose handler ran", async () => {
+  const { worker, consumer } = await start({
+    "job.email.welcome": () => new Promise((resolve) => setTimeout(resolve, 2)),
+  }, { KAFKA_JOB_TYPES: "job.reward.deliver" });
+  consumer.offer(0, [job(), job()].map((event, offset) => ({ offset, event })));
+  await tick();
+  assert.deepEqual(worker.stats(), { jobs: 0, totalMs: 0 }, "skipped jobs make no latency");
+  await worker.stop();
+});
