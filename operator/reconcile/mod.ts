@@ -25,11 +25,7 @@ export {
   startOperator,
   topicOwnerKey,
 } from "./operator.ts";
-export {
-  POOL_RESOURCE,
-  PoolReconciler,
-  type PoolReconcilerOptions,
-  type Synthesize,
-  type SynthesizedObjects,
-  TOPIC_FINALIZER,
-} from "./pool_reconciler.ts";
+export { TOPIC_FINALIZER } from "./finalizer.ts";
+export { PoolReconciler, type PoolReconcilerOptions } from "./pool_reconciler.ts";
+export { POOL_RESOURCE } from "./pool_resource.ts";
+export { type Synthesize, type SynthesizedObjects } from "./synthesis.ts";

@@ -27,7 +27,9 @@ import { type KubeObject, objectKey, RESOURCES, type ResourceType } from "../run
 import { WorkQueue } from "../runtime/work_queue.ts";
 import { poolsToWake } from "./consumer_group.ts";
 import type { LagReader } from "./lag.ts";
-import { POOL_RESOURCE, PoolReconciler, type Synthesize } from "./pool_reconciler.ts";
+import { PoolReconciler } from "./pool_reconciler.ts";
+import { POOL_RESOURCE } from "./pool_resource.ts";
+import type { Synthesize } from "./synthesis.ts";
 
 /** Options of {@linkcode startOperator}. */
 export interface OperatorOptions {

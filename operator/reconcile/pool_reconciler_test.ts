@@ -12,12 +12,10 @@ import {
   type WatchEvent,
 } from "../runtime/kube_client.ts";
 import { type KubeObject, type ResourceType } from "../runtime/resources.ts";
-import {
-  POOL_RESOURCE,
-  PoolReconciler,
-  type Synthesize,
-  TOPIC_FINALIZER,
-} from "./pool_reconciler.ts";
+import { TOPIC_FINALIZER } from "./finalizer.ts";
+import { PoolReconciler } from "./pool_reconciler.ts";
+import { POOL_RESOURCE } from "./pool_resource.ts";
+import type { Synthesize } from "./synthesis.ts";
 
 /** An in-memory API: objects by `plural/namespace/name`; some plurals "not served". */
 class MemoryClient implements KubeClient {

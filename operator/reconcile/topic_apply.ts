@@ -1,0 +1,90 @@
+/**
+ * The topic branch of applying a pool: the Strimzi KafkaTopic (unless another
+ * owner has it) and `TopicReady` from the topic operator's answer.
+ *
+ * @module
+ */
+
+import type { JobWorkerPool } from "../api/mod.ts";
+import type { KubeObject } from "../runtime/resources.ts";
+import type { Applier, ApplyOutcome } from "./apply.ts";
+import { type ConditionState, fromForeignReady, REASONS } from "./conditions.ts";
+import type { ReconcileContext } from "./context.ts";
+import { topicOwnedElsewhere } from "./topic_ownership.ts";
+
+/** What {@linkcode applyTopic} needs besides the context. */
+export interface TopicInput {
+  /** The pool. */
+  pool: JobWorkerPool;
+  /** The generated KafkaTopic; none when the operator does not provision the topic. */
+  kafkaTopic: object | undefined;
+  /** Applies it. */
+  apply: Applier;
+  /** Notes for the Ready message (appended to). */
+  notes: string[];
+}
+
+/** `TopicReady`; `blocking` when the pool cannot be ready because of it. */
+export interface TopicOutcome {
+  /** The condition. */
+  state: ConditionState;
+  /** Whether the condition blocks the pool (another owner has the topic). */
+  blocking: boolean;
+}
+
+/** Applies the pool's KafkaTopic, unless it is not managed or belongs to someone else. */
+export async function applyTopic(
+  context: ReconcileContext,
+  { pool, kafkaTopic, apply, notes }: TopicInput,
+  signal: AbortSignal,
+): Promise<TopicOutcome> {
+  if (!kafkaTopic) {
+    return {
+      blocking: false,
+      state: {
+        status: "True",
+        reason: REASONS.topicNotManaged,
+        message: `Topic "${pool.spec.kafka.topic.name}" is not provisioned by the operator ` +
+          "(spec.topicProvisioning.mode is none): it must exist already",
+      },
+    };
+  }
+  const desired = kafkaTopic as KubeObject;
+  const owned = await topicOwnedElsewhere(context, { pool, desired }, signal);
+  if (owned) return { blocking: true, state: owned };
+  const applied = await apply(kafkaTopic);
+  if (applied === "notServed") {
+    notes.push("Strimzi is not installed: the topic is not provisioned");
+  }
+  return { blocking: false, state: topicCondition(desired, applied) };
+}
+
+/** `TopicReady` from the result of applying the KafkaTopic `desired`. */
+function topicCondition(desired: KubeObject, applied: ApplyOutcome): ConditionState {
+  const where = `${desired.metadata.namespace}/${desired.metadata.name}`;
+  if (applied === "notServed") {
+    return {
+      status: "False",
+      reason: REASONS.crdNotInstalled,
+      message:
+        `Strimzi's KafkaTopic CRD (kafkatopics.kafka.strimzi.io, ${
+          desired.apiVersion ?? ""
+        }) is not installed: install the Strimzi operator, or set ` +
+        "spec.topicProvisioning.mode to none and create the topic yourself",
+    };
+  }
+  if (applied === undefined) {
+    return { status: "False", reason: REASONS.applyFailed, message: "See the Ready condition" };
+  }
+  return fromForeignReady(applied["status"] as never, {
+    readyReason: REASONS.topicReady,
+    notReadyReason: REASONS.topicNotReady,
+    what: `KafkaTopic ${where}`,
+    missing: {
+      status: "Unknown",
+      reason: REASONS.waitingForTopicOperator,
+      message: `KafkaTopic ${where} is applied; waiting for the Strimzi topic operator to ` +
+        "report on it",
+    },
+  });
+}
