@@ -120,6 +120,8 @@ export interface JobConsumerOptions extends GroupTimings {
 export class JobConsumer {
   readonly #consumer: Consumer;
   readonly #options: JobConsumerOptions;
+  /** Partitions of the topic paused by {@linkcode pausePartition}. */
+  readonly #paused = new Set<number>();
 
   constructor(options: JobConsumerOptions) {
     this.#options = options;
@@ -158,6 +160,22 @@ export class JobConsumer {
   }
 
   /**
+   * Stops fetching one partition (a key at its cap in the buffer); the batch
+   * being handed over stops there and is fetched again from the first message
+   * not taken once {@linkcode resumePartition} is called.
+   */
+  pausePartition(topic: string, partition: number): void {
+    this.#paused.add(partition);
+    this.#consumer.pause([{ topic, partitions: [partition] }]);
+  }
+
+  /** Fetches the partition again (kafkajs may wait up to `maxWaitTimeMs` before it does). */
+  resumePartition(topic: string, partition: number): void {
+    this.#paused.delete(partition);
+    this.#consumer.resume([{ topic, partitions: [partition] }]);
+  }
+
+  /**
    * Commits `offsets` with the current group generation. A commit after the
    * group moved to a new generation is refused by the broker.
    */
@@ -182,6 +200,7 @@ export class JobConsumer {
       next += accepted;
       const last = consumed.messages[next - 1];
       if (accepted > 0 && last) resolveOffset(last.offset);
+      if (this.#paused.has(consumed.partition)) return;
       if (next < consumed.messages.length) {
         await listener.waitForRoom(this.#options.heartbeatIntervalMs ?? 3_000);
         await this.#heartbeat(heartbeat);

@@ -90,21 +90,35 @@ export class KeyedPool {
     this.#schedule();
   }
 
-  /** Queues `task` behind every earlier task of `key`. */
-  submit(key: string, task: PoolTask): void {
+  /**
+   * Queues `task` behind every earlier task of `key`; returns how many tasks
+   * `key` holds now (this one included), running or waiting.
+   */
+  submit(key: string, task: PoolTask): number {
     this.#tasks++;
     const queue = this.#keys.get(key);
+    let held: number;
     if (!queue) {
       const fresh: KeyQueue = { key, head: task, rest: undefined, busy: false };
       this.#keys.set(key, fresh);
       this.#ready.push(fresh);
+      held = 1;
     } else if (queue.head === undefined) {
       queue.head = task;
       if (!queue.busy) this.#ready.push(queue);
+      held = queue.busy ? 2 : 1;
     } else {
-      (queue.rest ??= []).push(task);
+      held = (queue.rest ??= []).push(task) + (queue.busy ? 2 : 1);
     }
     this.#schedule();
+    return held;
+  }
+
+  /** How many tasks `key` holds, running or waiting. */
+  held(key: string): number {
+    const queue = this.#keys.get(key);
+    if (!queue) return 0;
+    return (queue.busy ? 1 : 0) + (queue.head === undefined ? 0 : 1) + (queue.rest?.length ?? 0);
   }
 
   /**

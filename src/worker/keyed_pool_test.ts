@@ -144,3 +144,16 @@ Deno.test("KeyedPool reports task errors and keeps going", async () => {
   assert.equal(errors.length, 2);
   assert.equal(ran, true);
 });
+
+Deno.test("KeyedPool counts the tasks each key holds", async () => {
+  const pool = new KeyedPool({ size: 1 });
+  const { promise, resolve } = Promise.withResolvers<void>();
+  assert.equal(pool.submit("a", () => promise), 1);
+  assert.equal(pool.submit("a", () => Promise.resolve()), 2);
+  assert.equal(pool.submit("a", () => Promise.resolve()), 3);
+  assert.equal(pool.submit("b", () => Promise.resolve()), 1);
+  assert.equal(pool.held("a"), 3);
+  resolve();
+  await pool.idle();
+  assert.equal(pool.held("a"), 0);
+});

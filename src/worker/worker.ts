@@ -103,6 +103,8 @@ export async function runWorker(options: WorkerOptions): Promise<RunningWorker> 
 export interface ConsumerPort {
   start(): Promise<void>;
   pause(): void;
+  pausePartition(topic: string, partition: number): void;
+  resumePartition(topic: string, partition: number): void;
   commit(offsets: readonly TopicPartitionOffset[]): Promise<void>;
   stop(): Promise<void>;
 }
@@ -159,6 +161,8 @@ interface OwnedPartition {
   /** Aborted when running handlers' grace time is over. */
   kill: AbortController;
   highWatermark: number;
+  /** The key at its cap in the buffer that paused fetching of this partition. */
+  blockedKey?: string | undefined;
   /** Where the group stands before this worker registered anything of it. */
   startOffset?: number;
 }
@@ -189,6 +193,10 @@ class Worker implements RunningWorker {
   #commitQueued = false;
   #finishedSinceCommit = 0;
   readonly #commitBatchSize: number;
+  /** Messages one key may hold in the buffer before its partition pauses. */
+  readonly #keyCap: number;
+  /** Partitions paused for a key at its cap. */
+  #blocked = 0;
   #jobs = 0;
   #jobsTotalMs = 0;
   #commitTimer: ReturnType<typeof setInterval> | undefined;
@@ -200,6 +208,7 @@ class Worker implements RunningWorker {
     this.#topic = options.config.kafka.topic;
     this.#metrics = options.metrics ?? noopMetrics();
     this.#commitBatchSize = options.commitBatchSize ?? 500;
+    this.#keyCap = Math.max(2, Math.floor(this.#settings.bufferSize / 4));
     this.#deadLetters = ports.deadLetters;
     this.#admin = ports.admin;
     this.#pool = new KeyedPool({
@@ -332,7 +341,14 @@ class Worker implements RunningWorker {
       if (owned.offsets.has(offset)) continue;
       if (this.#pool.pending >= bufferSize) break;
       owned.offsets.register(offset);
-      this.#submit(owned, message);
+      // A key at its cap (one campaign's backlog behind a retrying job)
+      // pauses its own partition only, so it cannot fill the whole buffer.
+      const key = this.#keyOf(owned, message);
+      if (this.#pool.submit(key, (pool) => this.#process(owned, message, pool)) >= this.#keyCap) {
+        next++;
+        this.#block(owned, key);
+        break;
+      }
     }
     this.#metrics.setLag(owned.topic, owned.partition, partitionLag(owned));
     this.#publishBuffered();
@@ -357,13 +373,38 @@ class Worker implements RunningWorker {
     return this.#stopping !== undefined || this.#pool.pending <= this.#settings.bufferSize / 2;
   }
 
-  #submit(owned: OwnedPartition, message: ConsumedMessage): void {
+  #keyOf(owned: OwnedPartition, message: ConsumedMessage): string {
     // Keys are scoped to their partition (Kafka orders nothing across
     // partitions) and read as latin1, which maps bytes to text one to one.
-    const key = message.key === null
+    return message.key === null
       ? `${owned.keyPrefix}@${message.offset}`
       : owned.keyPrefix + message.key.toString("latin1");
-    this.#pool.submit(key, (pool) => this.#process(owned, message, pool));
+  }
+
+  #block(owned: OwnedPartition, key: string): void {
+    if (owned.blockedKey !== undefined) return;
+    owned.blockedKey = key;
+    this.#blocked++;
+    this.#consumer.pausePartition(owned.topic, owned.partition);
+    log.debug("Partition {partition} paused: key at its cap of {cap} buffered messages", {
+      partition: owned.partition,
+      cap: this.#keyCap,
+    });
+  }
+
+  /** Resumes partitions whose blocking key went below its cap. */
+  #unblock(): void {
+    if (this.#stopping) return;
+    for (const owned of this.#owned.values()) {
+      const key = owned.blockedKey;
+      if (key !== undefined && this.#pool.held(key) < this.#keyCap) this.#release(owned);
+    }
+  }
+
+  #release(owned: OwnedPartition): void {
+    owned.blockedKey = undefined;
+    this.#blocked--;
+    this.#consumer.resumePartition(owned.topic, owned.partition);
   }
 
   /** The pool's task for one message: the job's end is booked in `onEnd`, without a reaction. */
@@ -401,6 +442,7 @@ class Worker implements RunningWorker {
   }
 
   #afterJob(): void {
+    if (this.#blocked > 0) this.#unblock();
     if (this.#roomWaiters.size > 0 && this.#hasRoom()) {
       for (const wake of [...this.#roomWaiters]) wake();
     }
@@ -492,6 +534,8 @@ class Worker implements RunningWorker {
    */
   #revoke(id: string, owned: OwnedPartition): void {
     this.#owned.delete(id);
+    // kafkajs keeps a pause across rebalances: a partition coming back must fetch.
+    if (owned.blockedKey !== undefined) this.#release(owned);
     this.#tracker.drop(owned.topic, owned.partition);
     owned.stop.abort(new Error(`Partition ${id} was revoked`));
     const timer = setTimeout(

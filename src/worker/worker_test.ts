@@ -22,6 +22,13 @@ class FakeConsumer implements ConsumerPort {
   pause(): void {
     this.paused = true;
   }
+  readonly pausedPartitions = new Set<number>();
+  pausePartition(_topic: string, partition: number): void {
+    this.pausedPartitions.add(partition);
+  }
+  resumePartition(_topic: string, partition: number): void {
+    this.pausedPartitions.delete(partition);
+  }
   commit(offsets: readonly TopicPartitionOffset[]): Promise<void> {
     this.commits.push([...offsets]);
     return Promise.resolve();
@@ -245,5 +252,22 @@ Deno.test("worker stats count only jobs whose handler ran", async () => {
   consumer.offer(0, [job(), job()].map((event, offset) => ({ offset, event })));
   await tick();
   assert.deepEqual(worker.stats(), { jobs: 0, totalMs: 0 }, "skipped jobs make no latency");
+  await worker.stop();
+});
+
+Deno.test("a key at its buffer cap pauses its own partition, not the whole consumer", async () => {
+  const hold = gate();
+  const busy = crypto.randomUUID();
+  const { worker, consumer } = await start({
+    "job.email.welcome": (event) => event.campaign_id === busy ? hold.promise : Promise.resolve(),
+  }, { KAFKA_WORKER_BUFFER_SIZE: "8", KAFKA_WORKER_POOL_SIZE: "2" });
+  const backlog = Array.from({ length: 8 }, (_, offset) => ({ offset, event: job(busy) }));
+  assert.equal(consumer.offer(0, backlog), 2, "a quarter of the buffer per key");
+  assert.deepEqual([...consumer.pausedPartitions], [0]);
+  const others = Array.from({ length: 4 }, (_, offset) => ({ offset, event: job() }));
+  assert.equal(consumer.offer(1, others), 4, "other partitions go on");
+  hold.open();
+  await tick();
+  assert.deepEqual([...consumer.pausedPartitions], [], "the partition resumes as the key drains");
   await worker.stop();
 });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { JobHandler } from "../../src/handlers/handler.ts";
+import { toJobMessage } from "../../src/jobs/mod.ts";
 import { runWorker } from "../../src/worker/mod.ts";
 import {
   committedOffsets,
@@ -60,6 +61,54 @@ Deno.test("worker keeps per-key order, runs other keys meanwhile and never commi
     await waitUntil(
       async () => (await committedOffsets(config)).get(0) === total,
       "the commit of everything",
+    );
+  } finally {
+    release.open();
+    await worker.stop();
+  }
+});
+
+Deno.test("a busy key's backlog pauses its own partition while the other partitions flow", async () => {
+  const config = await setupTopic("worker_key_cap", {
+    partitions: 2,
+    env: { KAFKA_WORKER_POOL_SIZE: "2", KAFKA_WORKER_BUFFER_SIZE: "8" },
+  });
+  const busy = crypto.randomUUID();
+  const busyJobs = Array.from({ length: 10 }, () => emailJob(busy));
+  const otherJobs = Array.from({ length: 20 }, () => emailJob(crypto.randomUUID()));
+  const release = gate();
+  const done: string[] = [];
+  let stuck = false;
+  const handler: JobHandler<"job.email.welcome"> = async (job) => {
+    if (job.id === busyJobs[0]!.id) {
+      stuck = true;
+      await release.promise;
+    }
+    done.push(job.id);
+  };
+  await produce(config, busyJobs.map((job) => ({ ...toJobMessage(job), partition: 0 })));
+  const worker = await runWorker({
+    config,
+    group: { heartbeatIntervalMs: 500, maxWaitTimeMs: 500 },
+    handlers: { "job.email.welcome": handler },
+  });
+  try {
+    // Partition 0's batch first: its stuck key's backlog would fill the buffer.
+    await waitUntil(() => stuck, "the busy key's first job");
+    await produce(config, otherJobs.map((job) => ({ ...toJobMessage(job), partition: 1 })));
+    await waitUntil(
+      () => otherJobs.every((job) => done.includes(job.id)),
+      "partition 1's jobs while partition 0's key is stuck",
+    );
+    release.open();
+    await waitUntil(() => done.length === busyJobs.length + otherJobs.length, "every job");
+    assert.deepEqual(
+      done.filter((id) => busyJobs.some((job) => job.id === id)),
+      busyJobs.map((job) => job.id),
+    );
+    await waitUntil(
+      async () => (await committedOffsets(config)).get(0) === busyJobs.length,
+      "the commit of partition 0",
     );
   } finally {
     release.open();
