@@ -17,11 +17,8 @@ import { runController } from "../runtime/controller.ts";
 import { EventRecorder } from "../runtime/events.ts";
 import { Informer } from "../runtime/informer.ts";
 import type { KubeClient } from "../runtime/kube_client.ts";
-import {
-  KubeLeaseStore,
-  type LeaderElectionTiming,
-  LeaderElector,
-} from "../runtime/leader_election.ts";
+import { KubeLeaseStore } from "../runtime/kube_lease_store.ts";
+import { type LeaderElectionTiming, LeaderElector } from "../runtime/leader_election.ts";
 import { createOperatorMetrics, type OperatorMetrics } from "../runtime/metrics.ts";
 import { type KubeObject, objectKey, RESOURCES, type ResourceType } from "../runtime/resources.ts";
 import { WorkQueue } from "../runtime/work_queue.ts";

@@ -21,10 +21,10 @@ export {
   type InformerOptions,
   slimObject,
 } from "./informer.ts";
+export { HttpKubeClient } from "./http_kube_client.ts";
 export {
   type ApplyOptions,
   FIELD_MANAGER,
-  HttpKubeClient,
   isApiError,
   isResourceNotServed,
   KubeApiError,
@@ -39,9 +39,8 @@ export {
   loadKubeConnection,
   type LoadKubeConnectionOptions,
 } from "./kube_config.ts";
+export { KubeLeaseStore, type KubeLeaseStoreOptions } from "./kube_lease_store.ts";
 export {
-  KubeLeaseStore,
-  type KubeLeaseStoreOptions,
   type LeaderElectionTiming,
   LeaderElector,
   type LeaderElectorOptions,
