@@ -1,0 +1,34 @@
+import assert from "node:assert/strict";
+import { newJobWorkerPool } from "../api/mod.ts";
+import { REASONS } from "./conditions.ts";
+import { synthesizeOrBlock } from "./synthesis.ts";
+
+const pool = newJobWorkerPool({ name: "p", namespace: "ns" }, {
+  image: "example/worker:1",
+  kafka: { bootstrapServers: ["k:9092"], topic: { name: "jobs" } },
+} as never);
+
+Deno.test("synthesizeOrBlock: a spec the synthesizer refuses is Ready=False InvalidSpec", () => {
+  const state = synthesizeOrBlock(() => {
+    throw new RangeError("replicas.max below replicas.min");
+  }, pool);
+  assert.ok("status" in state);
+  assert.equal(state.status, "False");
+  assert.equal(state.reason, REASONS.invalidSpec);
+  assert.match(state.message, /replicas\.max below replicas\.min/);
+});
+
+Deno.test("synthesizeOrBlock: other errors propagate; objects come with KEDA owning replicas", () => {
+  assert.throws(() =>
+    synthesizeOrBlock(() => {
+      throw new Error("boom");
+    }, pool), /boom/);
+  const objects = { deployment: {}, scaledObject: {} };
+  let kedaOwnsReplicas: boolean | undefined;
+  const result = synthesizeOrBlock((_pool, options) => {
+    kedaOwnsReplicas = options.kedaOwnsReplicas;
+    return objects;
+  }, pool);
+  assert.equal(result, objects);
+  assert.equal(kedaOwnsReplicas, true);
+});
