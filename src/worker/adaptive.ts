@@ -14,8 +14,11 @@ import type { RunningWorker } from "./worker.ts";
 
 /** What {@linkcode nextPoolSize} looks at. */
 export interface PoolSample {
+  /** Slots now. */
   size: number;
+  /** `KAFKA_WORKER_POOL_MIN`. */
   min: number;
+  /** `KAFKA_WORKER_POOL_MAX`. */
   max: number;
   /** Messages behind, summed over owned partitions. */
   lag: number;
@@ -66,10 +69,13 @@ export function nextPoolSize(sample: PoolSample): number {
 
 /** Options of {@linkcode startAdaptivePool}. */
 export interface AdaptivePoolOptions {
+  /** The worker whose pool is resized. */
   worker: Pick<RunningWorker, "poolSize" | "resize" | "lag" | "stats">;
+  /** The pool's bounds. */
   config: Pick<WorkerConfig, "poolMin" | "poolMax">;
   /** Time between decisions. @default 5000 */
   intervalMs?: number;
+  /** Aborting it stops resizing, like `stop()`. */
   signal?: AbortSignal;
 }
 

@@ -35,21 +35,31 @@ import type { Buffer } from "node:buffer";
 
 /** One consumed message. */
 export interface ConsumedMessage {
+  /** The topic it was consumed from. */
   topic: string;
+  /** Its partition. */
   partition: number;
+  /** Its offset, decimal. */
   offset: string;
+  /** Its key (the campaign id), or null. */
   key: Buffer | null;
+  /** Its value (the job event as JSON), or null. */
   value: Buffer | null;
+  /** Its headers (`job-type`, `job-id`, ...). */
   headers: IHeaders;
+  /** Its timestamp, in ms since the epoch, decimal. */
   timestamp: string;
 }
 
 /** A fetched batch of one partition. */
 export interface ConsumedBatch {
+  /** The topic. */
   topic: string;
+  /** The partition. */
   partition: number;
   /** The partition's log end offset when it was fetched. */
   highWatermark: string;
+  /** The fetched messages, in offset order. */
   messages: ConsumedMessage[];
 }
 
@@ -108,11 +118,15 @@ export const DEFAULT_FETCH_MAX_BYTES = 4 * 1024 * 1024;
 
 /** Options of {@linkcode JobConsumer}. */
 export interface JobConsumerOptions extends GroupTimings {
+  /** The client to build the consumer with. */
   kafka: Kafka;
+  /** The consumer group. */
   groupId: string;
+  /** The job topic. */
   topic: string;
   /** Where a group without committed offsets starts. */
   fromBeginning: boolean;
+  /** Where fetched messages and group events go. */
   listener: ConsumerListener;
 }
 
@@ -123,6 +137,7 @@ export class JobConsumer {
   /** Partitions of the topic paused by {@linkcode pausePartition}. */
   readonly #paused = new Set<number>();
 
+  /** Builds the consumer; {@linkcode JobConsumer.start} connects it. */
   constructor(options: JobConsumerOptions) {
     this.#options = options;
     this.#consumer = options.kafka.consumer({

@@ -39,19 +39,29 @@ export const DEAD_LETTER_HEADERS = {
 
 /** A consumed message, as it is copied to the dead-letter topic. */
 export interface OriginalMessage {
+  /** The topic it was consumed from. */
   topic: string;
+  /** Its partition. */
   partition: number;
+  /** Its offset, decimal. */
   offset: string;
+  /** Its key, copied as it was. */
   key: Buffer | null;
+  /** Its value, copied as it was. */
   value: Buffer | null;
+  /** Its headers, copied as they were. */
   headers?: IHeaders;
 }
 
 /** Why a message is dead-lettered. */
 export interface DeadLetterReason {
+  /** The last failure. */
   error: unknown;
+  /** Attempts made (0 when the handler never ran). */
   attempts: number;
+  /** When the first attempt failed. */
   firstFailureAt: Date;
+  /** When the last attempt failed. */
   lastFailureAt: Date;
 }
 
@@ -78,6 +88,7 @@ export class DeadLetterPublisher {
   readonly #producer: Producer;
   readonly #topic: string;
 
+  /** A publisher to `topic` on an idempotent producer of `kafka`; {@linkcode DeadLetterPublisher.connect} connects it. */
   constructor(kafka: Kafka, topic: string) {
     this.#topic = topic;
     // Idempotent with acks=all: a dead letter must not be lost once its
@@ -118,6 +129,7 @@ export class DeadLetterPublisher {
 export interface EnsureDeadLetterTopicOptions {
   /** The cluster; `kafka.topic` is the job topic whose layout the dead-letter topic copies. */
   kafka: KafkaConfig;
+  /** The dead-letter topic to create. */
   deadLetterTopic: string;
 }
 

@@ -38,17 +38,23 @@ import {
 
 /** Where dead letters go. */
 export interface DeadLetterSink {
+  /** Publishes `message` with `reason`; resolves once it is stored. */
   publish(message: OriginalMessage, reason: DeadLetterReason): Promise<void>;
 }
 
 /** What every job run shares. */
 export interface JobRunnerOptions {
+  /** The handler of each job type. */
   handlers: PartialJobHandlers;
   /** Types this worker handles; others are skipped. */
   jobTypes: readonly JobType[];
+  /** Attempts and backoff. */
   retry: RetryPolicy;
+  /** A handler's deadline per attempt. */
   jobTimeoutMs: number;
+  /** Where jobs that failed for good go. */
   deadLetters: DeadLetterSink;
+  /** Where job counts and durations go. */
   metrics: WorkerMetrics;
   /** Source of jitter. @default Math.random */
   random?: () => number;
@@ -62,7 +68,9 @@ export interface JobRunnerOptions {
 
 /** One message to run, with the signals of the partition it came from. */
 export interface JobRun {
+  /** The consumed message. */
   message: ConsumedMessage;
+  /** The pool slot it runs in (to sleep between attempts). */
   pool: PoolTaskContext;
   /** Aborted when the partition is lost or the worker stops: no new attempt starts. */
   stop: AbortSignal;

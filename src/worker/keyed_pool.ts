@@ -63,6 +63,7 @@ export class KeyedPool {
   /** What every task gets: sleeping needs nothing of the task but its slot. */
   readonly #context: PoolTaskContext = { sleep: (ms, signal) => this.#sleep(ms, signal) };
 
+  /** A pool of `options.size` slots. */
   constructor(options: KeyedPoolOptions) {
     this.#size = checkSize(options.size);
     this.#onError = options.onError ?? (() => {});

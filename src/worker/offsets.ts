@@ -13,7 +13,9 @@
 
 /** A topic-partition and the offset to commit for it. */
 export interface TopicPartitionOffset {
+  /** The topic. */
   topic: string;
+  /** The partition. */
   partition: number;
   /** The next offset to read, as kafkajs expects it. */
   offset: string;

@@ -32,6 +32,7 @@ export type RetryDecision =
 
 /** A failed attempt, as {@linkcode decideRetry} sees it. */
 export interface FailedAttempt {
+  /** What the attempt threw. */
   error: unknown;
   /** 1 for the first attempt. */
   attempt: number;
@@ -41,6 +42,7 @@ export interface FailedAttempt {
 
 /** A handler that did not settle before the job's deadline. */
 export class JobTimeoutError extends Error {
+  /** The deadline was `timeoutMs` after the attempt started. */
   constructor(timeoutMs: number) {
     super(`Job timed out: the handler ran longer than ${timeoutMs} ms; raise JOB_TIMEOUT_MS`);
     this.name = "JobTimeoutError";
@@ -49,6 +51,7 @@ export class JobTimeoutError extends Error {
 
 /** An event whose type this worker has no handler for. */
 export class UnhandledJobTypeError extends PermanentJobError {
+  /** `type` has no handler here. */
   constructor(type: string) {
     super(`No handler for job type ${type}: register one or narrow KAFKA_JOB_TYPES`);
     this.name = "UnhandledJobTypeError";

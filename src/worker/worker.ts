@@ -101,23 +101,35 @@ export async function runWorker(options: WorkerOptions): Promise<RunningWorker> 
 
 /** The consumer as the worker drives it (a port, so tests can stand in for Kafka). */
 export interface ConsumerPort {
+  /** Connects, subscribes and joins the group; resolves once joined. */
   start(): Promise<void>;
+  /** Stops fetching every partition (on shutdown). */
   pause(): void;
+  /** Stops fetching one partition (a key at its cap in the buffer). */
   pausePartition(topic: string, partition: number): void;
+  /** Fetches a paused partition again. */
   resumePartition(topic: string, partition: number): void;
+  /** Commits `offsets` with the current group generation. */
   commit(offsets: readonly TopicPartitionOffset[]): Promise<void>;
+  /** Leaves the group and disconnects. */
   stop(): Promise<void>;
 }
 
 /** What the worker talks to outside the process. */
 export interface WorkerPorts {
+  /** Builds the consumer that reports to `listener`. */
   consumer(listener: ConsumerListener): ConsumerPort;
+  /** Where dead letters go. */
   deadLetters: DeadLetterSink & Connectable;
+  /** Reads log end and committed offsets for the lag. */
   admin: LagAdmin & Connectable;
 }
 
-interface Connectable {
+/** A port that connects before the worker starts and disconnects as it stops. */
+export interface Connectable {
+  /** Opens the connection. */
   connect(): Promise<void>;
+  /** Closes the connection. */
   disconnect(): Promise<void>;
 }
 
