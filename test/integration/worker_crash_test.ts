@@ -63,7 +63,7 @@ Deno.test("worker killed with SIGKILL mid-stream handles every job at least once
       await waitUntil(
         async () => (await ids(files.JOBPOOL_FIXTURE_EFFECTS_LOG)).length >= jobs.length,
         "every effect",
-        25_000,
+        60_000, // generous: the restarted process type-checks and waits out the dead session
       );
       await waitUntil(
         async () => await committedTotal(config) === jobs.length,
