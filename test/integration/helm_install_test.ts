@@ -27,10 +27,10 @@ import {
   condition,
   eventually,
   getJson,
-  isObserved,
   type KubeAccess,
   kubectl,
   kubeName,
+  observedPool,
   poolManifest,
 } from "./operator_support.ts";
 
@@ -376,9 +376,8 @@ Deno.test("the chart installs, upgrades, passes restricted Pod Security and its 
           topicProvisioning: { mode: "strimzi", strimzi: { ...strimzi, deletionPolicy: "Delete" } },
         });
         await applyObjects(admin, first);
-        const reconciled = await eventually("the first pool's status", async () => {
-          const pool = await getJson(admin, ["jobworkerpool", "emails", "-n", poolNamespace]);
-          return isObserved(pool) ? pool : undefined;
+        const reconciled = await observedPool(admin, { namespace: poolNamespace, name: "emails" }, {
+          what: "the first pool's status",
         });
         assert.ok(reconciled.metadata.finalizers?.includes("jobpool.dev/topic-cleanup"));
         assert.equal(condition(reconciled, "Ready")?.status, "True", JSON.stringify(reconciled));
@@ -404,10 +403,13 @@ Deno.test("the chart installs, upgrades, passes restricted Pod Security and its 
             },
           }),
         );
-        const blocked = await eventually("the second pool's status", async () => {
-          const pool = await getJson(admin, ["jobworkerpool", "emails-too", "-n", poolNamespace]);
-          return isObserved(pool) ? pool : undefined;
-        });
+        const blocked = await observedPool(
+          admin,
+          { namespace: poolNamespace, name: "emails-too" },
+          {
+            what: "the second pool's status",
+          },
+        );
         assert.equal(condition(blocked, "Ready")?.reason, "ConsumerGroupConflict");
         await eventually("the conflict Event", async () => {
           const events: Json = JSON.parse(

@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import type { KubeObject } from "../../operator/runtime/mod.ts";
 import {
   applyObjects,
   condition,
@@ -13,8 +14,8 @@ import {
   eventually,
   getJson,
   installPoolCrd,
-  isObserved,
   newClient,
+  observedPool,
   poolManifest,
   sharedKube,
   startTestOperator,
@@ -40,13 +41,9 @@ Deno.test("the incumbent keeps a contested consumer group; freeing it wakes the 
         consumerGroup,
       },
     });
-  const settled = (name: string, what: (pool: Awaited<ReturnType<typeof getJson>>) => boolean) =>
-    eventually(`pool ${name}: ${what}`, async () => {
-      const found = await getJson(access, ["jwp", name, "-n", namespace]);
-      return isObserved(found) && what(found) ? found : undefined;
-    });
-  const ready = (p: Awaited<ReturnType<typeof getJson>>) =>
-    condition(p, "Ready")?.status === "True";
+  const settled = (name: string, what: (pool: KubeObject) => boolean) =>
+    observedPool(access, { namespace, name }, { what: `pool ${name}: ${what}`, until: what });
+  const ready = (p: KubeObject) => condition(p, "Ready")?.status === "True";
   try {
     // "older" is created first, on a group of its own; "newer" runs the group "shared".
     await applyObjects(access, pool("older", "older-group"));

@@ -14,6 +14,7 @@ import {
   installPoolCrd,
   isObserved,
   newClient,
+  observedPool,
   poolManifest,
   sharedKube,
   startTestOperator,
@@ -40,10 +41,7 @@ Deno.test("two operator replicas: one leader reconciles, the other takes over wh
   let bStopped = false;
   try {
     await applyObjects(access, poolManifest(namespace, "one"));
-    await eventually(
-      "pool one to be reconciled",
-      async () => isObserved(await getJson(access, ["jwp", "one", "-n", namespace])),
-    );
+    await observedPool(access, { namespace, name: "one" });
     assert.equal(a.isLeader, true);
     assert.equal(b.isLeader, false, "never two leaders");
     assert.equal(await reconcileCount(b), 0, "the standby does not reconcile");
@@ -59,10 +57,9 @@ Deno.test("two operator replicas: one leader reconciles, the other takes over wh
     await a.stop();
     await eventually("replica b to take over", () => Promise.resolve(b.isLeader));
     await applyObjects(access, poolManifest(namespace, "two"));
-    await eventually(
-      "pool two to be reconciled by b",
-      async () => isObserved(await getJson(access, ["jwp", "two", "-n", namespace])),
-    );
+    await observedPool(access, { namespace, name: "two" }, {
+      what: "pool two to be reconciled by b",
+    });
     assert.ok(await reconcileCount(b) > 0);
     const metrics = await fetch(`http://127.0.0.1:${b.port}/metrics`).then((r) => r.text());
     for (
@@ -85,10 +82,9 @@ Deno.test("two operator replicas: one leader reconciles, the other takes over wh
     await applyObjects(access, poolManifest(namespace, "one", { image: "ghcr.io/example/w:9" }));
     const c = await startTestOperator({ client, namespace, identity: "replica-c" });
     try {
-      await eventually(
-        "pool three to be reconciled after the restart",
-        async () => isObserved(await getJson(access, ["jwp", "three", "-n", namespace])),
-      );
+      await observedPool(access, { namespace, name: "three" }, {
+        what: "pool three to be reconciled after the restart",
+      });
       await eventually("pool one's update to be applied after the restart", async () => {
         const pool = await getJson(access, ["jwp", "one", "-n", namespace]);
         const deployment = await getJson(access, ["deployment", "one-worker", "-n", namespace]);

@@ -6,8 +6,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { DEFAULT_CRDS, startKube } from "../env/kube.ts";
-import { kube } from "../env/services.ts";
+import { DEFAULT_CRDS } from "../env/kube.ts";
 import {
   applyObjects,
   condition,
@@ -15,22 +14,16 @@ import {
   createNamespace,
   eventually,
   getJson,
-  installPoolCrd,
-  isObserved,
   kubectl,
-  newClient,
+  observedPool,
   poolManifest,
+  startPrivateKube,
   startTestOperator,
 } from "./operator_support.ts";
 
 Deno.test("missing KEDA and Strimzi CRDs: conditions explain, replicas.min runs, installing them later heals", async () => {
-  kube(); // Fails, naming the service, when the test environment has no kube-apiserver.
-  const logDir = await Deno.makeTempDir({ prefix: "jobpool-op-nocrds-" });
-  const server = await startKube({ logDir: join(logDir, "logs"), crds: "none" });
-  const access = { kubeconfig: server.kubeconfigPath, kubectl: kube().kubectl };
-  const client = await newClient(access);
+  const { access, client, stop } = await startPrivateKube("none");
   try {
-    await installPoolCrd(access);
     const namespace = await createNamespace(access, "op-nocrd");
     const operator = await startTestOperator({ client, namespace });
     try {
@@ -41,10 +34,7 @@ Deno.test("missing KEDA and Strimzi CRDs: conditions explain, replicas.min runs,
           topicProvisioning: { mode: "strimzi", strimzi: { clusterName: "events" } },
         }),
       );
-      const pool = await eventually("pool bare to be reconciled", async () => {
-        const pool = await getJson(access, ["jwp", "bare", "-n", namespace]);
-        return isObserved(pool) ? pool : undefined;
-      });
+      const pool = await observedPool(access, { namespace, name: "bare" });
       const scaler = condition(pool, "ScalerReady");
       assert.equal(scaler?.status, "False");
       assert.equal(scaler?.reason, "CRDNotInstalled");
@@ -78,8 +68,6 @@ Deno.test("missing KEDA and Strimzi CRDs: conditions explain, replicas.min runs,
       await operator.stop();
     }
   } finally {
-    client.close();
-    await server.stop();
-    await Deno.remove(logDir, { recursive: true }).catch(() => {});
+    await stop();
   }
 });

@@ -15,6 +15,7 @@ import {
   isObserved,
   kubectl,
   newClient,
+  observedPool,
   poolManifest,
   sharedKube,
   startTestOperator,
@@ -43,13 +44,7 @@ Deno.test("operator reconciles JobWorkerPools on a real API server", async (t) =
             },
           }),
         );
-        const pool = await eventually(
-          "pool mailer to be reconciled",
-          async () => {
-            const pool = await getJson(access, ["jwp", "mailer", "-n", namespace]);
-            return isObserved(pool) ? pool : undefined;
-          },
-        );
+        const pool = await observedPool(access, { namespace, name: "mailer" });
         assert.ok(pool.metadata.finalizers?.includes("jobpool.dev/topic-cleanup"));
         assert.equal(condition(pool, "Ready")?.status, "True");
         assert.equal(condition(pool, "ScalerReady")?.status, "Unknown", "no KEDA reports here");
@@ -126,9 +121,9 @@ Deno.test("operator reconciles JobWorkerPools on a real API server", async (t) =
         const topic = await getJson(access, ["kafkatopic", "mailer-jobs", "-n", namespace]);
         return field(topic, "spec.partitions") === 8;
       });
-      const pool = await eventually("generation 2 to be observed", async () => {
-        const pool = await getJson(access, ["jwp", "mailer", "-n", namespace]);
-        return isObserved(pool) && pool?.metadata.generation === 2 ? pool : undefined;
+      const pool = await observedPool(access, { namespace, name: "mailer" }, {
+        what: "generation 2 to be observed",
+        until: (pool) => pool.metadata.generation === 2,
       });
       assert.equal(condition(pool, "Ready")?.status, "True");
     });

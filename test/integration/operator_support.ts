@@ -7,6 +7,7 @@
  * @module
  */
 
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CRD_NAME, jobWorkerPoolCrd } from "../../operator/api/mod.ts";
 import {
@@ -16,6 +17,7 @@ import {
 } from "../../operator/reconcile/mod.ts";
 import { HttpKubeClient, type KubeObject, loadKubeConnection } from "../../operator/runtime/mod.ts";
 import { synthesizePool } from "../../operator/synth/mod.ts";
+import { startKube } from "../env/kube.ts";
 import { kubectlOk } from "../env/kubectl.ts";
 import { kube, uniqueName } from "../env/services.ts";
 
@@ -206,4 +208,71 @@ export function condition(
 export function isObserved(pool: KubeObject | undefined): boolean {
   const status = pool?.["status"] as { observedGeneration?: number } | undefined;
   return !!pool && status?.observedGeneration === pool.metadata.generation;
+}
+
+/** Options of {@linkcode observedPool}. */
+export interface ObservedPoolOptions {
+  /** What the wait is for, in its timeout message. @default `pool <name> to be reconciled` */
+  what?: string;
+  /** A further condition the observed pool must meet. */
+  until?: (pool: KubeObject) => boolean;
+}
+
+/**
+ * Waits until the pool's status reflects its current generation (and meets
+ * `options.until`); resolves to the pool.
+ */
+export function observedPool(
+  access: KubeAccess,
+  pool: { namespace: string; name: string },
+  options: ObservedPoolOptions = {},
+): Promise<KubeObject> {
+  return eventually(options.what ?? `pool ${pool.name} to be reconciled`, async () => {
+    const found = await getJson(access, ["jwp", pool.name, "-n", pool.namespace]);
+    return found && isObserved(found) && (options.until?.(found) ?? true) ? found : undefined;
+  });
+}
+
+/** A kube-apiserver of the test's own, with its access, a client and the JobWorkerPool CRD. */
+export interface PrivateKube {
+  access: KubeAccess;
+  client: HttpKubeClient;
+  /** A temporary folder for the test's files, removed by `stop`. */
+  dir: string;
+  /** Closes the client, stops the server and removes its folder. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a kube-apiserver beside the shared one, for tests that need other
+ * CRDs installed (or none); `crds` as {@linkcode startKube} takes them, or a
+ * function of the test's folder that writes its own files first.
+ */
+export async function startPrivateKube(
+  crds: "none" | string[] | ((dir: string) => Promise<string[]>),
+): Promise<PrivateKube> {
+  const shared = kube(); // Fails, naming the service, when the test environment has none.
+  const dir = await Deno.makeTempDir({ prefix: "jobpool-op-kube-" });
+  const server = await startKube({
+    logDir: join(dir, "logs"),
+    crds: typeof crds === "function" ? await crds(dir) : crds,
+  });
+  const access = { kubeconfig: server.kubeconfigPath, kubectl: shared.kubectl };
+  try {
+    await installPoolCrd(access);
+    const client = await newClient(access);
+    return {
+      access,
+      client,
+      dir,
+      async stop() {
+        client.close();
+        await server.stop();
+        await Deno.remove(dir, { recursive: true }).catch(() => {});
+      },
+    };
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
 }

@@ -7,46 +7,40 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { CRD_FIXTURES, startKube } from "../env/kube.ts";
-import { kube } from "../env/services.ts";
+import { CRD_FIXTURES } from "../env/kube.ts";
 import {
   applyObjects,
   crdDir,
   createNamespace,
   eventually,
   getJson,
-  installPoolCrd,
-  isObserved,
   kubectl,
-  newClient,
+  observedPool,
   poolManifest,
+  startPrivateKube,
   startTestOperator,
 } from "./operator_support.ts";
 
 Deno.test("KafkaTopics served as v1beta2 only are watched: a deleted topic comes back", async () => {
-  kube(); // Fails, naming the service, when the test environment has no kube-apiserver.
-  const logDir = await Deno.makeTempDir({ prefix: "jobpool-op-v1beta2-" });
-  // Strimzi 0.49.1's CRD with v1 no longer served: what clusters on older Strimzi have.
-  const upstream = await Deno.readTextFile(join(crdDir(), CRD_FIXTURES.strimziKafkaTopicsV1beta2));
-  const v1beta2Only = upstream.replace(
-    /(\n {2}- name: v1\n {4}served: )true\n/,
-    "$1false\n",
-  );
-  assert.notEqual(v1beta2Only, upstream, "the fixture's v1 version entry was found");
-  const crdFile = join(logDir, "kafkatopics-v1beta2-only.yaml");
-  await Deno.writeTextFile(crdFile, v1beta2Only);
-  const server = await startKube({
-    logDir: join(logDir, "logs"),
-    crds: [
+  const { access, client, stop } = await startPrivateKube(async (dir) => {
+    // Strimzi 0.49.1's CRD with v1 no longer served: what clusters on older Strimzi have.
+    const upstream = await Deno.readTextFile(
+      join(crdDir(), CRD_FIXTURES.strimziKafkaTopicsV1beta2),
+    );
+    const v1beta2Only = upstream.replace(
+      /(\n {2}- name: v1\n {4}served: )true\n/,
+      "$1false\n",
+    );
+    assert.notEqual(v1beta2Only, upstream, "the fixture's v1 version entry was found");
+    const crdFile = join(dir, "kafkatopics-v1beta2-only.yaml");
+    await Deno.writeTextFile(crdFile, v1beta2Only);
+    return [
       join(crdDir(), CRD_FIXTURES.kedaScaledObjects),
       join(crdDir(), CRD_FIXTURES.kedaTriggerAuthentications),
       crdFile,
-    ],
+    ];
   });
-  const access = { kubeconfig: server.kubeconfigPath, kubectl: kube().kubectl };
-  const client = await newClient(access);
   try {
-    await installPoolCrd(access);
     const namespace = await createNamespace(access, "op-v1beta2");
     // Resync an hour away; the watchdog at startOperator's default (90 s).
     const operator = await startTestOperator({
@@ -65,10 +59,7 @@ Deno.test("KafkaTopics served as v1beta2 only are watched: a deleted topic comes
           },
         }),
       );
-      await eventually("pool old to be reconciled", async () => {
-        const pool = await getJson(access, ["jwp", "old", "-n", namespace]);
-        return isObserved(pool) ? pool : undefined;
-      });
+      await observedPool(access, { namespace, name: "old" });
       const topic = await getJson(access, [
         "kafkatopics.v1beta2.kafka.strimzi.io",
         "old-jobs",
@@ -98,8 +89,6 @@ Deno.test("KafkaTopics served as v1beta2 only are watched: a deleted topic comes
       await operator.stop();
     }
   } finally {
-    client.close();
-    await server.stop();
-    await Deno.remove(logDir, { recursive: true }).catch(() => {});
+    await stop();
   }
 });
