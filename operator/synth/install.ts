@@ -11,6 +11,7 @@ import * as kplus from "cdk8s-plus-28";
 import { GROUP, PLURAL } from "../api/mod.ts";
 import type { KubeObject } from "./kube_object.ts";
 import { LABELS } from "./names.ts";
+import { mountWritableTmp, RESTRICTED_CONTAINER_SECURITY } from "./restricted.ts";
 
 /** The operator's namespace by default. */
 export const OPERATOR_NAMESPACE = "jobpool-system";
@@ -222,14 +223,7 @@ function addOperatorDeployment(
       cpu: { request: kplus.Cpu.millis(50), limit: kplus.Cpu.millis(500) },
       memory: { request: Size.mebibytes(128), limit: Size.mebibytes(256) },
     },
-    securityContext: {
-      ensureNonRoot: true,
-      readOnlyRootFilesystem: true,
-      allowPrivilegeEscalation: false,
-      privileged: false,
-      capabilities: { drop: [kplus.Capability.ALL] },
-      seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
-    },
+    securityContext: RESTRICTED_CONTAINER_SECURITY,
     envVariables: {
       POD_NAMESPACE: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE),
       POD_NAME: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME),
@@ -238,5 +232,5 @@ function addOperatorDeployment(
       DENO_NO_UPDATE_CHECK: kplus.EnvValue.fromValue("1"),
     },
   });
-  container.mount("/tmp", kplus.Volume.fromEmptyDir(chart, "tmp", "tmp"));
+  mountWritableTmp(chart, container);
 }

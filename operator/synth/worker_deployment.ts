@@ -18,6 +18,7 @@ import {
   workerName,
 } from "./names.ts";
 import type { KubeObject } from "./kube_object.ts";
+import { mountWritableTmp, RESTRICTED_CONTAINER_SECURITY } from "./restricted.ts";
 
 /** Where the Kafka CA certificate is mounted when `kafka.tls.caSecretRef` is set. */
 export const KAFKA_CA_DIR = "/etc/jobpool/kafka-ca";
@@ -61,16 +62,9 @@ export function addWorkerDeployment(
     ports: [{ number: METRICS_PORT, name: "metrics" }],
     liveness: kplus.Probe.fromHttpGet("/healthz", { port: METRICS_PORT }),
     readiness: kplus.Probe.fromHttpGet("/readyz", { port: METRICS_PORT }),
-    securityContext: {
-      ensureNonRoot: true,
-      readOnlyRootFilesystem: true,
-      allowPrivilegeEscalation: false,
-      privileged: false,
-      capabilities: { drop: [kplus.Capability.ALL] },
-      seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
-    },
+    securityContext: RESTRICTED_CONTAINER_SECURITY,
   });
-  container.mount("/tmp", kplus.Volume.fromEmptyDir(chart, "tmp", "tmp"));
+  mountWritableTmp(chart, container);
 
   for (const [name, value] of Object.entries(workerEnv(pool))) {
     container.env.addVariable(name, kplus.EnvValue.fromValue(value));

@@ -1,0 +1,26 @@
+/**
+ * The container settings that pass the `restricted` Pod Security Standard,
+ * shared by the worker and the operator Deployments: non-root, no privilege
+ * escalation, all capabilities dropped, seccomp `RuntimeDefault`, a read-only
+ * root filesystem with a writable `/tmp`.
+ *
+ * @module
+ */
+
+import type { Construct } from "constructs";
+import * as kplus from "cdk8s-plus-28";
+
+/** The container security context of every jobpool container. */
+export const RESTRICTED_CONTAINER_SECURITY: kplus.ContainerSecurityContextProps = {
+  ensureNonRoot: true,
+  readOnlyRootFilesystem: true,
+  allowPrivilegeEscalation: false,
+  privileged: false,
+  capabilities: { drop: [kplus.Capability.ALL] },
+  seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
+};
+
+/** Mounts an emptyDir at `/tmp`: the only writable path under a read-only root. */
+export function mountWritableTmp(scope: Construct, container: kplus.Container): void {
+  container.mount("/tmp", kplus.Volume.fromEmptyDir(scope, "tmp", "tmp"));
+}
