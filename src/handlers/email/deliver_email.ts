@@ -98,7 +98,7 @@ const FINISHED = ["sent", "skipped"];
  */
 export async function deliverEmail(options: DeliverEmailOptions): Promise<EmailOutcome> {
   const { kind, dedupeKey, log } = options;
-  const { recipient, previous } = await loadRecipient(options);
+  const { recipient, previous, claimed } = await loadAndClaim(options);
   if (previous && FINISHED.includes(previous)) {
     log.info("Email {dedupeKey} was handled before ({status}): not sending it again", {
       dedupeKey,
@@ -111,7 +111,7 @@ export async function deliverEmail(options: DeliverEmailOptions): Promise<EmailO
       `Cannot send the ${kind} email: unknown user ${options.userId} in campaign ${options.campaignId}`,
     );
   }
-  if (!await claimKey(options, recipient)) return await claimLost(options.sql, dedupeKey, log);
+  if (!claimed) return await claimLost(options.sql, dedupeKey, log);
   const data = await claimedTemplateData(options, recipient);
   if (typeof data === "string") return await recordSkipped(options, data);
   const email = renderEmail(kind, data);
@@ -120,15 +120,21 @@ export async function deliverEmail(options: DeliverEmailOptions): Promise<EmailO
   return { status: "sent", messageId: sent.messageId };
 }
 
-/** The recipient (undefined for an unknown user) and the key's state, in one round trip. */
-async function loadRecipient(
+/**
+ * One round trip: loads the recipient (undefined for an unknown user) and the
+ * key's state as it was, and claims the key for a lease when the recipient
+ * exists and the key is new, `pending`, `failed`, or `sending` with its lease
+ * run out. A finished key, or one another worker holds, is left alone: the
+ * conflict clause sees the latest committed row, so of two workers claiming
+ * at once only one gets the claim.
+ */
+async function loadAndClaim(
   options: DeliverEmailOptions,
-): Promise<{ recipient: RecipientRow | undefined; previous: string | null }> {
-  const [found] = await options.sql<(RecipientRow & { previous_status: string | null })[]>`
-    select r.*, (select status from email_deliveries where dedupe_key = ${options.dedupeKey})
-      as previous_status
-    from (select 1) as one
-    left join (
+): Promise<{ recipient: RecipientRow | undefined; previous: string | null; claimed: boolean }> {
+  const [found] = await options.sql<
+    (RecipientRow & { previous_status: string | null; claimed: boolean })[]
+  >`
+    with recipient as (
       select u.id, u.email, u.name, u.position, u.original_position, u.referral_code,
         u.email_verified_at, u.milestone_notified,
         c.name as campaign_name, c.points_per_referral, c.milestone_thresholds,
@@ -137,38 +143,34 @@ async function loadRecipient(
             and r.status = 'verified') as verified_referrals
       from waitlist_users u join campaigns c on c.id = u.campaign_id
       where u.id = ${options.userId} and u.campaign_id = ${options.campaignId}
-    ) as r on true
-  `;
-  if (!found) return { recipient: undefined, previous: null };
-  // The left join leaves the user's columns null for an unknown user.
-  const { previous_status: previous, ...recipient } = found;
-  return { recipient: recipient.id ? recipient : undefined, previous };
-}
-
-/**
- * Claims the key for a lease: a new key, a `pending` or `failed` one, or one
- * whose lease ran out. False when another worker holds it or it is finished.
- */
-async function claimKey(options: DeliverEmailOptions, recipient: RecipientRow): Promise<boolean> {
-  const [claim] = await options.sql<{ attempts: number }[]>`
-    insert into email_deliveries
-      (dedupe_key, event_id, kind, user_id, recipient, status, attempts, claimed_until)
-    values (
-      ${options.dedupeKey}, ${options.eventId}, ${options.kind}, ${recipient.id},
-      ${recipient.email}, 'sending', 1,
-      now() + ${emailLeaseMs(options)} * interval '1 millisecond'
+    ), claim as (
+      insert into email_deliveries
+        (dedupe_key, event_id, kind, user_id, recipient, status, attempts, claimed_until)
+      select ${options.dedupeKey}, ${options.eventId}, ${options.kind}, recipient.id,
+        recipient.email, 'sending', 1,
+        now() + ${emailLeaseMs(options)} * interval '1 millisecond'
+      from recipient
+      on conflict (dedupe_key) do update set
+        status = 'sending',
+        attempts = email_deliveries.attempts + 1,
+        recipient = excluded.recipient,
+        claimed_until = excluded.claimed_until,
+        updated_at = now()
+      where email_deliveries.status in ('pending', 'failed')
+        or (email_deliveries.status = 'sending' and email_deliveries.claimed_until < now())
+      returning 1
     )
-    on conflict (dedupe_key) do update set
-      status = 'sending',
-      attempts = email_deliveries.attempts + 1,
-      recipient = excluded.recipient,
-      claimed_until = excluded.claimed_until,
-      updated_at = now()
-    where email_deliveries.status in ('pending', 'failed')
-      or (email_deliveries.status = 'sending' and email_deliveries.claimed_until < now())
-    returning attempts
+    select recipient.*,
+      (select status from email_deliveries where dedupe_key = ${options.dedupeKey})
+        as previous_status,
+      exists (select 1 from claim) as claimed
+    from (select 1) as one
+    left join recipient on true
   `;
-  return claim !== undefined;
+  if (!found) return { recipient: undefined, previous: null, claimed: false };
+  // The left join leaves the user's columns null for an unknown user.
+  const { previous_status: previous, claimed, ...recipient } = found;
+  return { recipient: recipient.id ? recipient : undefined, previous, claimed };
 }
 
 /** {@linkcode templateData} under a claim: a failure releases the claim. */
