@@ -39,6 +39,10 @@ export interface CapturedMail {
   secure: boolean;
   /** The user that logged in, or undefined without authentication. */
   user: string | undefined;
+  /** The id of the SMTP connection (session) that carried it. */
+  connection: string;
+  /** `Date.now()` when the body had arrived, before parsing. */
+  receivedAt: number;
 }
 
 /** A running mail catcher. */
@@ -236,6 +240,7 @@ function smtpError(code: number, message: string): Error & { responseCode: numbe
 
 /** Parses an accepted message into a {@linkcode CapturedMail}. */
 async function capture(raw: Buffer, session: SMTPServerSession): Promise<CapturedMail> {
+  const receivedAt = Date.now();
   const parsed = await simpleParser(raw);
   const envelope = session.envelope;
   return {
@@ -254,6 +259,8 @@ async function capture(raw: Buffer, session: SMTPServerSession): Promise<Capture
     raw: raw.toString("utf8"),
     secure: session.secure,
     user: typeof session.user === "string" ? session.user : undefined,
+    connection: session.id,
+    receivedAt,
   };
 }
 
