@@ -16,6 +16,7 @@ import {
 import process from "node:process";
 import { getLogger } from "@logtape/logtape";
 import type { KafkaConfig } from "../config/mod.ts";
+import { fixKafkaRequestQueue } from "./request_queue_fix.ts";
 
 /** Options of {@linkcode createKafkaClient}. */
 export interface KafkaClientOptions {
@@ -23,8 +24,12 @@ export interface KafkaClientOptions {
   clientId?: string;
 }
 
-/** Builds a kafkajs client for `config` (TLS and SASL included). */
+/**
+ * Builds a kafkajs client for `config` (TLS and SASL included), with
+ * kafkajs's idle request-queue loop fixed (`request_queue_fix.ts`).
+ */
 export function createKafkaClient(config: KafkaConfig, options: KafkaClientOptions = {}): Kafka {
+  fixKafkaRequestQueue();
   silenceNegativeTimeoutWarning();
   return new Kafka({
     clientId: options.clientId ?? config.clientId,
@@ -84,11 +89,11 @@ function logKafkaEntry({ level, namespace, log }: LogEntry): void {
 let warningFilterInstalled = false;
 
 /**
- * kafkajs 2.2.4 schedules its first throttle check with a negative delay
- * (`throttledUntil` starts at -1), which Node's timers turn into 1 ms and
- * report once per process as a `TimeoutNegativeWarning` on stderr. The delay
- * is harmless; the warning only confuses people reading the output, so that
- * one warning is dropped and every other warning passes through.
+ * kafkajs 2.2.4 sets some timers with a negative delay (its request queue's,
+ * fixed in `request_queue_fix.ts`, and a few retry timers), which Node's
+ * timers turn into 1 ms and report as a `TimeoutNegativeWarning` on stderr.
+ * The delay is harmless; the warning only confuses people reading the output,
+ * so that one warning is dropped and every other warning passes through.
  */
 function silenceNegativeTimeoutWarning(): void {
   if (warningFilterInstalled) return;

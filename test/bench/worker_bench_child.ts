@@ -12,6 +12,7 @@
 import { Kafka, logLevel } from "kafkajs";
 import { loadConfig } from "../../src/config/mod.ts";
 import { decodeJobEvent, type JobEvent } from "../../src/jobs/mod.ts";
+import { fixKafkaRequestQueue } from "../../src/kafka/request_queue_fix.ts";
 import { runWorker } from "../../src/worker/mod.ts";
 
 /** What one child consumes and how. */
@@ -32,6 +33,8 @@ export interface ChildSpec {
   warmupJobs: number;
   /** jobpool's `group.maxWaitTimeMs`; the worker's default when absent. */
   maxWaitTimeMs?: number;
+  /** Baselines only: apply jobpool's fix of kafkajs's idle request-queue loop. */
+  fixRequestQueue?: boolean;
 }
 
 /** What a child measured. */
@@ -127,6 +130,7 @@ async function runJobpool(): Promise<() => Promise<void>> {
 }
 
 async function runBaseline(): Promise<() => Promise<void>> {
+  if (spec.fixRequestQueue) fixKafkaRequestQueue();
   const kafka = new Kafka({
     clientId: `bench-${spec.variant}`,
     brokers: spec.brokers,
