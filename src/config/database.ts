@@ -23,12 +23,18 @@ export interface DatabaseConfig {
   statementTimeoutMs: number;
   /** Apply pending migrations when the worker starts (under an advisory lock). */
   migrateOnStart: boolean;
+  /**
+   * Days a processed event id stays in the ledger; 0 keeps them all. An event
+   * redelivered after that runs again: keep it above the retention of the job
+   * topic and of its dead-letter topic.
+   */
+  ledgerRetentionDays: number;
 }
 
 /**
  * Reads `DATABASE_URL`, `DATABASE_POOL_MAX`, `DATABASE_CONNECT_TIMEOUT_S`,
- * `DATABASE_IDLE_TIMEOUT_S`, `DATABASE_STATEMENT_TIMEOUT_MS` and
- * `DATABASE_MIGRATE_ON_START`.
+ * `DATABASE_IDLE_TIMEOUT_S`, `DATABASE_STATEMENT_TIMEOUT_MS`,
+ * `DATABASE_MIGRATE_ON_START` and `LEDGER_RETENTION_DAYS`.
  */
 export function readDatabaseConfig(env: EnvReader): DatabaseConfig {
   return {
@@ -38,5 +44,6 @@ export function readDatabaseConfig(env: EnvReader): DatabaseConfig {
     idleTimeoutSeconds: env.int("DATABASE_IDLE_TIMEOUT_S", 60, { min: 0 }),
     statementTimeoutMs: env.int("DATABASE_STATEMENT_TIMEOUT_MS", 120_000, { min: 0 }),
     migrateOnStart: env.bool("DATABASE_MIGRATE_ON_START", true),
+    ledgerRetentionDays: env.int("LEDGER_RETENTION_DAYS", 30, { min: 0, max: 36_500 }),
   };
 }

@@ -47,3 +47,41 @@ export async function derivedUuid(name: string): Promise<string> {
     hex.slice(20)
   }`;
 }
+
+/** Options of {@linkcode pruneLedger}. */
+export interface PruneLedgerOptions {
+  /** Ledger entries older than this many days go. */
+  retentionDays: number;
+  /** Rows deleted per statement, so no statement holds locks for long. @default 5000 */
+  batchSize?: number;
+  /** Stops between batches when it aborts (shutdown). */
+  signal?: AbortSignal;
+}
+
+/**
+ * Deletes ledger entries older than `retentionDays`, oldest first, in batches;
+ * resolves to how many went. Two workers pruning at once skip each other's
+ * rows instead of waiting on them. A redelivered event older than the
+ * retention runs again, so keep it longer than any topic a job can be
+ * replayed from (the job topic and its dead-letter topic).
+ */
+export async function pruneLedger(sql: Sql, options: PruneLedgerOptions): Promise<number> {
+  const batchSize = options.batchSize ?? 5_000;
+  let total = 0;
+  while (!options.signal?.aborted) {
+    const deleted = await sql`
+      with doomed as (
+        select event_id from processed_events
+        where processed_at < now() - make_interval(days => ${options.retentionDays})
+        order by processed_at
+        limit ${batchSize}
+        for update skip locked
+      )
+      delete from processed_events using doomed
+      where processed_events.event_id = doomed.event_id
+    `;
+    total += deleted.count;
+    if (deleted.count < batchSize) break;
+  }
+  return total;
+}

@@ -29,6 +29,12 @@ import { handleRewardDelivery } from "./rewards/mod.ts";
 
 export type { Enqueue, HandlerDeps } from "./deps.ts";
 export type { HandlerContext, JobHandler, JobHandlers, PartialJobHandlers } from "./handler.ts";
+export { pruneLedger, type PruneLedgerOptions } from "./ledger.ts";
+export {
+  type LedgerPruning,
+  type LedgerPruningOptions,
+  startLedgerPruning,
+} from "./ledger_pruning.ts";
 
 /** One handler per job type, sharing `deps`. */
 export function createJobHandlers(deps: HandlerDeps): JobHandlers {

@@ -12,7 +12,7 @@
 
 import { type Config, ConfigError, developmentSecretsInUse, loadConfig } from "../config/mod.ts";
 import { createDatabaseClient, runMigrations } from "../db/mod.ts";
-import { createJobHandlers, type JobHandlers } from "../handlers/mod.ts";
+import { createJobHandlers, type JobHandlers, startLedgerPruning } from "../handlers/mod.ts";
 import { createSmtpMailer } from "../mail/mod.ts";
 import { closeLogging, configureLogging, logger } from "../observability/logging.ts";
 import { createWorkerMetrics } from "../observability/metrics.ts";
@@ -119,9 +119,15 @@ async function startHandlers(
     jobTimeoutMs: config.worker.jobTimeoutMs,
     enqueue: (jobs) => producer.enqueueMany(jobs),
   });
+  const pruning = startLedgerPruning({
+    sql,
+    retentionDays: config.database.ledgerRetentionDays,
+    log: logger("handlers", "ledger"),
+  });
   return {
     handlers,
     close: async () => {
+      await pruning.stop();
       await producer.disconnect().catch(() => {});
       mailer.close();
       await sql.end({ timeout: 5 });

@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import postgres from "postgres";
 import { createDatabaseClient, runMigrations, seedCampaign } from "../../src/db/mod.ts";
-import { createJobHandlers, type HandlerDeps } from "../../src/handlers/mod.ts";
+import { createJobHandlers, type HandlerDeps, pruneLedger } from "../../src/handlers/mod.ts";
 import { createJobEvent, PermanentJobError } from "../../src/jobs/mod.ts";
 import { createSmtpMailer } from "../../src/mail/mod.ts";
 import { databaseUrl } from "../env/services.ts";
 import { startSmtp } from "../env/smtp.ts";
-import { emptyDatabase } from "./_database_fixture.ts";
+import { emptyDatabase, migratedDatabase } from "./_database_fixture.ts";
 import { handlerContext, mailConfigFrom } from "./_handler_fixture.ts";
 
 const context = () => handlerContext("database");
@@ -72,10 +72,14 @@ Deno.test("migrations run once when workers start together", async () => {
       Array.from({ length: 4 }, () => runMigrations({ url: db.url })),
     );
     const applied = results.flatMap((result) => result.applied.map((m) => m.name));
-    assert.deepEqual(applied, ["initial_schema", "points_per_referral_set_at"]);
-    assert.ok(results.every((result) => result.version === 2));
+    assert.deepEqual(applied, [
+      "initial_schema",
+      "points_per_referral_set_at",
+      "processed_events_retention",
+    ]);
+    assert.ok(results.every((result) => result.version === 3));
     const again = await runMigrations({ url: db.url });
-    assert.deepEqual(again, { applied: [], version: 2 });
+    assert.deepEqual(again, { applied: [], version: 3 });
   } finally {
     await db.drop();
   }
@@ -175,6 +179,37 @@ Deno.test("database down: jobs fail retryably, then succeed when it is back", as
     await sql.end({ timeout: 1 });
     proxy.down();
     await catcher.stop();
+    await db.drop();
+  }
+});
+
+Deno.test("pruneLedger deletes only entries past the retention, in batches; the age index exists", async () => {
+  const db = await migratedDatabase("handlers_prune", { poolMax: 2 });
+  const { sql } = db;
+  try {
+    const insert = (count: number, ageDays: number) =>
+      sql`
+        insert into processed_events (event_id, job_type, outcome, processed_at)
+        select gen_random_uuid(), 'job.reward.deliver', 'delivered',
+          now() - make_interval(days => ${ageDays})
+        from generate_series(1, ${count})
+      `;
+    await insert(12, 40);
+    await insert(3, 29);
+    const recent = await sql<{ event_id: string }[]>`select event_id from processed_events
+      where processed_at > now() - interval '30 days' order by event_id`;
+
+    assert.equal(await pruneLedger(sql, { retentionDays: 30, batchSize: 5 }), 12);
+    assert.deepEqual(
+      await sql`select event_id from processed_events order by event_id`,
+      recent,
+    );
+    assert.equal(await pruneLedger(sql, { retentionDays: 30 }), 0);
+    const [index] = await sql`
+      select indexdef from pg_indexes where indexname = 'processed_events_processed_at'
+    `;
+    assert.match(String(index?.indexdef), /\(processed_at\)/);
+  } finally {
     await db.drop();
   }
 });
