@@ -47,7 +47,7 @@ export function createKafkaLagReader(options: KafkaLagReaderOptions): LagReader 
     let admin = admins.get(key);
     if (!admin) {
       admin = (async () => {
-        const { createKafkaClient } = await import("../../src/kafka/client.ts");
+        const { createKafkaClient } = await import("../../src/kafka/mod.ts");
         const created = createKafkaClient(config).admin() as unknown as AdminLike;
         await created.connect();
         return created;

@@ -13,7 +13,7 @@ import type { Admin, IHeaders, Kafka, KafkaMessage } from "kafkajs";
 import { Buffer } from "node:buffer";
 import { delay } from "../async/mod.ts";
 import { JOB_HEADERS } from "../jobs/mod.ts";
-import { createIdempotentProducer } from "../kafka/client.ts";
+import { createIdempotentProducer } from "../kafka/mod.ts";
 import { logger } from "../observability/logging.ts";
 import { DEAD_LETTER_HEADERS } from "../worker/dead_letter.ts";
 

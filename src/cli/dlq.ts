@@ -7,7 +7,7 @@
 
 import { parseArgs } from "node:util";
 import { type Env, loadKafkaConfig } from "../config/mod.ts";
-import { createKafkaClient } from "../kafka/client.ts";
+import { createKafkaClient } from "../kafka/mod.ts";
 import {
   EXIT,
   formatTable,

@@ -8,7 +8,7 @@
 import { type Admin, AssignerProtocol } from "kafkajs";
 import { parseArgs } from "node:util";
 import { type Env, type KafkaToolConfig, loadKafkaConfig } from "../config/mod.ts";
-import { createKafkaClient } from "../kafka/client.ts";
+import { createKafkaClient } from "../kafka/mod.ts";
 import { fetchGroupLag, type GroupLag } from "../observability/lag.ts";
 import { EXIT, formatTable, requireTopic, runCli, withAdmin } from "./common.ts";
 

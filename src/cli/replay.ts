@@ -10,7 +10,7 @@
 import type { Admin } from "kafkajs";
 import { parseArgs } from "node:util";
 import { type Env, loadKafkaConfig } from "../config/mod.ts";
-import { createKafkaClient } from "../kafka/client.ts";
+import { createKafkaClient } from "../kafka/mod.ts";
 import { EXIT, formatTable, requireTopic, runCli, UsageError, withAdmin } from "./common.ts";
 
 const HELP = `Usage: deno task replay (--to-earliest | --to-time <ISO timestamp>) [options]

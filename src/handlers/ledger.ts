@@ -64,8 +64,16 @@ export interface PruneLedgerOptions {
  * rows instead of waiting on them. A redelivered event older than the
  * retention runs again, so keep it longer than any topic a job can be
  * replayed from (the job topic and its dead-letter topic).
+ *
+ * @throws {RangeError} for a retention below one day (0 would delete all).
  */
 export async function pruneLedger(sql: Sql, options: PruneLedgerOptions): Promise<number> {
+  if (!Number.isInteger(options.retentionDays) || options.retentionDays < 1) {
+    throw new RangeError(
+      `pruneLedger needs a retention of at least 1 day, got ${options.retentionDays}; ` +
+        "to keep every entry, do not prune (LEDGER_RETENTION_DAYS=0)",
+    );
+  }
   const batchSize = options.batchSize ?? 5_000;
   let total = 0;
   while (!options.signal?.aborted) {

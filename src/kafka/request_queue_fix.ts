@@ -18,36 +18,64 @@
  * @module
  */
 
-import RequestQueue from "kafkajs/src/network/requestQueue/index.js";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 
-/** The part of kafkajs's internal `RequestQueue` the fix touches. */
-interface RequestQueueInternals {
+/** The kafkajs release this fix was written against and tested with. */
+export const FIXED_KAFKAJS_VERSION = "2.2.4";
+
+/** The part of kafkajs's internal `RequestQueue` the fix touches (and its tests watch). */
+export interface RequestQueueInternals {
   pending: unknown[];
   scheduleCheckPendingRequests(): void;
+  checkPendingRequests(): void;
 }
 
 const FIXED = Symbol.for("jobpool.kafkajs.requestQueueFix");
+const require = createRequire(import.meta.url);
+
+/**
+ * kafkajs's internal `RequestQueue` class, loaded from the very kafkajs
+ * package `import "kafkajs"` resolves to, so the fix and the client share it.
+ *
+ * @throws {TypeError} when that kafkajs is not {@linkcode FIXED_KAFKAJS_VERSION}:
+ * check whether the new release still needs the fix, then adapt or remove it.
+ */
+export function kafkajsRequestQueue(): { prototype: RequestQueueInternals } {
+  const root = dirname(require.resolve("kafkajs"));
+  const { version } = require(join(root, "package.json")) as { version: string };
+  if (version !== FIXED_KAFKAJS_VERSION) {
+    throw new TypeError(
+      `kafkajs ${version} is not ${FIXED_KAFKAJS_VERSION}, the release ` +
+        "src/kafka/request_queue_fix.ts patches: check whether it still needs the fix, then " +
+        "adapt or remove it",
+    );
+  }
+  return require(join(root, "src/network/requestQueue/index.js"));
+}
 
 /**
  * Makes kafkajs's request queues schedule a check only while requests are
  * pending. Idempotent; {@linkcode createKafkaClient} calls it.
  *
- * @throws {TypeError} when kafkajs's internals are not the expected shape (a
- * kafkajs upgrade): remove this fix or adapt it then.
+ * @throws {TypeError} when kafkajs is not the expected release or its
+ * internals are not the expected shape: adapt or remove this fix then.
  */
 export function fixKafkaRequestQueue(): void {
-  const prototype = (RequestQueue as { prototype: RequestQueueInternals & { [FIXED]?: true } })
-    .prototype;
+  const prototype = kafkajsRequestQueue().prototype as RequestQueueInternals & {
+    [FIXED]?: true;
+  };
   if (prototype[FIXED]) return;
   const original = prototype.scheduleCheckPendingRequests;
   if (typeof original !== "function") {
     throw new TypeError(
-      "kafkajs's RequestQueue has no scheduleCheckPendingRequests: this kafkajs is not 2.2.4; " +
-        "remove or adapt src/kafka/request_queue_fix.ts",
+      "kafkajs's RequestQueue has no scheduleCheckPendingRequests: " +
+        "adapt or remove src/kafka/request_queue_fix.ts",
     );
   }
   prototype.scheduleCheckPendingRequests = function (this: RequestQueueInternals) {
-    if (this.pending.length === 0) return;
+    // Anything but an empty queue (including a renamed field) keeps kafkajs's behaviour.
+    if (Array.isArray(this.pending) && this.pending.length === 0) return;
     original.call(this);
   };
   prototype[FIXED] = true;

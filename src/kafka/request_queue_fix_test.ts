@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import RequestQueue from "kafkajs/src/network/requestQueue/index.js";
-import { fixKafkaRequestQueue } from "./request_queue_fix.ts";
+import { fixKafkaRequestQueue, kafkajsRequestQueue } from "./request_queue_fix.ts";
 
 interface QueueState {
   pending: unknown[];
@@ -9,9 +8,9 @@ interface QueueState {
   checkPendingRequests(): void;
 }
 
-const schedule = (RequestQueue as {
-  prototype: { scheduleCheckPendingRequests(this: QueueState): void };
-}).prototype;
+const schedule = kafkajsRequestQueue().prototype as unknown as {
+  scheduleCheckPendingRequests(this: QueueState): void;
+};
 
 function queue(pending: unknown[]): QueueState {
   return { pending, throttledUntil: -1, throttleCheckTimeoutId: null, checkPendingRequests() {} };

@@ -16,7 +16,7 @@ import {
   type NewJobEvent,
   toJobMessage,
 } from "../jobs/mod.ts";
-import { createIdempotentProducer, createKafkaClient } from "../kafka/client.ts";
+import { createIdempotentProducer, createKafkaClient } from "../kafka/mod.ts";
 
 /** An email job to enqueue. */
 export interface EmailJobInput {

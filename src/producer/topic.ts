@@ -8,7 +8,7 @@
 import type { Admin } from "kafkajs";
 import type { KafkaConfig } from "../config/mod.ts";
 import { delay } from "../async/mod.ts";
-import { createKafkaClient } from "../kafka/client.ts";
+import { createKafkaClient } from "../kafka/mod.ts";
 
 /** Options of {@linkcode ensureTopic}. */
 export interface EnsureTopicOptions {

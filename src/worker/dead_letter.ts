@@ -22,7 +22,7 @@
 
 import type { IHeaders, Kafka, Producer } from "kafkajs";
 import type { KafkaConfig } from "../config/mod.ts";
-import { createIdempotentProducer, createKafkaClient } from "../kafka/client.ts";
+import { createIdempotentProducer, createKafkaClient } from "../kafka/mod.ts";
 import { ensureTopic } from "../producer/mod.ts";
 
 /** The headers added to every dead letter (see the module doc). */

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { JobDecodeError } from "../jobs/mod.ts";
 import type { Kafka } from "kafkajs";
-import { createIdempotentProducer } from "../kafka/client.ts";
+import { createIdempotentProducer } from "../kafka/mod.ts";
 import { DEAD_LETTER_HEADERS, deadLetterHeaders, DeadLetterPublisher } from "./dead_letter.ts";
 
 Deno.test("deadLetterHeaders keeps the original headers and adds the reason", () => {

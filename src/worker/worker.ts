@@ -9,7 +9,7 @@
 import type { Kafka } from "kafkajs";
 import type { Config } from "../config/mod.ts";
 import type { PartialJobHandlers } from "../handlers/handler.ts";
-import { createKafkaClient } from "../kafka/client.ts";
+import { createKafkaClient } from "../kafka/mod.ts";
 import { fetchGroupLag, type LagAdmin } from "../observability/lag.ts";
 import { logger } from "../observability/logging.ts";
 import type { WorkerMetrics } from "../observability/metrics.ts";

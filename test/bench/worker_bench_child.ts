@@ -12,7 +12,7 @@
 import { Kafka, logLevel } from "kafkajs";
 import { loadConfig } from "../../src/config/mod.ts";
 import { decodeJobEvent, type JobEvent } from "../../src/jobs/mod.ts";
-import { fixKafkaRequestQueue } from "../../src/kafka/request_queue_fix.ts";
+import { fixKafkaRequestQueue } from "../../src/kafka/mod.ts";
 import { runWorker } from "../../src/worker/mod.ts";
 
 /** What one child consumes and how. */

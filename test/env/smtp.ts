@@ -41,8 +41,6 @@ export interface CapturedMail {
   user: string | undefined;
   /** The id of the SMTP connection (session) that carried it. */
   connection: string;
-  /** `Date.now()` when the body had arrived, before parsing. */
-  receivedAt: number;
 }
 
 /** A running mail catcher. */
@@ -240,7 +238,6 @@ function smtpError(code: number, message: string): Error & { responseCode: numbe
 
 /** Parses an accepted message into a {@linkcode CapturedMail}. */
 async function capture(raw: Buffer, session: SMTPServerSession): Promise<CapturedMail> {
-  const receivedAt = Date.now();
   const parsed = await simpleParser(raw);
   const envelope = session.envelope;
   return {
@@ -260,7 +257,6 @@ async function capture(raw: Buffer, session: SMTPServerSession): Promise<Capture
     secure: session.secure,
     user: typeof session.user === "string" ? session.user : undefined,
     connection: session.id,
-    receivedAt,
   };
 }
 

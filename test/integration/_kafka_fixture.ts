@@ -8,7 +8,7 @@
 
 import { Kafka, logLevel, type Message } from "kafkajs";
 import { ensureTopic, loadConfig } from "../../src/mod.ts";
-import { createIdempotentProducer } from "../../src/kafka/client.ts";
+import { createIdempotentProducer } from "../../src/kafka/mod.ts";
 import { kafkaBrokers } from "../env/services.ts";
 
 /** Creates each topic of `partitions` (name → partition count) on the test broker. */

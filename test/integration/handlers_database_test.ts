@@ -205,6 +205,8 @@ Deno.test("pruneLedger deletes only entries past the retention, in batches; the 
       recent,
     );
     assert.equal(await pruneLedger(sql, { retentionDays: 30 }), 0);
+    await assert.rejects(pruneLedger(sql, { retentionDays: 0 }), RangeError);
+    assert.equal((await sql`select count(*)::int as n from processed_events`)[0]?.n, 3);
     const [index] = await sql`
       select indexdef from pg_indexes where indexname = 'processed_events_processed_at'
     `;

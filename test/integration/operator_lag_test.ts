@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { createKafkaClient } from "../../src/kafka/client.ts";
+import { createKafkaClient } from "../../src/kafka/mod.ts";
 import { createKafkaLagReader } from "../../operator/reconcile/mod.ts";
 import { kafkaBrokers, uniqueName } from "../env/services.ts";
 import {

@@ -62,9 +62,14 @@ Deno.test("worker killed with SIGKILL mid-stream: the next one runs exactly what
       first.child.kill("SIGKILL");
       await first.child.status;
     }
-    // A commit sent just before the kill may still be on its way in.
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const committedBeforeCrash = await committedTotal(config);
+    // A commit sent just before the kill may still be on its way in: read
+    // until two reads a second apart agree.
+    let committedBeforeCrash = await committedTotal(config);
+    for (let previous = -1; committedBeforeCrash !== previous;) {
+      previous = committedBeforeCrash;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      committedBeforeCrash = await committedTotal(config);
+    }
     assert.ok(committedBeforeCrash < jobs.length, "killed too late: every job was committed");
 
     const second = start(2);
@@ -97,6 +102,14 @@ Deno.test("worker killed with SIGKILL mid-stream: the next one runs exactly what
     const outputs = await Promise.all(processes.map((p) => p.output));
     throw new Error(`${(error as Error).message}\n${outputs.join("\n")}`, { cause: error });
   } finally {
+    for (const { child } of processes) {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // It has exited already.
+      }
+    }
+    await Promise.all(processes.map((p) => p.output));
     await Deno.remove(dir, { recursive: true });
   }
 });

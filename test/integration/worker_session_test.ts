@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createKafkaClient } from "../../src/kafka/client.ts";
+import { createKafkaClient } from "../../src/kafka/mod.ts";
 import { runWorker } from "../../src/worker/mod.ts";
 import {
   committedTotal,
