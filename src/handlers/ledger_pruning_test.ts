@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { delay } from "../async/mod.ts";
 import type { Sql } from "../db/mod.ts";
 import { logger } from "../observability/logging.ts";
 import { startLedgerPruning } from "./ledger_pruning.ts";
@@ -15,7 +16,7 @@ function countingSql(): { sql: Sql; statements: () => number } {
 
 async function until(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 400 && !condition(); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await delay(5);
   }
   assert.ok(condition(), "condition never held");
 }
@@ -25,7 +26,7 @@ const log = logger("test", "ledger");
 Deno.test("startLedgerPruning does nothing when the retention is 0", async () => {
   const { sql, statements } = countingSql();
   const pruning = startLedgerPruning({ sql, retentionDays: 0, firstDelayMs: 0, log });
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await delay(20);
   await pruning.stop();
   assert.equal(statements(), 0);
 });
@@ -42,6 +43,6 @@ Deno.test("startLedgerPruning prunes after its first delay, then on its interval
   await until(() => statements() >= 3);
   await pruning.stop();
   const atStop = statements();
-  await new Promise((resolve) => setTimeout(resolve, 40));
+  await delay(40);
   assert.equal(statements(), atStop, "a prune ran after stop()");
 });

@@ -15,13 +15,13 @@ import { type JobRunnerOptions, runJob } from "./job_runner.ts";
 import { KeyedPool, type PoolTaskContext } from "./keyed_pool.ts";
 import { noopMetrics } from "./noop_metrics.ts";
 
-function welcome(): JobEvent {
+function welcome(priority = 1): JobEvent {
   const campaignId = crypto.randomUUID();
   return createJobEvent({
     type: "job.email.welcome",
     accountId: crypto.randomUUID(),
     campaignId,
-    data: { type: "welcome", campaign_id: campaignId, user_id: crypto.randomUUID(), priority: 1 },
+    data: { type: "welcome", campaign_id: campaignId, user_id: crypto.randomUUID(), priority },
   });
 }
 
@@ -214,17 +214,7 @@ Deno.test("runJob past the grace keeps its key, frees its slot, and retries once
   const pool = new KeyedPool({ size: 1 });
   const results: Promise<string>[] = [];
   const submit = (key: string, priority: number) => {
-    const event = createJobEvent({
-      type: "job.email.welcome",
-      accountId: crypto.randomUUID(),
-      campaignId: crypto.randomUUID(),
-      data: {
-        type: "welcome",
-        campaign_id: crypto.randomUUID(),
-        user_id: crypto.randomUUID(),
-        priority,
-      },
-    });
+    const event = welcome(priority);
     const { promise, resolve } = Promise.withResolvers<string>();
     results.push(promise);
     pool.submit(key, async (context) => {
@@ -306,17 +296,7 @@ Deno.test("runJob's kill signal ends the running handlers of its partition only"
     },
   });
   const runs = partitions.map((partition, index) => {
-    const event = createJobEvent({
-      type: "job.email.welcome",
-      accountId: crypto.randomUUID(),
-      campaignId: crypto.randomUUID(),
-      data: {
-        type: "welcome",
-        campaign_id: crypto.randomUUID(),
-        user_id: crypto.randomUUID(),
-        priority: index,
-      },
-    });
+    const event = welcome(index);
     return run(options, consumed(toJobMessage(event).value), {
       stop: partition.stop.signal,
       kill: partition.kill.signal,
