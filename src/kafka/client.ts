@@ -13,7 +13,6 @@ import {
   type Producer,
   type SASLOptions,
 } from "kafkajs";
-import process from "node:process";
 import { getLogger } from "@logtape/logtape";
 import type { KafkaConfig } from "../config/mod.ts";
 import { fixKafkaRequestQueue } from "./request_queue_fix.ts";
@@ -30,7 +29,6 @@ export interface KafkaClientOptions {
  */
 export function createKafkaClient(config: KafkaConfig, options: KafkaClientOptions = {}): Kafka {
   fixKafkaRequestQueue();
-  silenceNegativeTimeoutWarning();
   return new Kafka({
     clientId: options.clientId ?? config.clientId,
     brokers: config.brokers,
@@ -84,27 +82,4 @@ function logKafkaEntry({ level, namespace, log }: LogEntry): void {
   else if (level === KafkaLogLevel.WARN) kafkaLog.warn(text, properties);
   else if (level === KafkaLogLevel.INFO) kafkaLog.info(text, properties);
   else kafkaLog.debug(text, properties);
-}
-
-let warningFilterInstalled = false;
-
-/**
- * kafkajs 2.2.4 sets some timers with a negative delay (its request queue's,
- * fixed in `request_queue_fix.ts`, and a few retry timers), which Node's
- * timers turn into 1 ms and report as a `TimeoutNegativeWarning` on stderr.
- * The delay is harmless; the warning only confuses people reading the output,
- * so that one warning is dropped and every other warning passes through.
- */
-function silenceNegativeTimeoutWarning(): void {
-  if (warningFilterInstalled) return;
-  warningFilterInstalled = true;
-  const emitWarning = process.emitWarning.bind(process);
-  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-    const name = typeof warning === "string" ? rest[0] : warning.name;
-    const type = typeof name === "object" && name !== null
-      ? (name as { type?: string }).type
-      : name;
-    if (type === "TimeoutNegativeWarning") return;
-    (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
-  }) as typeof process.emitWarning;
 }

@@ -8,6 +8,7 @@
 
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
+import { fixKafkaRequestQueue } from "../../src/kafka/mod.ts";
 import { cacheDir, exists } from "./cache.ts";
 import { freePort, run, ServiceStartError, startProcess, waitFor } from "./process.ts";
 
@@ -365,6 +366,7 @@ function clusterId(): string {
  * meet a coordinator that is still loading).
  */
 async function brokerReady(brokers: string[]): Promise<boolean> {
+  fixKafkaRequestQueue(); // as jobpool's own clients have it: no idle busy loop, no warning
   const client = new Kafka({
     clientId: "jobpool-kafka-probe",
     brokers,
