@@ -5,7 +5,12 @@
  * @module
  */
 
-import { expandJobTypePatterns, JOB_TYPES, type JobType } from "../jobs/mod.ts";
+import {
+  DEFAULT_MAX_CLOCK_SKEW_MS,
+  expandJobTypePatterns,
+  JOB_TYPES,
+  type JobType,
+} from "../jobs/mod.ts";
 import type { EnvReader } from "./env_reader.ts";
 
 /** `JOB_TIMEOUT_MS` when unset: a job running longer is aborted. */
@@ -43,6 +48,12 @@ export interface WorkerConfig {
   commitIntervalMs: number;
   /** Where a new group starts: `earliest` or `latest`. */
   fromBeginning: boolean;
+  /** Outage failures in a row that open a dependency's circuit breaker. */
+  dependencyFailureThreshold: number;
+  /** The longest pause between two probes of a dependency that is down. */
+  dependencyProbeMaxMs: number;
+  /** How far in the future an event's timestamp may lie before it is invalid. */
+  maxClockSkewMs: number;
 }
 
 /**
@@ -51,7 +62,8 @@ export interface WorkerConfig {
  * `KAFKA_JOB_TYPES`, `KAFKA_DLQ_TOPIC`, `JOB_MAX_ATTEMPTS`, `JOB_MAX_ATTEMPTS_BY_TYPE`
  * (`pattern=attempts,…`, e.g. `job.email.*=3,job.reward.deliver=8`), `JOB_RETRY_BASE_MS`,
  * `JOB_RETRY_MAX_MS`, `JOB_TIMEOUT_MS`, `SHUTDOWN_TIMEOUT_MS`,
- * `KAFKA_COMMIT_INTERVAL_MS` and `KAFKA_OFFSET_RESET`.
+ * `KAFKA_COMMIT_INTERVAL_MS`, `KAFKA_OFFSET_RESET`, `DEPENDENCY_FAILURE_THRESHOLD`,
+ * `DEPENDENCY_PROBE_MAX_MS` and `MAX_CLOCK_SKEW_MS`.
  */
 export function readWorkerConfig(env: EnvReader, topic: string): WorkerConfig {
   const poolSize = env.int("KAFKA_WORKER_POOL_SIZE", 10, { min: 1, max: 10_000 });
@@ -82,14 +94,17 @@ export function readWorkerConfig(env: EnvReader, topic: string): WorkerConfig {
     bufferSize: env.int("KAFKA_WORKER_BUFFER_SIZE", Math.max(100, poolMax * 4), { min: 1 }),
     jobTypes,
     deadLetterTopic: env.string("KAFKA_DLQ_TOPIC", `${topic}.dlq`),
-    maxAttempts: env.int("JOB_MAX_ATTEMPTS", 5, { min: 1, max: 100 }),
+    maxAttempts: env.int("JOB_MAX_ATTEMPTS", 10, { min: 1, max: 100 }),
     maxAttemptsByType: readAttemptsByType(env),
-    retryBaseMs: env.int("JOB_RETRY_BASE_MS", 500, { min: 0 }),
-    retryMaxMs: env.int("JOB_RETRY_MAX_MS", 60_000, { min: 0 }),
+    retryBaseMs: env.int("JOB_RETRY_BASE_MS", 1_000, { min: 0 }),
+    retryMaxMs: env.int("JOB_RETRY_MAX_MS", 300_000, { min: 0 }),
     jobTimeoutMs: env.int("JOB_TIMEOUT_MS", DEFAULT_JOB_TIMEOUT_MS, { min: 1 }),
     shutdownTimeoutMs: env.int("SHUTDOWN_TIMEOUT_MS", 30_000, { min: 0 }),
     commitIntervalMs: env.int("KAFKA_COMMIT_INTERVAL_MS", 1_000, { min: 10 }),
     fromBeginning: offsetReset === "earliest",
+    dependencyFailureThreshold: env.int("DEPENDENCY_FAILURE_THRESHOLD", 3, { min: 1, max: 1_000 }),
+    dependencyProbeMaxMs: env.int("DEPENDENCY_PROBE_MAX_MS", 4_000, { min: 100 }),
+    maxClockSkewMs: env.int("MAX_CLOCK_SKEW_MS", DEFAULT_MAX_CLOCK_SKEW_MS, { min: 0 }),
   };
 }
 

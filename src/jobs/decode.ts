@@ -13,12 +13,34 @@ import { type JobEvent, jobEventSchema } from "./schema.ts";
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /**
+ * How far in the future an event's `timestamp` may lie (clock skew between
+ * producers and workers) before the event is invalid: 5 minutes.
+ */
+export const DEFAULT_MAX_CLOCK_SKEW_MS = 300_000;
+
+/** Options of {@linkcode decodeJobEvent} and {@linkcode validateJobEvent}. */
+export interface ValidateOptions {
+  /**
+   * An event dated more than this after `now` is invalid (a timestamp from
+   * the future would outrank every later setting it changes).
+   * @default DEFAULT_MAX_CLOCK_SKEW_MS
+   */
+  maxClockSkewMs?: number;
+  /** The current time in ms since the epoch. @default Date.now() */
+  now?: number;
+}
+
+/**
  * Decodes a Kafka message value into a job event.
  *
  * @throws {JobDecodeError} when the value is empty, not UTF-8 JSON, of an
- * unknown type, or has a missing or mistyped field.
+ * unknown type, has missing or mistyped fields (all of them are named), or
+ * is dated too far in the future.
  */
-export function decodeJobEvent(value: Uint8Array | string | null | undefined): JobEvent {
+export function decodeJobEvent(
+  value: Uint8Array | string | null | undefined,
+  options?: ValidateOptions,
+): JobEvent {
   if (value === null || value === undefined || value.length === 0) {
     throw new JobDecodeError("Invalid job event: the message has no value", {
       field: "",
@@ -34,15 +56,15 @@ export function decodeJobEvent(value: Uint8Array | string | null | undefined): J
       problem: "invalid_json",
     }, { cause });
   }
-  return validateJobEvent(parsed);
+  return validateJobEvent(parsed, options);
 }
 
 /**
  * Checks that `value` is a valid job event and returns it typed.
  *
- * @throws {JobDecodeError} naming the first field at fault.
+ * @throws {JobDecodeError} naming every field at fault.
  */
-export function validateJobEvent(value: unknown): JobEvent {
+export function validateJobEvent(value: unknown, options: ValidateOptions = {}): JobEvent {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new JobDecodeError("Invalid job event: expected a JSON object", {
       field: "",
@@ -59,13 +81,35 @@ export function validateJobEvent(value: unknown): JobEvent {
     );
   }
   const result = jobEventSchema.safeParse(value);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0] as z.core.$ZodIssue;
-  const field = formatPath(issue.path);
+  if (!result.success) {
+    const issues = (result.error.issues as z.core.$ZodIssue[]).map((issue) => ({
+      field: formatPath(issue.path),
+      message: issue.message,
+    }));
+    const fields = issues.map(({ field, message }) => `field "${field}": ${message}`);
+    throw new JobDecodeError(
+      `Invalid job event of type ${type}: ${fields.join("; ")}`,
+      { field: issues[0]?.field ?? "", problem: "invalid_field", issues },
+      { cause: result.error },
+    );
+  }
+  checkNotFuture(result.data, options);
+  return result.data;
+}
+
+function checkNotFuture(event: JobEvent, options: ValidateOptions): void {
+  const skewMs = options.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS;
+  const now = options.now ?? Date.now();
+  const time = Date.parse(event.timestamp);
+  if (time - now <= skewMs) return;
+  const message = `dated ${event.timestamp}, more than ${
+    Math.round(skewMs / 1000)
+  } s after the worker's clock (${
+    new Date(now).toISOString()
+  }): fix the producer's clock or raise MAX_CLOCK_SKEW_MS`;
   throw new JobDecodeError(
-    `Invalid job event of type ${type}: field "${field}": ${issue.message}`,
-    { field, problem: "invalid_field" },
-    { cause: result.error },
+    `Invalid job event of type ${event.type}: field "timestamp": ${message}`,
+    { field: "timestamp", problem: "invalid_field" },
   );
 }
 

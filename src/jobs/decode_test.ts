@@ -101,3 +101,37 @@ Deno.test("unexpected extra fields are rejected by name", () => {
   assert.equal(error.problem, "invalid_field");
   assert.match(error.message, /extra/);
 });
+
+Deno.test("every invalid field is named, not only the first", () => {
+  const event = verificationEvent() as Record<string, unknown>;
+  event.account_id = "nope";
+  (event.data as Record<string, unknown>).user_id = 42;
+  (event.data as Record<string, unknown>).priority = 99;
+  const error = decodeError(event);
+  assert.deepEqual(error.issues.map((issue) => issue.field), [
+    "account_id",
+    "data.user_id",
+    "data.priority",
+  ]);
+  assert.equal(error.field, "account_id");
+  for (const field of ["account_id", "data.user_id", "data.priority"]) {
+    assert.match(error.message, new RegExp(`"${field.replace(".", "\\.")}"`));
+  }
+});
+
+Deno.test("an event dated beyond the clock skew is invalid; within it, valid", () => {
+  const now = Date.parse("2026-12-02T12:00:00Z");
+  const at = (timestamp: string) => JSON.stringify({ ...verificationEvent(), timestamp });
+  assert.throws(
+    () => decodeJobEvent(at("9999-12-31T23:59:59Z"), { now }),
+    (error: unknown) =>
+      error instanceof JobDecodeError && error.field === "timestamp" &&
+      /MAX_CLOCK_SKEW_MS/.test(error.message),
+  );
+  assert.throws(() => decodeJobEvent(at("2026-12-02T12:05:01Z"), { now }), JobDecodeError);
+  assert.equal(decodeJobEvent(at("2026-12-02T12:04:59Z"), { now }).type, "job.email.verification");
+  assert.equal(
+    decodeJobEvent(at("2026-12-02T13:00:00Z"), { now, maxClockSkewMs: 3_600_000 }).type,
+    "job.email.verification",
+  );
+});

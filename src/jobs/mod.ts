@@ -26,7 +26,12 @@ export {
   type RewardDeliveryPayload,
   rewardDeliveryPayloadSchema,
 } from "./schema.ts";
-export { decodeJobEvent, validateJobEvent } from "./decode.ts";
+export {
+  decodeJobEvent,
+  DEFAULT_MAX_CLOCK_SKEW_MS,
+  validateJobEvent,
+  type ValidateOptions,
+} from "./decode.ts";
 export {
   createJobEvent,
   JOB_HEADERS,
@@ -35,8 +40,11 @@ export {
   toJobMessage,
 } from "./envelope.ts";
 export {
+  DependencyUnavailableError,
   JobDecodeError,
+  type JobDecodeIssue,
   type JobDecodeProblem,
+  LeaseHeldError,
   PermanentJobError,
   RetryLaterError,
 } from "./errors.ts";

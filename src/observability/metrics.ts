@@ -9,7 +9,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
 /** How a job ended, as the `outcome` label of `jobpool_jobs_processed_total`. */
-export type JobOutcome = "succeeded" | "retried" | "dead_lettered" | "skipped";
+export type JobOutcome = "succeeded" | "retried" | "waited" | "dead_lettered" | "skipped";
 
 /** The metrics the worker updates as jobs run. */
 export interface WorkerMetrics {
@@ -28,6 +28,10 @@ export interface WorkerMetrics {
   setBuffered(count: number): void;
   /** Messages behind the log end on one partition. */
   setLag(topic: string, partition: number, lag: number): void;
+  /** Whether a dependency's circuit breaker is closed (1) or not (0). */
+  setDependencyUp(dependency: string, up: boolean): void;
+  /** A dependency's breaker opened: one more outage. */
+  dependencyOutage(dependency: string): void;
 }
 
 /** Job durations span a few milliseconds (no-op) to minutes (bulk email). */
@@ -87,6 +91,19 @@ export function createWorkerMetrics(): WorkerMetrics {
     registers,
   });
 
+  const dependencyUp = new Gauge({
+    name: "jobpool_dependency_up",
+    help: "1 while a dependency's circuit breaker is closed, 0 while jobs wait for it",
+    labelNames: ["dependency"] as const,
+    registers,
+  });
+  const outages = new Counter({
+    name: "jobpool_dependency_outages_total",
+    help: "Times a dependency's circuit breaker opened",
+    labelNames: ["dependency"] as const,
+    registers,
+  });
+
   return {
     registry,
     jobStarted(type) {
@@ -108,6 +125,12 @@ export function createWorkerMetrics(): WorkerMetrics {
     },
     setLag(topic, partition, value) {
       lag.set({ topic, partition: String(partition) }, value);
+    },
+    setDependencyUp(dependency, up) {
+      dependencyUp.set({ dependency }, up ? 1 : 0);
+    },
+    dependencyOutage(dependency) {
+      outages.inc({ dependency });
     },
   };
 }

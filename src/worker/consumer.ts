@@ -16,6 +16,17 @@
  * Why offsets are resolved as messages are accepted: with auto-commit off,
  * kafkajs's resolved offset is just its fetch position, not a commit.
  *
+ * Why commits are checked: kafkajs's `commitOffsets` returns without error
+ * and without committing while its consumer restarts (after a broker
+ * outage), so a commit counts only when kafkajs reported the broker's
+ * acknowledgement (its `consumer.commit_offsets` event) for exactly those
+ * offsets; otherwise {@linkcode JobConsumer.commit} throws and the worker
+ * commits again.
+ *
+ * Seeking: {@linkcode JobConsumer.seek} moves a partition's fetch position
+ * back to messages the worker let go (a key that was waiting); kafkajs drops
+ * batches fetched before the seek (`isStale`).
+ *
  * Rebalances: kafkajs has no revoke callback. When `heartbeat()` inside
  * `eachBatch` fails with `REBALANCE_IN_PROGRESS`, the group has not formed its
  * new generation yet and waits for this member to re-join: the worker's
@@ -89,15 +100,21 @@ export interface ConsumerListener {
   onCrash(error: Error, restart: boolean): void;
 }
 
-/** Tuning of the group membership (defaults are kafkajs's). */
+/**
+ * Tuning of the group membership. The defaults are shorter than kafkajs's
+ * (30 s session, 5 s fetch wait) because jobs never run inside the fetch
+ * loop, so heartbeats are never late: a crashed member's partitions move on
+ * after 10 s, and a partition resumed or sought waits at most 500 ms (the
+ * Java client's default fetch wait) for its next fetch.
+ */
 export interface GroupTimings {
-  /** The broker drops a member it has not heard from for this long. @default 30000 */
+  /** The broker drops a member it has not heard from for this long. @default 10000 */
   sessionTimeoutMs?: number;
-  /** How often to heartbeat. @default 3000 */
+  /** How often to heartbeat. @default 1000 */
   heartbeatIntervalMs?: number;
   /** How long members get to re-join during a rebalance. @default 60000 */
   rebalanceTimeoutMs?: number;
-  /** How long a fetch waits for data. @default 5000 */
+  /** How long a fetch waits for data. @default 500 */
   maxWaitTimeMs?: number;
   /**
    * Cap on one fetch response. kafkajs decodes a whole response before the
@@ -115,6 +132,26 @@ export interface GroupTimings {
  * buffer runs the last jobs of this one.
  */
 export const DEFAULT_FETCH_MAX_BYTES = 4 * 1024 * 1024;
+
+/** The defaults of {@linkcode GroupTimings}. */
+export const DEFAULT_GROUP_TIMINGS = {
+  sessionTimeoutMs: 10_000,
+  heartbeatIntervalMs: 1_000,
+  rebalanceTimeoutMs: 60_000,
+  maxWaitTimeMs: 500,
+} as const;
+
+/** A commit kafkajs returned from without the broker's acknowledgement. */
+export class CommitNotAcknowledgedError extends Error {
+  /** The commit of `offsets` was not acknowledged. */
+  constructor(offsets: readonly TopicPartitionOffset[]) {
+    const list = offsets.map((o) => `${o.partition}@${o.offset}`).join(", ");
+    super(
+      `Commit of ${list} was not acknowledged by the broker (the consumer is restarting): it is sent again`,
+    );
+    this.name = "CommitNotAcknowledgedError";
+  }
+}
 
 /** Options of {@linkcode JobConsumer}. */
 export interface JobConsumerOptions extends GroupTimings {
@@ -190,13 +227,30 @@ export class JobConsumer {
     this.#consumer.resume([{ topic, partitions: [partition] }]);
   }
 
+  /** The next fetch of the partition starts at `offset` (nothing is committed). */
+  seek(topic: string, partition: number, offset: number): void {
+    this.#consumer.seek({ topic, partition, offset: String(offset) });
+  }
+
   /**
-   * Commits `offsets` with the current group generation. A commit after the
-   * group moved to a new generation is refused by the broker.
+   * Commits `offsets` with the current group generation; resolves only once
+   * the broker acknowledged them.
+   *
+   * @throws {CommitNotAcknowledgedError} when kafkajs skipped the commit.
+   * @throws the broker's refusal (e.g. a new generation formed meanwhile).
    */
   async commit(offsets: readonly TopicPartitionOffset[]): Promise<void> {
     if (offsets.length === 0) return;
-    await this.#consumer.commitOffsets(offsets.map((o) => ({ ...o })));
+    let acknowledged = false;
+    const stopListening = this.#consumer.on(this.#consumer.events.COMMIT_OFFSETS, (event) => {
+      if (covers(event.payload.topics, offsets)) acknowledged = true;
+    });
+    try {
+      await this.#consumer.commitOffsets(offsets.map((o) => ({ ...o })));
+    } finally {
+      stopListening();
+    }
+    if (!acknowledged) throw new CommitNotAcknowledgedError(offsets);
   }
 
   /** Leaves the group and disconnects. Commit first: nothing is committed here. */
@@ -217,7 +271,9 @@ export class JobConsumer {
       if (accepted > 0 && last) resolveOffset(last.offset);
       if (this.#paused.has(consumed.partition)) return;
       if (next < consumed.messages.length) {
-        await listener.waitForRoom(this.#options.heartbeatIntervalMs ?? 3_000);
+        await listener.waitForRoom(
+          this.#options.heartbeatIntervalMs ?? DEFAULT_GROUP_TIMINGS.heartbeatIntervalMs,
+        );
         await this.#heartbeat(heartbeat);
       }
     }
@@ -244,6 +300,19 @@ export class JobConsumer {
   }
 }
 
+/** True when the acknowledged `topics` hold every one of `offsets`. */
+function covers(
+  topics: { topic: string; partitions: { partition: number; offset: string }[] }[],
+  offsets: readonly TopicPartitionOffset[],
+): boolean {
+  return offsets.every(({ topic, partition, offset }) =>
+    topics.some((t) =>
+      t.topic === topic &&
+      t.partitions.some((p) => p.partition === partition && String(p.offset) === offset)
+    )
+  );
+}
+
 function toConsumedBatch(batch: EachBatchPayload["batch"]): ConsumedBatch {
   const { topic, partition, highWatermark } = batch;
   const messages = batch.messages.map((message): ConsumedMessage => ({
@@ -259,15 +328,12 @@ function toConsumedBatch(batch: EachBatchPayload["batch"]): ConsumedBatch {
 }
 
 function definedTimings(timings: GroupTimings) {
+  const defaults = DEFAULT_GROUP_TIMINGS;
   return {
-    ...(timings.sessionTimeoutMs === undefined ? {} : { sessionTimeout: timings.sessionTimeoutMs }),
-    ...(timings.heartbeatIntervalMs === undefined
-      ? {}
-      : { heartbeatInterval: timings.heartbeatIntervalMs }),
-    ...(timings.rebalanceTimeoutMs === undefined
-      ? {}
-      : { rebalanceTimeout: timings.rebalanceTimeoutMs }),
-    ...(timings.maxWaitTimeMs === undefined ? {} : { maxWaitTimeInMs: timings.maxWaitTimeMs }),
+    sessionTimeout: timings.sessionTimeoutMs ?? defaults.sessionTimeoutMs,
+    heartbeatInterval: timings.heartbeatIntervalMs ?? defaults.heartbeatIntervalMs,
+    rebalanceTimeout: timings.rebalanceTimeoutMs ?? defaults.rebalanceTimeoutMs,
+    maxWaitTimeInMs: timings.maxWaitTimeMs ?? defaults.maxWaitTimeMs,
     maxBytes: timings.fetchMaxBytes ?? DEFAULT_FETCH_MAX_BYTES,
   };
 }

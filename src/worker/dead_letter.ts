@@ -10,9 +10,13 @@
  * | `x-original-offset`    | its offset, decimal                                  |
  * | `x-error-class`        | the error's name, e.g. `JobDecodeError`              |
  * | `x-error-message`      | the error's message                                  |
- * | `x-attempts`           | attempts made, decimal (0 when it never ran)         |
+ * | `x-attempts`           | attempts used, decimal (0: it never ran, e.g. bad JSON) |
  * | `x-first-failure-at`   | ISO 8601 time of the first failure                   |
  * | `x-last-failure-at`    | ISO 8601 time of the last failure                    |
+ *
+ * When the original message has no `job-type` header (a producer other than
+ * jobpool's), the envelope's `type` is added as one, so that the tools that
+ * read dead letters back can filter by type.
  *
  * Header names are exported as {@linkcode DEAD_LETTER_HEADERS} for the tools
  * that read dead letters back.
@@ -23,6 +27,7 @@
 import type { IHeaders, Kafka, Producer } from "kafkajs";
 import type { KafkaConfig } from "../config/mod.ts";
 import { createIdempotentProducer, createKafkaClient } from "../kafka/mod.ts";
+import { JOB_HEADERS } from "../jobs/mod.ts";
 import { ensureTopic } from "../producer/mod.ts";
 
 /** The headers added to every dead letter (see the module doc). */
@@ -63,6 +68,11 @@ export interface DeadLetterReason {
   firstFailureAt: Date;
   /** When the last attempt failed. */
   lastFailureAt: Date;
+  /**
+   * The job type the envelope names; written as the `job-type` header when
+   * the original message has none (producers other than jobpool's).
+   */
+  jobType?: string;
 }
 
 /** The headers of a dead letter: the original ones plus {@linkcode DEAD_LETTER_HEADERS}. */
@@ -70,8 +80,12 @@ export function deadLetterHeaders(message: OriginalMessage, reason: DeadLetterRe
   const error = reason.error instanceof Error
     ? reason.error
     : new Error(String(reason.error ?? "unknown error"));
+  const typeHeader = message.headers?.[JOB_HEADERS.type] === undefined && reason.jobType
+    ? { [JOB_HEADERS.type]: reason.jobType }
+    : {};
   return {
     ...message.headers,
+    ...typeHeader,
     [DEAD_LETTER_HEADERS.originalTopic]: message.topic,
     [DEAD_LETTER_HEADERS.originalPartition]: String(message.partition),
     [DEAD_LETTER_HEADERS.originalOffset]: message.offset,

@@ -1,40 +1,39 @@
 /**
- * Running one consumed message to its end: decode, skip other types, call
- * the handler under a deadline, retry, or dead-letter. The result says
- * whether the message is finished (its offset may be committed) or
- * abandoned (the worker stopped owning it; Kafka will redeliver it).
+ * Running one consumed message to its end: decode, skip other types, wait
+ * for the dependencies its type needs, call the handler under a deadline,
+ * retry, or dead-letter. The job's end is written on its
+ * {@linkcode JobItem} (`result`, `handlerMs`), which the pool hands back to
+ * the worker: one channel, read in one place.
  *
  * Per-job cost matters at tens of thousands of jobs a second, so the common
- * path (first attempt succeeds) allocates little: no timer per job (one
- * timer per deadline queue, see {@linkcode HandlerAttempt}), no
- * `AbortController` or child logger unless the handler reads `signal` or
- * `log`, and no listener on the partition's `kill` signal per job.
+ * path (every dependency up, first attempt succeeds) allocates little: no
+ * timer per job (see `deadlines.ts`), no `AbortController` or child logger
+ * unless the handler reads `signal` or `log`, one promise per job.
  *
  * @module
  */
 
 import type { Logger } from "@logtape/logtape";
-import type { HandlerContext, PartialJobHandlers } from "../handlers/handler.ts";
+import type { PartialJobHandlers } from "../handlers/handler.ts";
 import {
   decodeJobEvent,
+  DependencyUnavailableError,
   isJobType,
   JOB_HEADERS,
   JOB_TYPES,
   type JobEvent,
   type JobType,
+  LeaseHeldError,
+  type ValidateOptions,
 } from "../jobs/mod.ts";
 import type { WorkerMetrics } from "../observability/metrics.ts";
 import { logger } from "../observability/logging.ts";
+import type { Admission, DependencyBreakers } from "./breakers.ts";
 import type { ConsumedMessage } from "./consumer.ts";
 import type { DeadLetterReason, OriginalMessage } from "./dead_letter.ts";
+import { type AnyJobHandler, HandlerAttempt, messageFields } from "./deadlines.ts";
 import type { PoolTaskContext } from "./keyed_pool.ts";
-import {
-  backoffDelay,
-  decideRetry,
-  JobTimeoutError,
-  type RetryPolicy,
-  UnhandledJobTypeError,
-} from "./retry.ts";
+import { backoffDelay, decideRetry, type RetryPolicy } from "./retry.ts";
 
 /** Where dead letters go. */
 export interface DeadLetterSink {
@@ -56,6 +55,10 @@ export interface JobRunnerOptions {
   deadLetters: DeadLetterSink;
   /** Where job counts and durations go. */
   metrics: WorkerMetrics;
+  /** The dependencies' circuit breakers: jobs wait here during an outage. */
+  breakers: DependencyBreakers;
+  /** Decoding options (clock skew). */
+  validate?: ValidateOptions;
   /** Source of jitter. @default Math.random */
   random?: () => number;
   /**
@@ -66,41 +69,34 @@ export interface JobRunnerOptions {
   abortGraceMs?: number;
 }
 
-/** One message to run, with the signals of the partition it came from. */
-export interface JobRun {
-  /** The consumed message. */
-  message: ConsumedMessage;
-  /** The pool slot it runs in (to sleep between attempts). */
-  pool: PoolTaskContext;
-  /** Aborted when the partition is lost or the worker stops: no new attempt starts. */
-  stop: AbortSignal;
-  /** Aborted when running handlers must give up (their grace time is over). */
-  kill: AbortSignal;
-  /** `performance.now()` when the job was taken up, when the caller has it already. */
-  startedAt?: number;
-  /**
-   * Called once, as the job ends and before the returned promise settles,
-   * with its result and `performance.now()` then (cheaper per job than a
-   * reaction on the promise and a clock read of the caller's own). `ran` is
-   * false when no handler ran (skipped, undecodable, or abandoned before it
-   * started).
-   */
-  onEnd?: (result: JobResult, endedAt: number, ran: boolean) => void;
-}
-
 /** `finished`: commit may pass it; `abandoned`: left for redelivery. */
 export type JobResult = "finished" | "abandoned";
 
-type AnyJobHandler = (job: JobEvent, context: HandlerContext) => Promise<void>;
+/** One consumed message on its way through the worker. */
+export interface JobItem {
+  /** The consumed message. */
+  readonly message: ConsumedMessage;
+  /** Aborted when the partition is lost or the worker stops: no new attempt starts. */
+  readonly stop: AbortSignal;
+  /** Aborted when running handlers must give up (their grace time is over). */
+  readonly kill: AbortSignal;
+  /** How the job ended; set once, before the promise of {@linkcode runJob} settles. */
+  result: JobResult | undefined;
+  /** Time from the first attempt's start to the job's end, or -1 when no handler ran. */
+  handlerMs: number;
+}
 
 const baseLog = logger("worker", "job");
-const FINISHED: Promise<JobResult> = Promise.resolve("finished");
-const ABANDONED: Promise<JobResult> = Promise.resolve("abandoned");
+const DONE: Promise<void> = Promise.resolve();
 
-/** Runs `run.message` to its end; never rejects. */
-export function runJob(options: JobRunnerOptions, run: JobRun): Promise<JobResult> {
-  if (run.stop.aborted) return ended(run, ABANDONED, "abandoned");
-  const { message } = run;
+/** Runs `item` to its end; never rejects. Its end is on `item.result`. */
+export function runJob(
+  options: JobRunnerOptions,
+  item: JobItem,
+  pool: PoolTaskContext,
+): Promise<void> {
+  if (item.stop.aborted) return end(item, "abandoned", -1);
+  const { message } = item;
   // A pool that handles some types only skips other types by their header
   // before decoding: a message that does not decode is dead-lettered once, by
   // the pools whose types it claims (or that handle every type).
@@ -108,67 +104,92 @@ export function runJob(options: JobRunnerOptions, run: JobRun): Promise<JobResul
     const claimed = headerText(message, JOB_HEADERS.type);
     if (claimed !== undefined && !options.jobTypes.includes(claimed as JobType)) {
       options.metrics.jobFinished(metricType(claimed), "skipped", 0);
-      return ended(run, FINISHED, "finished");
+      return end(item, "finished", -1);
     }
   }
   let event: JobEvent;
   try {
-    event = decodeJobEvent(message.value);
+    event = decodeJobEvent(message.value, options.validate);
   } catch (error) {
-    return endedLater(run, undecodable(options, run, error), false);
+    return undecodable(options, item, { pool, error });
   }
+  if (!options.jobTypes.includes(event.type)) {
+    options.metrics.jobFinished(event.type, "skipped", 0);
+    return end(item, "finished", -1);
+  }
+  const held = options.breakers.admit(event.type, item.stop);
+  if (held) return heldFirst(options, item, pool, { event, held });
+  return firstAttempt(options, item, pool, { event, admission: undefined });
+}
+
+function end(item: JobItem, result: JobResult, handlerMs: number): Promise<void> {
+  item.result = result;
+  item.handlerMs = handlerMs;
+  return DONE;
+}
+
+/** The first attempt, started without an async frame: most jobs end in its callback. */
+function firstAttempt(
+  options: JobRunnerOptions,
+  item: JobItem,
+  pool: PoolTaskContext,
+  job: { event: JobEvent; admission: Admission | undefined },
+): Promise<void> {
+  const { event, admission } = job;
   const type = event.type;
-  if (!options.jobTypes.includes(type)) {
-    options.metrics.jobFinished(type, "skipped", 0);
-    return ended(run, FINISHED, "finished");
-  }
-  // The first attempt without an async frame: most jobs end here.
-  const startedAt = run.startedAt ?? performance.now();
+  const startedAt = performance.now();
   options.metrics.jobStarted(type);
-  const attempt = new HandlerAttempt(options.jobTimeoutMs, run, event, 1, startedAt);
-  // One promise per job: the attempt reports through callbacks.
-  return new Promise<JobResult>((resolve) => {
+  const attempt = new HandlerAttempt({
+    timeoutMs: options.jobTimeoutMs,
+    message: item.message,
+    event,
+    kill: item.kill,
+    attempt: 1,
+    startedAt,
+  });
+  return new Promise<void>((resolve) => {
     attempt.start(
       options.handlers[type] as AnyJobHandler | undefined,
       () => {
-        const endedAt = succeeded(options, attempt, type, startedAt);
-        run.onEnd?.("finished", endedAt, true);
-        resolve("finished");
+        const endedAt = succeeded(options, attempt, admission, startedAt);
+        item.result = "finished";
+        item.handlerMs = endedAt - startedAt;
+        resolve();
       },
       (error) => {
-        resolve(endedLater(run, failed(options, run, event, { attempt, error, startedAt }), true));
+        resolve(afterFailure(options, item, pool, { event, attempt, error, admission, startedAt }));
       },
     );
   });
 }
 
-function ended(run: JobRun, promise: Promise<JobResult>, result: JobResult): Promise<JobResult> {
-  run.onEnd?.(result, performance.now(), false);
-  return promise;
-}
-
-function endedLater(
-  run: JobRun,
-  promise: Promise<JobResult>,
-  ran: boolean,
-): Promise<JobResult> {
-  const { onEnd } = run;
-  if (!onEnd) return promise;
-  return promise.then((result) => {
-    onEnd(result, performance.now(), ran);
-    return result;
-  });
+/** A job whose type needs a dependency that is down: it waits (slot freed), then runs. */
+async function heldFirst(
+  options: JobRunnerOptions,
+  item: JobItem,
+  pool: PoolTaskContext,
+  job: { event: JobEvent; held: Promise<Admission> },
+): Promise<void> {
+  let admission: Admission;
+  try {
+    admission = await pool.wait(job.held);
+  } catch {
+    return void end(item, "abandoned", -1);
+  }
+  await firstAttempt(options, item, pool, { event: job.event, admission });
 }
 
 /** Records a successful attempt; returns `performance.now()` at its end. */
 function succeeded(
   options: JobRunnerOptions,
   attempt: HandlerAttempt,
-  type: string,
-  startedAt: number,
+  admission: Admission | undefined,
+  attemptStartedAt: number,
 ): number {
   const endedAt = performance.now();
-  options.metrics.jobFinished(type, "succeeded", (endedAt - startedAt) / 1000);
+  const type = attempt.type;
+  options.breakers.succeeded(type, admission);
+  options.metrics.jobFinished(type, "succeeded", (endedAt - attemptStartedAt) / 1000);
   if (debugEnabled()) attempt.log.debug("Job succeeded");
   return endedAt;
 }
@@ -186,62 +207,127 @@ function debugEnabled(): boolean {
   return debugOn;
 }
 
-/** After a failed attempt: retry (slot freed meanwhile), dead-letter, or abandon. */
-async function failed(
+/** A failed attempt, and what the job carries into the next one. */
+interface Failure {
+  event: JobEvent;
+  attempt: HandlerAttempt;
+  error: unknown;
+  admission: Admission | undefined;
+  /** When the job's first attempt started. */
+  startedAt: number;
+}
+
+/**
+ * After a failed attempt: retry (slot freed meanwhile), wait for a dependency
+ * or a claim (no attempt used), dead-letter, or abandon.
+ */
+async function afterFailure(
   options: JobRunnerOptions,
-  run: JobRun,
-  event: JobEvent,
-  failure: { attempt: HandlerAttempt; error: unknown; startedAt: number },
-): Promise<JobResult> {
+  item: JobItem,
+  pool: PoolTaskContext,
+  failure: Failure,
+): Promise<void> {
+  const { event, startedAt } = failure;
   const type = event.type;
-  let { attempt, error, startedAt } = failure;
+  let { attempt, error, admission } = failure;
+  let attemptStartedAt = startedAt;
   let firstFailureAt: Date | undefined;
   for (;;) {
     const log = attempt.log;
-    if (run.stop.aborted) {
-      options.metrics.jobFinished(type, "retried", elapsed(startedAt));
-      log.info("Job abandoned: its partition was lost or the worker stopped", { error });
-      return "abandoned";
+    const running = item.kill.aborted ? undefined : attempt.stillRunning();
+    if (running && !await handlerStopped(options, item, { attempt, running, pool })) {
+      options.breakers.released(admission);
+      return void end(item, "abandoned", performance.now() - startedAt);
     }
-    const running = attempt.stillRunning();
-    if (running && !await handlerStopped(options, run, attempt, running)) return "abandoned";
+    if (item.stop.aborted) {
+      options.breakers.released(admission);
+      options.metrics.jobFinished(type, "retried", elapsed(attemptStartedAt));
+      log.info("Job abandoned: its partition was lost or the worker stopped", { error });
+      return void end(item, "abandoned", performance.now() - startedAt);
+    }
     firstFailureAt ??= new Date();
+    const dependency = error instanceof DependencyUnavailableError ? error.dependency : undefined;
+    const count = options.breakers.failed(type, { dependency, error }, admission);
+    admission = undefined;
     const decision = decideRetry(
       options.retry,
-      { error, attempt: attempt.attempt, type },
+      { error, attempt: attempt.attempt, type, outage: count === "outage" },
       options.random,
     );
     if (decision.action === "dead_letter") {
-      const reason = {
-        error,
-        attempts: attempt.attempt,
-        firstFailureAt,
-        lastFailureAt: new Date(),
-      };
       log.warn("Job failed for good ({reason}): dead-lettering", {
         reason: decision.reason,
         error: describe(error),
       });
-      return await deadLetter(options, run, { type, log, reason, startedAt });
+      const reason: DeadLetterReason = {
+        error,
+        attempts: attempt.attempt,
+        firstFailureAt,
+        lastFailureAt: new Date(),
+        jobType: type,
+      };
+      await deadLetter(options, item, pool, { type, log, reason, startedAt: attemptStartedAt });
+      return void end(item, item.result ?? "abandoned", performance.now() - startedAt);
     }
-    options.metrics.jobFinished(type, "retried", elapsed(startedAt));
-    log.warn("Job failed, retrying in {delayMs} ms", {
-      delayMs: decision.delayMs,
-      error: describe(error),
-    });
-    if (!await sleep(run, decision.delayMs)) return "abandoned";
-    startedAt = performance.now();
+    options.metrics.jobFinished(
+      type,
+      decision.charged ? "retried" : "waited",
+      elapsed(attemptStartedAt),
+    );
+    logRetry(log, error, decision);
+    const next = await nextAdmission(options, item, pool, { type, delayMs: decision.delayMs });
+    if (next === undefined) return void end(item, "abandoned", performance.now() - startedAt);
+    admission = next.admission;
+    attemptStartedAt = performance.now();
     options.metrics.jobStarted(type);
-    attempt = new HandlerAttempt(options.jobTimeoutMs, run, event, attempt.attempt + 1, startedAt);
+    attempt = new HandlerAttempt({
+      timeoutMs: options.jobTimeoutMs,
+      message: item.message,
+      event,
+      kill: item.kill,
+      attempt: attempt.attempt + (decision.charged ? 1 : 0),
+      startedAt: attemptStartedAt,
+    });
     const handler = options.handlers[type] as AnyJobHandler | undefined;
-    const next = attempt;
+    const current = attempt;
     try {
-      await new Promise<void>((resolve, reject) => next.start(handler, resolve, reject));
-      succeeded(options, attempt, type, startedAt);
-      return "finished";
+      await new Promise<void>((resolve, reject) => current.start(handler, resolve, reject));
+      const endedAt = succeeded(options, attempt, admission, attemptStartedAt);
+      return void end(item, "finished", endedAt - startedAt);
     } catch (next) {
       error = next;
     }
+  }
+}
+
+function logRetry(
+  log: Logger,
+  error: unknown,
+  decision: { delayMs: number; charged: boolean },
+): void {
+  const fields = { delayMs: decision.delayMs, error: describe(error) };
+  if (decision.charged) log.warn("Job failed, retrying in {delayMs} ms", fields);
+  else if (error instanceof LeaseHeldError) {
+    log.info("Job waits {delayMs} ms for a claim held elsewhere: {error}", fields);
+  } else log.debug("Job waits for its dependency to recover: {error}", fields);
+}
+
+/**
+ * Sleeps `delayMs` with the slot given back, then waits for the job's
+ * dependencies; undefined when the job was abandoned meanwhile.
+ */
+async function nextAdmission(
+  options: JobRunnerOptions,
+  item: JobItem,
+  pool: PoolTaskContext,
+  next: { type: string; delayMs: number },
+): Promise<{ admission: Admission | undefined } | undefined> {
+  try {
+    if (next.delayMs > 0) await pool.sleep(next.delayMs, item.stop);
+    const held = options.breakers.admit(next.type, item.stop);
+    return { admission: held ? await pool.wait(held) : undefined };
+  } catch {
+    return undefined;
   }
 }
 
@@ -255,285 +341,106 @@ async function failed(
  */
 async function handlerStopped(
   options: JobRunnerOptions,
-  run: JobRun,
-  attempt: HandlerAttempt,
-  running: Promise<void>,
+  item: JobItem,
+  aborted: { attempt: HandlerAttempt; running: Promise<void>; pool: PoolTaskContext },
 ): Promise<boolean> {
   const graceMs = options.abortGraceMs ?? 30_000;
-  const settled = running.then(() => true, () => true);
+  const settled = aborted.running.then(() => true, () => true);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<boolean>((resolve) => timer = setTimeout(resolve, graceMs, false));
   const stopped = await Promise.race([settled, late]);
   clearTimeout(timer);
   if (stopped) return true;
-  attempt.log.error(
+  aborted.attempt.log.error(
     "Handler did not stop {graceMs} ms after it was aborted: its key waits until it returns",
     { graceMs },
   );
-  const returned = new AbortController();
-  void settled.then(() => returned.abort());
-  await run.pool.sleep(2 ** 31 - 1, AbortSignal.any([returned.signal, run.stop])).catch(() => {});
-  return !run.stop.aborted;
+  await aborted.pool.wait(Promise.race([settled, aborts(item.stop)]));
+  return !item.stop.aborted;
+}
+
+/** Resolves once `signal` aborts (never rejects). */
+function aborts(signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) =>
+    signal.addEventListener("abort", () => resolve(false), { once: true })
+  );
 }
 
 /** A message that is no job event: dead-lettered at once, with 0 attempts. */
-function undecodable(
+async function undecodable(
   options: JobRunnerOptions,
-  run: JobRun,
-  error: unknown,
-): Promise<JobResult> {
-  const { message } = run;
-  // The header is untrusted: metrics label it with a known type or `unknown`.
-  const type = metricType(headerText(message, JOB_HEADERS.type));
-  const log = baseLog.with({ ...messageFields(message), job_type: type });
+  item: JobItem,
+  failure: { pool: PoolTaskContext; error: unknown },
+): Promise<void> {
+  const { pool, error } = failure;
+  const { message } = item;
+  const jobType = headerText(message, JOB_HEADERS.type) ?? envelopeType(message);
+  // The type is untrusted: metrics label it with a known type or `unknown`.
+  const type = metricType(jobType);
+  const log = baseLog.with({ ...messageFields(message), job_type: jobType ?? "unknown" });
   options.metrics.jobStarted(type);
   const now = new Date();
-  const reason = { error, attempts: 0, firstFailureAt: now, lastFailureAt: now };
-  return deadLetter(options, run, { type, log, reason, startedAt: performance.now() });
+  const reason: DeadLetterReason = {
+    error,
+    attempts: 0,
+    firstFailureAt: now,
+    lastFailureAt: now,
+    ...(jobType === undefined ? {} : { jobType }),
+  };
+  log.warn("Job is not a valid job event: dead-lettering: {error}", { error: describe(error) });
+  await deadLetter(options, item, pool, { type, log, reason, startedAt: performance.now() });
+  item.handlerMs = -1;
+  item.result ??= "abandoned";
+}
+
+/** The `type` field of a message's JSON value, when it has a string one. */
+function envelopeType(message: ConsumedMessage): string | undefined {
+  try {
+    const parsed = JSON.parse(message.value?.toString("utf8") ?? "null");
+    const type = parsed?.type;
+    return typeof type === "string" && type.length > 0 ? type.slice(0, 200) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
- * One call of a handler, and the context it gets. `signal` and `log` are
- * made on first read: a handler that reads neither costs neither.
- *
- * Deadlines: every running attempt with the same timeout sits in one
- * doubly linked list in start order, which is then also deadline order, with
- * one timer armed for the earliest. Ending an attempt unlinks it (no hashing,
- * no allocation); the timer is cleared when the list empties. The
- * partition's `kill` signal gets one listener per signal (not per attempt),
- * which aborts the attempts of that partition.
+ * Publishes the dead letter, trying again (slot freed meanwhile) until it is
+ * stored or the partition is lost: the offset must not count as finished
+ * before its dead letter exists. Sets `item.result` to `finished` once stored.
  */
-class HandlerAttempt implements HandlerContext {
-  static readonly #queues = new Map<number, DeadlineQueue>();
-  static readonly #watched = new WeakSet<AbortSignal>();
-
-  /** 1 on the first try. */
-  readonly attempt: number;
-  readonly #event: JobEvent;
-  readonly #message: ConsumedMessage;
-  readonly #kill: AbortSignal;
-  readonly #deadline: number;
-  readonly #queue: DeadlineQueue;
-  #controller: AbortController | undefined;
-  #log: Logger | undefined;
-  #aborted = false;
-  #reason: unknown;
-  #settled = false;
-  #onFail: ((reason: unknown) => void) | undefined;
-  /** The handler's promise until it settles (kept for an aborted attempt). */
-  #work: Promise<void> | undefined;
-  #linked = false;
-  #prev: HandlerAttempt | undefined;
-  #next: HandlerAttempt | undefined;
-
-  constructor(timeoutMs: number, run: JobRun, event: JobEvent, attempt: number, startedAt: number) {
-    this.attempt = attempt;
-    this.#event = event;
-    this.#message = run.message;
-    this.#kill = run.kill;
-    this.#deadline = startedAt + timeoutMs;
-    let queue = HandlerAttempt.#queues.get(timeoutMs);
-    if (!queue) {
-      queue = { timeoutMs, first: undefined, last: undefined, timer: undefined };
-      HandlerAttempt.#queues.set(timeoutMs, queue);
-    }
-    this.#queue = queue;
-  }
-
-  /** Aborted when the deadline passes or the partition's handlers are killed. */
-  get signal(): AbortSignal {
-    if (!this.#controller) {
-      this.#controller = new AbortController();
-      if (this.#aborted) this.#controller.abort(this.#reason);
-    }
-    return this.#controller.signal;
-  }
-
-  /** A logger carrying the job's id, type, campaign, partition, offset and attempt. */
-  get log(): Logger {
-    this.#log ??= baseLog.with({
-      ...messageFields(this.#message),
-      job_id: this.#event.id,
-      job_type: this.#event.type,
-      campaign_id: this.#event.campaign_id,
-      attempt: this.attempt,
-    });
-    return this.#log;
-  }
-
-  /**
-   * Calls `handler`, then exactly one of `onDone` and `onFail`: as the
-   * handler settles, or with the reason as soon as the deadline passes or
-   * `kill` aborts, even when the handler ignores its signal.
-   */
-  start(
-    handler: AnyJobHandler | undefined,
-    onDone: () => void,
-    onFail: (error: unknown) => void,
-  ): void {
-    if (!handler) {
-      this.#settled = true;
-      onFail(new UnhandledJobTypeError(this.#event.type));
-      return;
-    }
-    this.#onFail = onFail;
-    this.#enter();
-    let work: Promise<void>;
-    try {
-      work = Promise.resolve(handler(this.#event, this));
-    } catch (error) {
-      if (this.#settle()) onFail(error);
-      return;
-    }
-    this.#work = work;
-    work.then(
-      () => {
-        this.#work = undefined;
-        if (this.#settle()) onDone();
-      },
-      (error) => {
-        this.#work = undefined;
-        if (this.#settle()) onFail(error);
-      },
-    );
-  }
-
-  /** The handler's promise when the attempt was aborted and the handler has not settled yet. */
-  stillRunning(): Promise<void> | undefined {
-    return this.#aborted ? this.#work : undefined;
-  }
-
-  /** True the first time: the attempt ends here and leaves its deadline queue. */
-  #settle(): boolean {
-    if (this.#settled) return false;
-    this.#settled = true;
-    this.#leave();
-    return true;
-  }
-
-  #abort(reason: unknown): void {
-    if (this.#aborted) return;
-    this.#aborted = true;
-    this.#reason = reason;
-    this.#controller?.abort(reason);
-    if (this.#settle()) this.#onFail?.(reason);
-  }
-
-  #enter(): void {
-    const queue = this.#queue;
-    this.#linked = true;
-    this.#prev = queue.last;
-    if (queue.last) queue.last.#next = this;
-    else queue.first = this;
-    queue.last = this;
-    if (queue.timer === undefined) HandlerAttempt.#arm(queue, this.#deadline);
-    const kill = this.#kill;
-    if (kill.aborted) {
-      this.#abort(kill.reason);
-    } else if (!HandlerAttempt.#watched.has(kill)) {
-      HandlerAttempt.#watched.add(kill);
-      kill.addEventListener("abort", () => HandlerAttempt.#killed(kill), { once: true });
-    }
-  }
-
-  #leave(): void {
-    if (!this.#linked) return;
-    this.#linked = false;
-    const queue = this.#queue;
-    const prev = this.#prev;
-    const next = this.#next;
-    if (prev) prev.#next = next;
-    else queue.first = next;
-    if (next) next.#prev = prev;
-    else queue.last = prev;
-    this.#prev = undefined;
-    this.#next = undefined;
-    if (queue.first === undefined && queue.timer !== undefined) {
-      clearTimeout(queue.timer);
-      queue.timer = undefined;
-    }
-  }
-
-  static #arm(queue: DeadlineQueue, deadline: number): void {
-    if (queue.timer !== undefined) clearTimeout(queue.timer);
-    queue.timer = setTimeout(
-      () => HandlerAttempt.#sweep(queue),
-      Math.max(0, Math.ceil(deadline - performance.now())),
-    );
-  }
-
-  /** Aborts every attempt past its deadline, then waits for the next one. */
-  static #sweep(queue: DeadlineQueue): void {
-    queue.timer = undefined;
-    const now = performance.now();
-    for (let attempt = queue.first; attempt; attempt = queue.first) {
-      if (attempt.#deadline > now) {
-        HandlerAttempt.#arm(queue, attempt.#deadline);
-        return;
-      }
-      // Unlinks it: the loop goes on with the new first.
-      attempt.#abort(new JobTimeoutError(queue.timeoutMs));
-    }
-  }
-
-  /** `kill` aborted: every running attempt of its partition ends now. */
-  static #killed(kill: AbortSignal): void {
-    for (const queue of HandlerAttempt.#queues.values()) {
-      const killed: HandlerAttempt[] = [];
-      for (let attempt = queue.first; attempt; attempt = attempt.#next) {
-        if (attempt.#kill === kill) killed.push(attempt);
-      }
-      for (const attempt of killed) attempt.#abort(kill.reason);
-    }
-  }
-}
-
-/** The running attempts of one timeout, earliest deadline first. */
-interface DeadlineQueue {
-  readonly timeoutMs: number;
-  first: HandlerAttempt | undefined;
-  last: HandlerAttempt | undefined;
-  timer: ReturnType<typeof setTimeout> | undefined;
-}
-
 async function deadLetter(
   options: JobRunnerOptions,
-  run: JobRun,
+  item: JobItem,
+  pool: PoolTaskContext,
   failure: { type: string; log: Logger; reason: DeadLetterReason; startedAt: number },
-): Promise<JobResult> {
+): Promise<void> {
   const { type, log, reason, startedAt } = failure;
   for (let attempt = 1;; attempt++) {
     try {
-      await options.deadLetters.publish(run.message, reason);
+      await options.deadLetters.publish(item.message, reason);
       options.metrics.jobFinished(type, "dead_lettered", elapsed(startedAt));
-      log.warn("Job dead-lettered: {error}", { error: describe(reason.error) });
-      return "finished";
+      log.warn("Job dead-lettered after {attempts} attempts: {error}", {
+        attempts: reason.attempts,
+        error: describe(reason.error),
+      });
+      item.result = "finished";
+      return;
     } catch (error) {
-      // The offset must not count as finished before its dead letter is
-      // stored, so keep trying (slot freed meanwhile) until the partition is lost.
       log.error("Could not publish the dead letter, retrying: {error}", {
         error: describe(error),
       });
       const delayMs = backoffDelay(options.retry, attempt, options.random ?? Math.random);
-      if (!await sleep(run, Math.max(delayMs, 100))) {
+      try {
+        await pool.sleep(Math.max(delayMs, 100), item.stop);
+      } catch {
         options.metrics.jobFinished(type, "retried", elapsed(startedAt));
-        return "abandoned";
+        item.result = "abandoned";
+        return;
       }
     }
   }
-}
-
-async function sleep(run: JobRun, ms: number): Promise<boolean> {
-  try {
-    await run.pool.sleep(ms, run.stop);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function messageFields(message: ConsumedMessage) {
-  return { topic: message.topic, partition: message.partition, offset: message.offset };
 }
 
 function headerText(message: ConsumedMessage, name: string): string | undefined {

@@ -3,16 +3,19 @@ import { Buffer } from "node:buffer";
 import type { PartialJobHandlers } from "../handlers/handler.ts";
 import {
   createJobEvent,
+  DependencyUnavailableError,
   JOB_TYPES,
   type JobEvent,
+  LeaseHeldError,
   PermanentJobError,
   RetryLaterError,
   toJobMessage,
 } from "../jobs/mod.ts";
+import { DependencyBreakers } from "./breakers.ts";
 import type { ConsumedMessage } from "./consumer.ts";
 import type { DeadLetterReason, OriginalMessage } from "./dead_letter.ts";
-import { type JobRunnerOptions, runJob } from "./job_runner.ts";
-import { KeyedPool, type PoolTaskContext } from "./keyed_pool.ts";
+import { type JobItem, type JobResult, type JobRunnerOptions, runJob } from "./job_runner.ts";
+import { KeyedPool } from "./keyed_pool.ts";
 import { noopMetrics } from "./noop_metrics.ts";
 
 function welcome(priority = 1): JobEvent {
@@ -54,30 +57,51 @@ function setup(handlers: PartialJobHandlers, overrides: Partial<JobRunnerOptions
       publish: (message, reason) => Promise.resolve(void letters.push({ message, reason })),
     },
     metrics: { ...noopMetrics(), jobFinished: (_type, outcome) => void outcomes.push(outcome) },
+    breakers: new DependencyBreakers(),
     ...overrides,
   };
   return { options, letters, outcomes };
 }
 
-/** Runs the job inside a real pool, as the worker does. */
+/** A job item of `message`, with its partition's signals. */
+function item(
+  message: ConsumedMessage,
+  signals: { stop?: AbortSignal; kill?: AbortSignal } = {},
+): JobItem {
+  return {
+    message,
+    stop: signals.stop ?? new AbortController().signal,
+    kill: signals.kill ?? new AbortController().signal,
+    result: undefined,
+    handlerMs: -1,
+  };
+}
+
+/** A real pool running job items, as the worker has; `ended` resolves with each item's result. */
+function jobPool(options: JobRunnerOptions, size = 1) {
+  const ends = new Map<JobItem, (result: JobResult | undefined) => void>();
+  const pool = new KeyedPool<JobItem>({
+    size,
+    run: (job, context) => runJob(options, job, context),
+    onSettled: (job) => ends.get(job)?.(job.result),
+  });
+  return {
+    submit(key: string, job: JobItem): Promise<JobResult | undefined> {
+      const { promise, resolve } = Promise.withResolvers<JobResult | undefined>();
+      ends.set(job, resolve);
+      pool.submit(key, job);
+      return promise;
+    },
+  };
+}
+
+/** Runs the job inside a real pool, as the worker does; resolves with its result. */
 function run(
   options: JobRunnerOptions,
   message: ConsumedMessage,
   signals: { stop?: AbortSignal; kill?: AbortSignal } = {},
-) {
-  const pool = new KeyedPool({ size: 1 });
-  return new Promise<string>((resolve) => {
-    pool.submit("k", async (context: PoolTaskContext) => {
-      resolve(
-        await runJob(options, {
-          message,
-          pool: context,
-          stop: signals.stop ?? new AbortController().signal,
-          kill: signals.kill ?? new AbortController().signal,
-        }),
-      );
-    });
-  });
+): Promise<JobResult | undefined> {
+  return jobPool(options).submit("k", item(message, signals));
 }
 
 Deno.test("runJob runs the handler of the job's type", async () => {
@@ -211,22 +235,11 @@ Deno.test("runJob past the grace keeps its key, frees its slot, and retries once
       if (job.data.priority === 0 && attempt === 1) await slow.promise;
     },
   }, { jobTimeoutMs: 5, abortGraceMs: 10, retry: { maxAttempts: 2, baseMs: 1, maxMs: 1 } });
-  const pool = new KeyedPool({ size: 1 });
-  const results: Promise<string>[] = [];
+  const pool = jobPool(options);
+  const results: Promise<JobResult | undefined>[] = [];
   const submit = (key: string, priority: number) => {
     const event = welcome(priority);
-    const { promise, resolve } = Promise.withResolvers<string>();
-    results.push(promise);
-    pool.submit(key, async (context) => {
-      resolve(
-        await runJob(options, {
-          message: consumed(toJobMessage(event).value),
-          pool: context,
-          stop: new AbortController().signal,
-          kill: new AbortController().signal,
-        }),
-      );
-    });
+    results.push(pool.submit(key, item(consumed(toJobMessage(event).value))));
   };
   submit("stuck", 0);
   submit("stuck", 2);
@@ -315,44 +328,90 @@ Deno.test("runJob's kill signal ends the running handlers of its partition only"
   assert.equal(second!.signals[0]!.aborted, true);
 });
 
-Deno.test("runJob calls onEnd once with the result, before its promise settles", async () => {
+Deno.test("runJob writes the result and handler time on the item before its promise settles", async () => {
   const { options } = setup({
     "job.email.welcome": (_job, { attempt }) =>
       attempt === 1 ? Promise.reject(new Error("busy")) : Promise.resolve(),
   }, { jobTypes: ["job.email.welcome"] });
+  const reward = createJobEvent({
+    type: "job.reward.deliver",
+    accountId: crypto.randomUUID(),
+    campaignId: crypto.randomUUID(),
+    data: { user_reward_id: crypto.randomUUID() },
+  });
   const cases = [
-    { value: toJobMessage(welcome()).value, expected: "finished" },
-    { value: "{oops", expected: "finished" },
-    {
-      value: toJobMessage(createJobEvent({
-        type: "job.reward.deliver",
-        accountId: crypto.randomUUID(),
-        campaignId: crypto.randomUUID(),
-        data: { user_reward_id: crypto.randomUUID() },
-      })).value,
-      expected: "finished",
-    },
+    { value: toJobMessage(welcome()).value, ran: true },
+    { value: "{oops", ran: false },
+    { value: toJobMessage(reward).value, ran: false },
   ];
-  for (const { value, expected } of cases) {
-    const ends: string[] = [];
-    const pool = new KeyedPool({ size: 1 });
-    const result = await new Promise<string>((resolve) => {
-      pool.submit("k", (context) =>
-        runJob(options, {
-          message: consumed(value),
-          pool: context,
-          stop: new AbortController().signal,
-          kill: new AbortController().signal,
-          onEnd: (result, endedAt) => {
-            assert.ok(endedAt > 0);
-            ends.push(result);
-          },
-        }).then((result) => {
-          assert.deepEqual(ends, [result]);
-          resolve(result);
-        }));
-    });
-    assert.equal(result, expected);
-    assert.deepEqual(ends, [expected]);
+  for (const { value, ran } of cases) {
+    const pool = new KeyedPool<JobItem>({ size: 1, run: (job, c) => runJob(options, job, c) });
+    const job = item(consumed(value));
+    pool.submit("k", job);
+    await pool.idle();
+    assert.equal(job.result, "finished");
+    assert.equal(job.handlerMs >= 0, ran);
   }
+});
+
+Deno.test("runJob waits for a claim held elsewhere without using an attempt, past the last one", async () => {
+  const attempts: number[] = [];
+  const { options, letters, outcomes } = setup({
+    "job.email.welcome": (_job, { attempt }) => {
+      attempts.push(attempt);
+      if (attempts.length <= 5) {
+        return Promise.reject(new LeaseHeldError("held", { retryAfterMs: 1 }));
+      }
+      return Promise.resolve();
+    },
+  });
+  assert.equal(await run(options, consumed(toJobMessage(welcome()).value)), "finished");
+  assert.equal(letters.length, 0);
+  assert.deepEqual(attempts, [1, 1, 1, 1, 1, 1]);
+  assert.deepEqual(outcomes, ["waited", "waited", "waited", "waited", "waited", "succeeded"]);
+});
+
+Deno.test("runJob waits out a dependency outage without using attempts, then resumes", async () => {
+  const attempts: number[] = [];
+  const breakers = new DependencyBreakers({
+    failureThreshold: 1,
+    probeIntervalMinMs: 1,
+    probeIntervalMaxMs: 2,
+  });
+  const { options, letters } = setup({
+    "job.email.welcome": (_job, { attempt }) => {
+      attempts.push(attempt);
+      if (attempts.length <= 8) {
+        return Promise.reject(new DependencyUnavailableError("smtp", "SMTP 421"));
+      }
+      return Promise.resolve();
+    },
+  }, { breakers });
+  assert.equal(await run(options, consumed(toJobMessage(welcome()).value)), "finished");
+  breakers.close();
+  assert.equal(letters.length, 0, "an outage was dead-lettered");
+  assert.deepEqual(new Set(attempts), new Set([1]));
+  assert.equal(breakers.unavailable().length, 0);
+});
+
+Deno.test("runJob counts an isolated dependency failure (others succeed) as an attempt", async () => {
+  const attempts: number[] = [];
+  const { options } = setup({
+    "job.email.welcome": (_job, { attempt }) => {
+      attempts.push(attempt);
+      return attempt === 1
+        ? Promise.reject(new DependencyUnavailableError("smtp", "452 mailbox full"))
+        : Promise.resolve();
+    },
+  }, { breakers: new DependencyBreakers({ failureThreshold: 3 }) });
+  assert.equal(await run(options, consumed(toJobMessage(welcome()).value)), "finished");
+  assert.deepEqual(attempts, [1, 2]);
+});
+
+Deno.test("runJob names the envelope's type on a dead letter without a job-type header", async () => {
+  const { options, letters } = setup({});
+  const value = JSON.stringify({ ...welcome(), data: { nope: true } });
+  await run(options, consumed(value));
+  assert.equal(letters[0]!.reason.jobType, "job.email.welcome");
+  assert.equal(letters[0]!.reason.attempts, 0);
 });

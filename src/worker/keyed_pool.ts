@@ -1,73 +1,110 @@
 /**
- * A bounded pool of concurrent slots with per-key serialization: tasks with
- * the same key run one at a time in submit order, tasks with different keys
+ * A bounded pool of concurrent slots with per-key serialization: items with
+ * the same key run one at a time in submit order, items with different keys
  * run in parallel up to the pool size. This is what lets one partition feed
  * many workers without breaking a campaign's order.
  *
- * A task may give its slot back while it waits (a retry delay) without
- * giving up its key, so the key's later tasks keep waiting but other keys use
- * the slot.
+ * A running item may give its slot back while it waits (a retry delay, a
+ * dependency outage, a claim held elsewhere) without giving up its key: the
+ * key's later items keep waiting, other keys use the slot. The pool tells
+ * its owner when a key starts waiting ({@linkcode KeyedPoolOptions.onWaiting}),
+ * so that the owner can take that key's queued items out of memory
+ * ({@linkcode KeyedPool.evictQueued}) instead of letting them hold buffer
+ * space other keys need.
  *
  * @module
  */
 
 import { delay } from "../async/mod.ts";
 
-/** What a running task can do with its slot. */
+/** What a running item can do with its slot. */
 export interface PoolTaskContext {
   /**
    * Frees the slot for `ms` while keeping the key, then waits for a slot
    * again. Rejects with the signal's reason when `signal` aborts first.
    */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Frees the slot while keeping the key until `until` settles, then waits
+   * for a slot again; settles as `until` did.
+   */
+  wait<R>(until: Promise<R>): Promise<R>;
 }
 
-/** One unit of work; its key stays held until the returned promise settles (its value is ignored). */
-export type PoolTask = (context: PoolTaskContext) => Promise<unknown>;
-
 /** Options of {@linkcode KeyedPool}. */
-export interface KeyedPoolOptions {
-  /** How many tasks may hold a slot at once. */
+export interface KeyedPoolOptions<T> {
+  /** How many items may hold a slot at once. */
   size: number;
-  /** Called with every error a task throws (tasks should handle their own). */
+  /** Runs one item; its key stays held until the returned promise settles. */
+  run: (item: T, context: PoolTaskContext) => Promise<unknown>;
+  /** Called after each item's run settled and left the pool's counts. */
+  onSettled?: (item: T) => void;
+  /** Called when the running item of `key` gives its slot back to wait. */
+  onWaiting?: (key: string) => void;
+  /** Called with every error a run throws (runs should handle their own). */
   onError?: (error: unknown) => void;
-  /** Called after each task settled and left the pool's counts. */
-  onSettled?: () => void;
 }
 
 /**
- * The tasks of one key. Most keys hold one task at a time, so the first
- * waits in `head` and an array is made only once a second one queues.
+ * The items of one key, and the context its running item gets (one object
+ * per key, so a job costs no context allocation). Most keys hold one item at
+ * a time, so the first waits in `head` and an array is made only once a
+ * second one queues.
  */
-interface KeyQueue {
+class KeyQueue<T> implements PoolTaskContext {
   readonly key: string;
-  head: PoolTask | undefined;
-  /** Tasks behind `head`, in submit order. */
-  rest: PoolTask[] | undefined;
-  busy: boolean;
+  readonly #pool: KeyedPool<T>;
+  head: T | undefined = undefined;
+  /** Items behind `head`, in submit order. */
+  rest: T[] | undefined = undefined;
+  /** An item of this key holds the key (running or waiting). */
+  busy = false;
+  /** The busy item gave its slot back and waits. */
+  waiting = false;
+
+  constructor(key: string, pool: KeyedPool<T>) {
+    this.key = key;
+    this.#pool = pool;
+  }
+
+  /** Items waiting for their turn (not the busy one). */
+  get queued(): number {
+    return (this.head === undefined ? 0 : 1) + (this.rest?.length ?? 0);
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return this.wait(delay(ms, signal ? { signal } : {}));
+  }
+
+  wait<R>(until: Promise<R>): Promise<R> {
+    return this.#pool.release(this, until);
+  }
 }
 
-/** A bounded pool of slots that serializes tasks by key. */
-export class KeyedPool {
+/** A bounded pool of slots that serializes items by key. */
+export class KeyedPool<T> {
   #size: number;
   #active = 0;
-  #tasks = 0;
-  readonly #keys = new Map<string, KeyQueue>();
-  /** Keys whose head task may start, in the order they became ready. */
-  readonly #ready: KeyQueue[] = [];
-  /** Tasks back from a sleep waiting for a slot; served before new keys. */
+  #waiting = 0;
+  #items = 0;
+  readonly #keys = new Map<string, KeyQueue<T>>();
+  /** Keys whose head item may start, in the order they became ready. */
+  readonly #ready: KeyQueue<T>[] = [];
+  /** Items back from a wait, waiting for a slot; served before new keys. */
   readonly #resuming: (() => void)[] = [];
   readonly #idleWaiters = new Set<() => void>();
+  readonly #run: KeyedPoolOptions<T>["run"];
+  readonly #onSettled: (item: T) => void;
+  readonly #onWaiting: (key: string) => void;
   readonly #onError: (error: unknown) => void;
-  readonly #onSettled: () => void;
-  /** What every task gets: sleeping needs nothing of the task but its slot. */
-  readonly #context: PoolTaskContext = { sleep: (ms, signal) => this.#sleep(ms, signal) };
 
-  /** A pool of `options.size` slots. */
-  constructor(options: KeyedPoolOptions) {
+  /** A pool of `options.size` slots running items with `options.run`. */
+  constructor(options: KeyedPoolOptions<T>) {
     this.#size = checkSize(options.size);
-    this.#onError = options.onError ?? (() => {});
+    this.#run = options.run;
     this.#onSettled = options.onSettled ?? (() => {});
+    this.#onWaiting = options.onWaiting ?? (() => {});
+    this.#onError = options.onError ?? (() => {});
   }
 
   /** The number of slots. */
@@ -75,78 +112,104 @@ export class KeyedPool {
     return this.#size;
   }
 
-  /** Tasks holding a slot right now. */
+  /** Items holding a slot right now. */
   get active(): number {
     return this.#active;
   }
 
-  /** Tasks submitted and not yet settled (queued, running or sleeping). */
-  get pending(): number {
-    return this.#tasks;
+  /** Items that gave their slot back to wait (they keep their key). */
+  get waiting(): number {
+    return this.#waiting;
   }
 
-  /** Changes the number of slots; running tasks above a smaller size finish normally. */
+  /** Items submitted and not yet settled (queued, running or waiting). */
+  get pending(): number {
+    return this.#items;
+  }
+
+  /** Items queued or running: what needs a slot now or soon. */
+  get runnable(): number {
+    return this.#items - this.#waiting;
+  }
+
+  /** Changes the number of slots; running items above a smaller size finish normally. */
   resize(size: number): void {
     this.#size = checkSize(size);
     this.#schedule();
   }
 
   /**
-   * Queues `task` behind every earlier task of `key`; returns how many tasks
-   * `key` holds now (this one included), running or waiting.
+   * Queues `item` behind every earlier item of `key`; returns how many items
+   * `key` holds now (this one included), busy or queued.
    */
-  submit(key: string, task: PoolTask): number {
-    this.#tasks++;
-    const queue = this.#keys.get(key);
-    let held: number;
+  submit(key: string, item: T): number {
+    this.#items++;
+    let queue = this.#keys.get(key);
     if (!queue) {
-      const fresh: KeyQueue = { key, head: task, rest: undefined, busy: false };
-      this.#keys.set(key, fresh);
-      this.#ready.push(fresh);
-      held = 1;
-    } else if (queue.head === undefined) {
-      queue.head = task;
-      if (!queue.busy) this.#ready.push(queue);
-      held = queue.busy ? 2 : 1;
-    } else {
-      held = (queue.rest ??= []).push(task) + (queue.busy ? 2 : 1);
+      queue = new KeyQueue(key, this);
+      this.#keys.set(key, queue);
     }
+    if (queue.head === undefined) {
+      queue.head = item;
+      if (!queue.busy) this.#ready.push(queue);
+    } else {
+      (queue.rest ??= []).push(item);
+    }
+    const held = queue.queued + (queue.busy ? 1 : 0);
     this.#schedule();
     return held;
   }
 
-  /** How many tasks `key` holds, running or waiting. */
+  /** How many items `key` holds, busy or queued. */
   held(key: string): number {
     const queue = this.#keys.get(key);
-    if (!queue) return 0;
-    return (queue.busy ? 1 : 0) + (queue.head === undefined ? 0 : 1) + (queue.rest?.length ?? 0);
+    return queue ? queue.queued + (queue.busy ? 1 : 0) : 0;
   }
 
-  /**
-   * Drops every queued task that has not started yet (running and sleeping
-   * ones are left alone) and returns how many were dropped.
-   */
-  clearQueued(): number {
-    let dropped = 0;
+  /** True while the busy item of `key` waits with its slot given back. */
+  isWaiting(key: string): boolean {
+    return this.#keys.get(key)?.waiting ?? false;
+  }
+
+  /** Takes the queued (not started) items of `key` out of the pool, in submit order. */
+  evictQueued(key: string): T[] {
+    const queue = this.#keys.get(key);
+    if (!queue || queue.head === undefined) return [];
+    const evicted = [queue.head, ...(queue.rest ?? [])];
+    this.#drop(queue);
+    if (!queue.busy) this.#keys.delete(key);
+    this.#notifyIdle();
+    return evicted;
+  }
+
+  /** Takes the queued items of every key that `matches` out of the pool. */
+  evictQueuedWhere(matches: (key: string) => boolean): T[] {
+    const evicted: T[] = [];
+    for (const key of [...this.#keys.keys()]) {
+      if (matches(key)) evicted.push(...this.evictQueued(key));
+    }
+    return evicted;
+  }
+
+  /** Takes every queued (not started) item out of the pool; busy ones are left alone. */
+  clearQueued(): T[] {
+    const evicted: T[] = [];
     for (const [key, queue] of this.#keys) {
-      const queued = (queue.head === undefined ? 0 : 1) + (queue.rest?.length ?? 0);
-      dropped += queued;
-      this.#tasks -= queued;
-      queue.head = undefined;
-      queue.rest = undefined;
+      if (queue.head !== undefined) evicted.push(queue.head, ...(queue.rest ?? []));
+      this.#drop(queue);
       if (!queue.busy) this.#keys.delete(key);
     }
     this.#ready.length = 0;
     this.#notifyIdle();
-    return dropped;
+    return evicted;
   }
 
   /**
-   * Resolves `true` once no task is queued, running or sleeping, or `false`
+   * Resolves `true` once no item is queued, running or waiting, or `false`
    * when `signal` aborts first.
    */
   idle(signal?: AbortSignal): Promise<boolean> {
-    if (this.#tasks === 0) return Promise.resolve(true);
+    if (this.#items === 0) return Promise.resolve(true);
     if (signal?.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
       const done = (result: boolean) => {
@@ -159,6 +222,35 @@ export class KeyedPool {
       this.#idleWaiters.add(onIdle);
       signal?.addEventListener("abort", onAbort, { once: true });
     });
+  }
+
+  /** Gives `queue`'s slot back until `until` settles (see {@linkcode PoolTaskContext.wait}). */
+  async release<R>(queue: KeyQueue<T>, until: Promise<R>): Promise<R> {
+    this.#active--;
+    this.#waiting++;
+    queue.waiting = true;
+    this.#schedule();
+    this.#onWaiting(queue.key);
+    try {
+      return await until;
+    } finally {
+      this.#waiting--;
+      queue.waiting = false;
+      // Whether it waited its time or was aborted, the item goes on running,
+      // so it needs its slot back before it continues.
+      await new Promise<void>((resolve) => {
+        this.#resuming.push(resolve);
+        this.#schedule();
+      });
+    }
+  }
+
+  #drop(queue: KeyQueue<T>): void {
+    this.#items -= queue.queued;
+    queue.head = undefined;
+    queue.rest = undefined;
+    const ready = this.#ready.indexOf(queue);
+    if (ready >= 0) this.#ready.splice(ready, 1);
   }
 
   #schedule(): void {
@@ -175,60 +267,45 @@ export class KeyedPool {
     }
   }
 
-  #start(queue: KeyQueue): void {
-    const task = queue.head;
-    if (task === undefined) return;
+  #start(queue: KeyQueue<T>): void {
+    const item = queue.head;
+    if (item === undefined) return;
     queue.head = queue.rest?.shift();
     if (queue.rest?.length === 0) queue.rest = undefined;
     queue.busy = true;
     this.#active++;
     let run: Promise<unknown>;
     try {
-      run = task(this.#context);
+      run = this.#run(item, queue);
     } catch (error) {
       run = Promise.reject(error);
     }
-    // One reaction per task (not `catch` then `finally`): this runs per job.
+    // One reaction per item (not `catch` then `finally`): this runs per job.
     run.then(
-      () => this.#finish(queue),
+      () => this.#finish(queue, item),
       (error) => {
         try {
           this.#onError(error);
         } finally {
-          this.#finish(queue);
+          this.#finish(queue, item);
         }
       },
     );
   }
 
-  #finish(queue: KeyQueue): void {
+  #finish(queue: KeyQueue<T>, item: T): void {
     this.#active--;
-    this.#tasks--;
+    this.#items--;
     queue.busy = false;
     if (queue.head !== undefined) this.#ready.push(queue);
     else this.#keys.delete(queue.key);
     this.#schedule();
     this.#notifyIdle();
-    this.#onSettled();
-  }
-
-  async #sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    this.#active--;
-    this.#schedule();
-    try {
-      await delay(ms, signal ? { signal } : {});
-    } finally {
-      // Whether it slept or was aborted, the task goes on running, so it
-      // needs its slot back before it continues.
-      await new Promise<void>((resolve) => {
-        this.#resuming.push(resolve);
-        this.#schedule();
-      });
-    }
+    this.#onSettled(item);
   }
 
   #notifyIdle(): void {
-    if (this.#tasks !== 0) return;
+    if (this.#items !== 0) return;
     for (const waiter of [...this.#idleWaiters]) waiter();
   }
 }

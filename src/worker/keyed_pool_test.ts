@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 import { delay } from "../async/mod.ts";
-import { KeyedPool } from "./keyed_pool.ts";
+import { KeyedPool, type KeyedPoolOptions, type PoolTaskContext } from "./keyed_pool.ts";
+
+/** A pool whose items are the tasks themselves. */
+type Task = (context: PoolTaskContext) => Promise<unknown>;
+
+function taskPool(
+  options: Omit<KeyedPoolOptions<Task>, "run">,
+): KeyedPool<Task> {
+  return new KeyedPool<Task>({ ...options, run: (task, context) => task(context) });
+}
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
@@ -9,7 +18,7 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 }
 
 Deno.test("KeyedPool runs one key's tasks one at a time, in submit order", async () => {
-  const pool = new KeyedPool({ size: 4 });
+  const pool = taskPool({ size: 4 });
   const order: number[] = [];
   let running = 0;
   let maxRunning = 0;
@@ -28,7 +37,7 @@ Deno.test("KeyedPool runs one key's tasks one at a time, in submit order", async
 });
 
 Deno.test("KeyedPool runs other keys while one key is blocked", async () => {
-  const pool = new KeyedPool({ size: 2 });
+  const pool = taskPool({ size: 2 });
   const blocker = deferred();
   const done: string[] = [];
   pool.submit("slow", () => blocker.promise.then(() => void done.push("slow-1")));
@@ -42,7 +51,7 @@ Deno.test("KeyedPool runs other keys while one key is blocked", async () => {
 });
 
 Deno.test("KeyedPool never runs more tasks than its size", async () => {
-  const pool = new KeyedPool({ size: 3 });
+  const pool = taskPool({ size: 3 });
   let running = 0;
   let maxRunning = 0;
   for (let i = 0; i < 20; i++) {
@@ -58,7 +67,7 @@ Deno.test("KeyedPool never runs more tasks than its size", async () => {
 });
 
 Deno.test("KeyedPool sleep frees the slot but keeps the key", async () => {
-  const pool = new KeyedPool({ size: 1 });
+  const pool = taskPool({ size: 1 });
   const done: string[] = [];
   pool.submit("a", async (context) => {
     await context.sleep(20);
@@ -71,7 +80,7 @@ Deno.test("KeyedPool sleep frees the slot but keeps the key", async () => {
 });
 
 Deno.test("KeyedPool sleep rejects when its signal aborts", async () => {
-  const pool = new KeyedPool({ size: 1 });
+  const pool = taskPool({ size: 1 });
   const controller = new AbortController();
   let caught: unknown;
   pool.submit("a", async (context) => {
@@ -88,7 +97,7 @@ Deno.test("KeyedPool sleep rejects when its signal aborts", async () => {
 });
 
 Deno.test("KeyedPool resize lets more tasks run", async () => {
-  const pool = new KeyedPool({ size: 1 });
+  const pool = taskPool({ size: 1 });
   const blocker = deferred();
   let started = 0;
   for (let i = 0; i < 3; i++) {
@@ -108,14 +117,14 @@ Deno.test("KeyedPool resize lets more tasks run", async () => {
 });
 
 Deno.test("KeyedPool clearQueued drops only tasks not yet started", async () => {
-  const pool = new KeyedPool({ size: 1 });
+  const pool = taskPool({ size: 1 });
   const blocker = deferred();
   const done: string[] = [];
   pool.submit("a", () => blocker.promise.then(() => void done.push("a")));
   pool.submit("a", () => Promise.resolve(void done.push("a-2")));
   pool.submit("b", () => Promise.resolve(void done.push("b")));
   await delay(1);
-  assert.equal(pool.clearQueued(), 2);
+  assert.equal(pool.clearQueued().length, 2);
   assert.equal(pool.pending, 1);
   blocker.resolve();
   await pool.idle();
@@ -123,7 +132,7 @@ Deno.test("KeyedPool clearQueued drops only tasks not yet started", async () => 
 });
 
 Deno.test("KeyedPool idle returns false when its signal aborts", async () => {
-  const pool = new KeyedPool({ size: 1 });
+  const pool = taskPool({ size: 1 });
   const blocker = deferred();
   pool.submit("a", () => blocker.promise);
   assert.equal(await pool.idle(AbortSignal.timeout(5)), false);
@@ -133,7 +142,7 @@ Deno.test("KeyedPool idle returns false when its signal aborts", async () => {
 
 Deno.test("KeyedPool reports task errors and keeps going", async () => {
   const errors: unknown[] = [];
-  const pool = new KeyedPool({ size: 1, onError: (error) => errors.push(error) });
+  const pool = taskPool({ size: 1, onError: (error) => errors.push(error) });
   pool.submit("a", () => Promise.reject(new Error("boom")));
   pool.submit("a", () => {
     throw new Error("sync boom");
@@ -146,7 +155,7 @@ Deno.test("KeyedPool reports task errors and keeps going", async () => {
 });
 
 Deno.test("KeyedPool counts the tasks each key holds", async () => {
-  const pool = new KeyedPool({ size: 1 });
+  const pool = taskPool({ size: 1 });
   const { promise, resolve } = Promise.withResolvers<void>();
   assert.equal(pool.submit("a", () => promise), 1);
   assert.equal(pool.submit("a", () => Promise.resolve()), 2);
@@ -156,4 +165,60 @@ Deno.test("KeyedPool counts the tasks each key holds", async () => {
   resolve();
   await pool.idle();
   assert.equal(pool.held("a"), 0);
+});
+
+Deno.test("KeyedPool wait frees the slot, keeps the key and tells who waits", async () => {
+  const waiting: string[] = [];
+  const pool = taskPool({ size: 1, onWaiting: (key) => waiting.push(key) });
+  const gate = deferred();
+  const done: string[] = [];
+  pool.submit("a", async (context) => {
+    await context.wait(gate.promise);
+    done.push("a-1");
+  });
+  pool.submit("a", () => Promise.resolve(void done.push("a-2")));
+  pool.submit("b", () => Promise.resolve(void done.push("b")));
+  await delay(5);
+  assert.deepEqual(done, ["b"]);
+  assert.deepEqual(waiting, ["a"]);
+  assert.equal(pool.isWaiting("a"), true);
+  assert.equal(pool.waiting, 1);
+  assert.equal(pool.runnable, 1, "a-2 is queued, a-1 waits");
+  gate.resolve();
+  await pool.idle();
+  assert.deepEqual(done, ["b", "a-1", "a-2"]);
+  assert.equal(pool.isWaiting("a"), false);
+});
+
+Deno.test("KeyedPool evictQueued takes a key's queued items out, in order, and no others", async () => {
+  const pool = taskPool({ size: 1 });
+  const gate = deferred();
+  const first: Task = () => gate.promise;
+  const second: Task = () => Promise.resolve();
+  const third: Task = () => Promise.resolve();
+  const other: Task = () => Promise.resolve();
+  pool.submit("a", first);
+  pool.submit("a", second);
+  pool.submit("a", third);
+  pool.submit("b", other);
+  await delay(1);
+  assert.deepEqual(pool.evictQueued("a"), [second, third]);
+  assert.equal(pool.held("a"), 1);
+  assert.equal(pool.pending, 2);
+  assert.deepEqual(pool.evictQueuedWhere((key) => key === "b"), [other]);
+  gate.resolve();
+  assert.equal(await pool.idle(), true);
+});
+
+Deno.test("KeyedPool onSettled gets each item once it left the counts", async () => {
+  const settled: string[] = [];
+  const pool = new KeyedPool<string>({
+    size: 2,
+    run: (item) => item === "bad" ? Promise.reject(new Error("no")) : Promise.resolve(),
+    onSettled: (item) => settled.push(`${item}:${pool.pending}`),
+  });
+  pool.submit("k", "good");
+  pool.submit("k", "bad");
+  await pool.idle();
+  assert.deepEqual(settled, ["good:1", "bad:0"]);
 });

@@ -14,8 +14,15 @@ export {
   type WorkerOptions,
   type WorkerPorts,
 } from "./worker.ts";
-export type { ConsumedBatch, ConsumedMessage, ConsumerListener, GroupTimings } from "./consumer.ts";
-export type { DeadLetterSink, JobResult } from "./job_runner.ts";
+export {
+  CommitNotAcknowledgedError,
+  type ConsumedBatch,
+  type ConsumedMessage,
+  type ConsumerListener,
+  DEFAULT_GROUP_TIMINGS,
+  type GroupTimings,
+} from "./consumer.ts";
+export type { DeadLetterSink, JobItem, JobResult } from "./job_runner.ts";
 export {
   DEAD_LETTER_HEADERS,
   deadLetterHeaders,
@@ -34,13 +41,17 @@ export {
   type RetryPolicy,
   UnhandledJobTypeError,
 } from "./retry.ts";
+export { KeyedPool, type KeyedPoolOptions, type PoolTaskContext } from "./keyed_pool.ts";
 export {
-  KeyedPool,
-  type KeyedPoolOptions,
-  type PoolTask,
-  type PoolTaskContext,
-} from "./keyed_pool.ts";
-export { OffsetTracker, PartitionOffsets, type TopicPartitionOffset } from "./offsets.ts";
+  type Admission,
+  type BreakerChange,
+  type BreakerOptions,
+  type BreakerState,
+  DependencyBreakers,
+  type FailureCount,
+} from "./breakers.ts";
+export { PartitionOffsets, type TopicPartitionOffset } from "./offsets.ts";
+export { noopMetrics } from "./noop_metrics.ts";
 export { installShutdownSignals, type ShutdownSignalsOptions } from "./shutdown.ts";
 export {
   type AdaptivePoolOptions,

@@ -18,5 +18,7 @@ export function noopMetrics(): WorkerMetrics {
     setPoolSize: ignore,
     setBuffered: ignore,
     setLag: ignore,
+    setDependencyUp: ignore,
+    dependencyOutage: ignore,
   };
 }

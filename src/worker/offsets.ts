@@ -47,6 +47,11 @@ export class PartitionOffsets {
     return offset <= this.#last;
   }
 
+  /** The first offset registered, or undefined before any. */
+  get first(): number | undefined {
+    return this.#first;
+  }
+
   /** The offset after the last registered message, or undefined before any. */
   get nextOffset(): number | undefined {
     return this.#last < 0 ? undefined : this.#last + 1;
@@ -108,60 +113,7 @@ export class PartitionOffsets {
   }
 }
 
-/** The offsets of every partition this worker owns. */
-export class OffsetTracker {
-  readonly #partitions = new Map<string, PartitionOffsets>();
-
-  /** The partition's offsets, created on first use. */
-  partition(topic: string, partition: number): PartitionOffsets {
-    const id = partitionId(topic, partition);
-    let offsets = this.#partitions.get(id);
-    if (!offsets) {
-      offsets = new PartitionOffsets();
-      this.#partitions.set(id, offsets);
-    }
-    return offsets;
-  }
-
-  /** The partition's offsets, when it is tracked. */
-  get(topic: string, partition: number): PartitionOffsets | undefined {
-    return this.#partitions.get(partitionId(topic, partition));
-  }
-
-  /** Forgets a partition (it was revoked): nothing of it is committed any more. */
-  drop(topic: string, partition: number): void {
-    this.#partitions.delete(partitionId(topic, partition));
-  }
-
-  /** Every tracked partition. */
-  *entries(): IterableIterator<[{ topic: string; partition: number }, PartitionOffsets]> {
-    for (const [id, offsets] of this.#partitions) yield [parsePartitionId(id), offsets];
-  }
-
-  /** Offsets that moved past their last commit, for every tracked partition. */
-  committable(): TopicPartitionOffset[] {
-    const result: TopicPartitionOffset[] = [];
-    for (const [{ topic, partition }, offsets] of this.entries()) {
-      const offset = offsets.committable();
-      if (offset !== undefined) result.push({ topic, partition, offset: String(offset) });
-    }
-    return result;
-  }
-
-  /** Records a successful commit; partitions dropped meanwhile are ignored. */
-  markCommitted(commits: readonly TopicPartitionOffset[]): void {
-    for (const { topic, partition, offset } of commits) {
-      this.get(topic, partition)?.markCommitted(Number(offset));
-    }
-  }
-}
-
 /** `topic:partition`, the key of a partition in maps. */
 export function partitionId(topic: string, partition: number): string {
   return `${topic}:${partition}`;
-}
-
-function parsePartitionId(id: string): { topic: string; partition: number } {
-  const colon = id.lastIndexOf(":");
-  return { topic: id.slice(0, colon), partition: Number(id.slice(colon + 1)) };
 }

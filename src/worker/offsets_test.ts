@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { OffsetTracker, PartitionOffsets } from "./offsets.ts";
+import { PartitionOffsets } from "./offsets.ts";
 
 Deno.test("PartitionOffsets commits only past contiguous finished offsets", () => {
   const offsets = new PartitionOffsets();
@@ -57,22 +57,4 @@ Deno.test("PartitionOffsets keeps working after compaction", () => {
   assert.equal(offsets.committable(), 4000);
   for (let offset = 4999; offset >= 4000; offset--) offsets.finish(offset);
   assert.equal(offsets.committable(), 5000);
-});
-
-Deno.test("OffsetTracker lists committable partitions and forgets dropped ones", () => {
-  const tracker = new OffsetTracker();
-  tracker.partition("jobs", 0).register(0);
-  tracker.partition("jobs", 1).register(7);
-  tracker.partition("jobs", 0).finish(0);
-  tracker.partition("jobs", 1).finish(7);
-  const commits = tracker.committable();
-  assert.deepEqual(commits, [
-    { topic: "jobs", partition: 0, offset: "1" },
-    { topic: "jobs", partition: 1, offset: "8" },
-  ]);
-  tracker.drop("jobs", 1);
-  tracker.markCommitted(commits);
-  assert.deepEqual(tracker.committable(), []);
-  assert.equal(tracker.get("jobs", 1), undefined);
-  assert.equal(tracker.get("jobs", 0)?.committed, 1);
 });

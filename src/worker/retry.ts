@@ -1,14 +1,22 @@
 /**
- * The one place retry decisions are made. A {@linkcode PermanentJobError}
- * (which includes a message that does not decode and a type without a
- * handler) is dead-lettered at once; a {@linkcode RetryLaterError} waits the
- * delay it names; anything else backs off exponentially with full jitter,
- * capped, until the job type's attempts run out.
+ * The one place retry decisions are made, from the error class alone:
+ *
+ * - a {@linkcode PermanentJobError} (which includes a message that does not
+ *   decode and a type without a handler) is dead-lettered at once;
+ * - a {@linkcode LeaseHeldError} (another worker holds the job's claim) waits
+ *   for the lease and uses no attempt;
+ * - a {@linkcode DependencyUnavailableError} during an outage (its breaker is
+ *   open, see `breakers.ts`) waits for the dependency and uses no attempt;
+ * - anything else uses an attempt: a {@linkcode RetryLaterError} waits the
+ *   delay it names, the rest back off exponentially with equal jitter (half
+ *   the delay fixed, half random), capped, until the job type's attempts run
+ *   out. With the defaults (10 attempts, 1 s doubling to 5 min) the schedule
+ *   spans 4 to 8.5 minutes.
  *
  * @module
  */
 
-import { matchesJobType, PermanentJobError, RetryLaterError } from "../jobs/mod.ts";
+import { LeaseHeldError, matchesJobType, PermanentJobError, RetryLaterError } from "../jobs/mod.ts";
 
 /** How failed jobs are retried. */
 export interface RetryPolicy {
@@ -19,7 +27,7 @@ export interface RetryPolicy {
    * matching pattern wins over {@linkcode RetryPolicy.maxAttempts}.
    */
   maxAttemptsByType?: Readonly<Record<string, number>>;
-  /** Upper bound of the first delay; doubles per attempt. */
+  /** Ceiling of the first delay; doubles per attempt. */
   baseMs: number;
   /** Cap on one delay, whatever the attempt or a RetryLaterError asks for. */
   maxMs: number;
@@ -27,17 +35,20 @@ export interface RetryPolicy {
 
 /** What to do after a failed attempt. */
 export type RetryDecision =
-  | { action: "retry"; delayMs: number }
+  /** Run it again after `delayMs`; `charged` says whether the attempt counted. */
+  | { action: "retry"; delayMs: number; charged: boolean }
   | { action: "dead_letter"; reason: "permanent" | "attempts_exhausted" };
 
 /** A failed attempt, as {@linkcode decideRetry} sees it. */
 export interface FailedAttempt {
   /** What the attempt threw. */
   error: unknown;
-  /** 1 for the first attempt. */
+  /** The attempts used so far, this one included when it counts: 1 after a first failure. */
   attempt: number;
   /** The job type, or undefined when the message did not decode. */
   type: string | undefined;
+  /** The failure was a dependency outage (its breaker is open): no attempt is used. */
+  outage?: boolean;
 }
 
 /** A handler that did not settle before the job's deadline. */
@@ -58,26 +69,37 @@ export class UnhandledJobTypeError extends PermanentJobError {
   }
 }
 
+/** The shortest wait for a claim held elsewhere, so a busy claim is not polled in a loop. */
+const MIN_LEASE_WAIT_MS = 100;
+
 /**
- * Decides whether a failed attempt is retried (and after how long) or
- * dead-lettered. `random` returns a number in [0, 1) (tests pin it).
+ * Decides whether a failed attempt is retried (after how long, and whether
+ * it used an attempt) or dead-lettered. `random` returns a number in [0, 1)
+ * (tests pin it).
  */
 export function decideRetry(
   policy: RetryPolicy,
   failure: FailedAttempt,
   random: () => number = Math.random,
 ): RetryDecision {
-  if (failure.error instanceof PermanentJobError) {
+  const { error } = failure;
+  if (error instanceof PermanentJobError) {
     return { action: "dead_letter", reason: "permanent" };
   }
+  if (error instanceof LeaseHeldError) {
+    const asked = error.retryAfterMs ?? policy.baseMs;
+    const delayMs = Math.min(Math.max(MIN_LEASE_WAIT_MS, asked), policy.maxMs);
+    return { action: "retry", delayMs, charged: false };
+  }
+  if (failure.outage) return { action: "retry", delayMs: 0, charged: false };
   if (failure.attempt >= maxAttemptsFor(policy, failure.type)) {
     return { action: "dead_letter", reason: "attempts_exhausted" };
   }
-  const asked = failure.error instanceof RetryLaterError ? failure.error.retryAfterMs : undefined;
+  const asked = error instanceof RetryLaterError ? error.retryAfterMs : undefined;
   const delayMs = asked === undefined
     ? backoffDelay(policy, failure.attempt, random)
     : Math.min(Math.max(0, asked), policy.maxMs);
-  return { action: "retry", delayMs };
+  return { action: "retry", delayMs, charged: true };
 }
 
 /** The attempts a job of `type` gets. */
@@ -91,10 +113,11 @@ export function maxAttemptsFor(policy: RetryPolicy, type: string | undefined): n
 }
 
 /**
- * Full jitter: a uniform delay between 0 and `min(maxMs, baseMs * 2^(attempt-1))`,
- * so jobs that failed together do not retry together.
+ * Equal jitter: a delay between half and all of
+ * `min(maxMs, baseMs * 2^(attempt-1))`, so jobs that failed together do not
+ * retry together, and the schedule still spans a known minimum.
  */
 export function backoffDelay(policy: RetryPolicy, attempt: number, random: () => number): number {
   const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.floor(random() * ceiling);
+  return Math.floor(ceiling / 2 + random() * (ceiling / 2));
 }

@@ -1,7 +1,12 @@
 /**
- * The worker assembled: the consumer feeds a bounded buffer, the keyed pool
- * runs jobs, the offset tracker says what may be committed, commits go out
- * by interval and count and on rebalance and shutdown.
+ * The worker assembled. The consumer hands fetched batches to intake
+ * (`intake.ts`), which takes messages into the keyed pool or defers them;
+ * the pool runs each job (`job_runner.ts`) and hands it back here when it
+ * ended — one channel, {@linkcode Worker}'s `#jobEnded`, where finished
+ * offsets are booked for the committer (`commits.ts`), deferred keys are
+ * rewound and fetching is woken. Group membership (assignments, rebalances,
+ * crashes) is handled here too: partitions are owned by `OwnedPartition`s
+ * that outlive a re-join when nobody else worked on them meanwhile.
  *
  * @module
  */
@@ -13,27 +18,20 @@ import { createKafkaClient } from "../kafka/mod.ts";
 import { fetchGroupLag, type LagAdmin } from "../observability/lag.ts";
 import { logger } from "../observability/logging.ts";
 import type { WorkerMetrics } from "../observability/metrics.ts";
+import { type BreakerChange, DependencyBreakers } from "./breakers.ts";
+import { Committer } from "./commits.ts";
 import {
   type ConsumedBatch,
-  type ConsumedMessage,
   type ConsumerListener,
+  DEFAULT_GROUP_TIMINGS,
   type GroupTimings,
   JobConsumer,
 } from "./consumer.ts";
 import { DeadLetterPublisher, ensureDeadLetterTopic } from "./dead_letter.ts";
-import {
-  type DeadLetterSink,
-  type JobResult,
-  type JobRunnerOptions,
-  runJob,
-} from "./job_runner.ts";
-import { KeyedPool, type PoolTaskContext } from "./keyed_pool.ts";
-import {
-  OffsetTracker,
-  partitionId,
-  type PartitionOffsets,
-  type TopicPartitionOffset,
-} from "./offsets.ts";
+import { type DeadLetterSink, type JobRunnerOptions, runJob } from "./job_runner.ts";
+import { Intake, OwnedPartition, type WorkerJob } from "./intake.ts";
+import { KeyedPool } from "./keyed_pool.ts";
+import { partitionId, type TopicPartitionOffset } from "./offsets.ts";
 import { noopMetrics } from "./noop_metrics.ts";
 
 /** Options of {@linkcode runWorker}. */
@@ -42,11 +40,11 @@ export interface WorkerOptions {
   config: Pick<Config, "kafka" | "worker">;
   /** One handler per job type this worker runs. */
   handlers: PartialJobHandlers;
-  /** Where job counts, durations, lag and pool size go. */
+  /** Where job counts, durations, lag, pool size and dependency states go. */
   metrics?: WorkerMetrics;
   /** Aborting it stops the worker gracefully, like {@linkcode RunningWorker.stop}. */
   signal?: AbortSignal;
-  /** Group membership tuning (session timeout, heartbeats). */
+  /** Group membership tuning (session timeout, heartbeats, fetch wait). */
   group?: GroupTimings;
   /** Max attempts by job type pattern. @default config.worker.maxAttemptsByType */
   maxAttemptsByType?: Readonly<Record<string, number>>;
@@ -54,14 +52,19 @@ export interface WorkerOptions {
   commitBatchSize?: number;
   /** Create the dead-letter topic when missing. @default true */
   ensureDeadLetterTopic?: boolean;
-  /** How often log ends are read for the lag (fetches alone go stale under back-pressure). @default 5000 */
+  /** How often the group's lag is read from the broker. @default 5000 */
   lagRefreshMs?: number;
 }
 
 /** A started worker. */
 export interface RunningWorker {
-  /** Joined the group with at least one partition assigned, and not stopping. */
+  /**
+   * Joined the group with at least one partition assigned, not stopping, and
+   * every dependency its jobs need available.
+   */
   readonly ready: boolean;
+  /** Why the worker is not ready, or `ok`. */
+  readonly readiness: string;
   /** False once the consumer crashed for good. */
   readonly alive: boolean;
   /** Concurrent job slots right now. */
@@ -105,11 +108,13 @@ export interface ConsumerPort {
   start(): Promise<void>;
   /** Stops fetching every partition (on shutdown). */
   pause(): void;
-  /** Stops fetching one partition (a key at its cap in the buffer). */
+  /** Stops fetching one partition. */
   pausePartition(topic: string, partition: number): void;
   /** Fetches a paused partition again. */
   resumePartition(topic: string, partition: number): void;
-  /** Commits `offsets` with the current group generation. */
+  /** The next fetch of the partition starts at `offset`. */
+  seek(topic: string, partition: number, offset: number): void;
+  /** Commits `offsets`; resolves only once the broker acknowledged them. */
   commit(offsets: readonly TopicPartitionOffset[]): Promise<void>;
   /** Leaves the group and disconnects. */
   stop(): Promise<void>;
@@ -156,28 +161,11 @@ function kafkaPorts(options: WorkerOptions, kafka: Kafka): WorkerPorts {
         listener,
       }),
     deadLetters: new DeadLetterPublisher(kafka, worker.deadLetterTopic),
-    admin: kafka.admin(),
+    admin: kafka.admin({ retry: { retries: 2 } }),
   };
 }
 
 const log = logger("worker");
-
-interface OwnedPartition {
-  topic: string;
-  partition: number;
-  /** `topic:partition/`, what the pool keys of its messages start with. */
-  keyPrefix: string;
-  offsets: PartitionOffsets;
-  /** Aborted on loss or shutdown: no new job or retry starts. */
-  stop: AbortController;
-  /** Aborted when running handlers' grace time is over. */
-  kill: AbortController;
-  highWatermark: number;
-  /** The key at its cap in the buffer that paused fetching of this partition. */
-  blockedKey?: string | undefined;
-  /** Where the group stands before this worker registered anything of it. */
-  startOffset?: number;
-}
 
 class Worker implements RunningWorker {
   readonly #options: WorkerOptions;
@@ -187,9 +175,10 @@ class Worker implements RunningWorker {
   readonly #consumer: ConsumerPort;
   readonly #deadLetters: WorkerPorts["deadLetters"];
   readonly #admin: WorkerPorts["admin"];
-  readonly #pool: KeyedPool;
-  readonly #runner: JobRunnerOptions;
-  readonly #tracker = new OffsetTracker();
+  readonly #pool: KeyedPool<WorkerJob>;
+  readonly #intake: Intake;
+  readonly #breakers: DependencyBreakers;
+  readonly #committer: Committer;
   readonly #owned = new Map<string, OwnedPartition>();
   readonly #done = Promise.withResolvers<void>();
   readonly #roomWaiters = new Set<() => void>();
@@ -198,20 +187,15 @@ class Worker implements RunningWorker {
   #assigned = 0;
   /** Set from a rebalance's drain until the next assignment: nothing new is taken. */
   #revoking: Promise<void> | undefined;
+  /** Set while a new assignment is checked against the group's commits. */
+  #validating: Promise<void> | undefined;
+  /** Consumer restarts since the last join (kafkajs restarts after broker errors). */
+  #restarts = 0;
   #alive = true;
   #failure: Error | undefined;
   #stopping: Promise<void> | undefined;
-  #commitChain: Promise<void> = Promise.resolve();
-  #commitQueued = false;
-  #finishedSinceCommit = 0;
-  readonly #commitBatchSize: number;
-  /** Messages one key may hold in the buffer before its partition pauses. */
-  readonly #keyCap: number;
-  /** Partitions paused for a key at its cap. */
-  #blocked = 0;
   #jobs = 0;
   #jobsTotalMs = 0;
-  #commitTimer: ReturnType<typeof setInterval> | undefined;
   #lagTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: WorkerOptions, ports: WorkerPorts) {
@@ -219,29 +203,37 @@ class Worker implements RunningWorker {
     this.#settings = options.config.worker;
     this.#topic = options.config.kafka.topic;
     this.#metrics = options.metrics ?? noopMetrics();
-    this.#commitBatchSize = options.commitBatchSize ?? 500;
-    this.#keyCap = Math.max(2, Math.floor(this.#settings.bufferSize / 4));
     this.#deadLetters = ports.deadLetters;
     this.#admin = ports.admin;
-    this.#pool = new KeyedPool({
-      size: this.#settings.poolSize,
-      onError: (error) => log.error("Job task failed unexpectedly: {error}", { error }),
-      onSettled: () => this.#afterJob(),
+    const settings = this.#settings;
+    this.#breakers = new DependencyBreakers({
+      failureThreshold: settings.dependencyFailureThreshold,
+      probeIntervalMaxMs: settings.dependencyProbeMaxMs,
+      onChange: (change) => this.#dependencyChanged(change),
     });
-    this.#runner = {
+    const runner: JobRunnerOptions = {
       handlers: options.handlers,
-      jobTypes: this.#settings.jobTypes,
+      jobTypes: settings.jobTypes,
       retry: {
-        maxAttempts: this.#settings.maxAttempts,
-        baseMs: this.#settings.retryBaseMs,
-        maxMs: this.#settings.retryMaxMs,
-        maxAttemptsByType: options.maxAttemptsByType ?? this.#settings.maxAttemptsByType,
+        maxAttempts: settings.maxAttempts,
+        baseMs: settings.retryBaseMs,
+        maxMs: settings.retryMaxMs,
+        maxAttemptsByType: options.maxAttemptsByType ?? settings.maxAttemptsByType,
       },
-      jobTimeoutMs: this.#settings.jobTimeoutMs,
-      abortGraceMs: Math.min(this.#settings.shutdownTimeoutMs, 30_000),
+      jobTimeoutMs: settings.jobTimeoutMs,
+      abortGraceMs: Math.min(settings.shutdownTimeoutMs, 30_000),
       deadLetters: this.#deadLetters,
       metrics: this.#metrics,
+      breakers: this.#breakers,
+      validate: { maxClockSkewMs: settings.maxClockSkewMs },
     };
+    this.#pool = new KeyedPool<WorkerJob>({
+      size: settings.poolSize,
+      run: (job, context) => runJob(runner, job, context),
+      onSettled: (job) => this.#jobEnded(job),
+      onWaiting: (key) => this.#intake.keyWaiting(key),
+      onError: (error) => log.error("Job task failed unexpectedly: {error}", { error }),
+    });
     this.#consumer = ports.consumer({
       onBatch: (batch, from) => this.#onBatch(batch, from),
       waitForRoom: (timeoutMs) => this.#waitForRoom(timeoutMs),
@@ -251,10 +243,36 @@ class Worker implements RunningWorker {
       onRebalancing: () => this.#onRebalancing(),
       onCrash: (error, restart) => this.#onCrash(error, restart),
     });
+    this.#intake = new Intake({
+      pool: this.#pool,
+      consumer: this.#consumer,
+      bufferSize: settings.bufferSize,
+      keyCap: Math.max(2, Math.floor(settings.bufferSize / 4)),
+      deferLimit: settings.bufferSize * 10,
+      maxWaiting: settings.bufferSize,
+    });
+    this.#committer = new Committer({
+      commit: (offsets) => this.#consumer.commit(offsets),
+      owned: () => this.#owned.values(),
+      intervalMs: settings.commitIntervalMs,
+      batchSize: options.commitBatchSize ?? 500,
+      onCommitted: (owner, offset) => {
+        this.#metrics.setLag(owner.topic, owner.partition, owner.highWatermark - offset);
+      },
+    });
   }
 
   get ready(): boolean {
-    return this.#assigned > 0 && this.#alive && this.#stopping === undefined;
+    return this.readiness === "ok";
+  }
+
+  get readiness(): string {
+    if (!this.#alive) return "the consumer crashed";
+    if (this.#stopping) return "stopping";
+    if (this.#assigned === 0) return "not joined or no partition assigned";
+    const down = this.#breakers.unavailable();
+    if (down.length > 0) return `waiting for ${down.join(", ")} (unavailable)`;
+    return "ok";
   }
 
   get alive(): boolean {
@@ -285,11 +303,14 @@ class Worker implements RunningWorker {
   }
 
   lag(): { topic: string; partition: number; lag: number }[] {
-    return [...this.#owned.values()].map((owned) => ({
-      topic: owned.topic,
-      partition: owned.partition,
-      lag: partitionLag(owned),
-    }));
+    return [...this.#owned.values()].map((owner) => {
+      const position = owner.offsets.position ?? owner.highWatermark;
+      return {
+        topic: owner.topic,
+        partition: owner.partition,
+        lag: Math.max(0, owner.highWatermark - position),
+      };
+    });
   }
 
   async start(): Promise<void> {
@@ -302,12 +323,10 @@ class Worker implements RunningWorker {
       await this.#consumer.stop().catch(() => {});
       await this.#deadLetters.disconnect().catch(() => {});
       await this.#admin.disconnect().catch(() => {});
+      this.#breakers.close();
       throw error;
     }
-    this.#commitTimer = setInterval(() => {
-      this.#publishBuffered();
-      void this.#commit();
-    }, this.#settings.commitIntervalMs);
+    this.#committer.start();
     this.#lagTimer = setInterval(
       () => void this.#refreshLag(),
       this.#options.lagRefreshMs ?? 5_000,
@@ -339,32 +358,34 @@ class Worker implements RunningWorker {
   }
 
   #onBatch(batch: ConsumedBatch, from: number): number {
-    if (this.#stopping || this.#revoking) return 0;
-    const owned = this.#own(batch.topic, batch.partition);
-    owned.highWatermark = Math.max(owned.highWatermark, Number(batch.highWatermark));
-    const { messages } = batch;
-    const bufferSize = this.#settings.bufferSize;
-    let next = from;
-    for (; next < messages.length; next++) {
-      const message = messages[next]!;
-      const offset = Number(message.offset);
-      // After a rebalance that kept this partition, kafkajs fetches again
-      // from the last commit: what is already here must not run twice.
-      if (owned.offsets.has(offset)) continue;
-      if (this.#pool.pending >= bufferSize) break;
-      owned.offsets.register(offset);
-      // A key at its cap (one campaign's backlog behind a retrying job)
-      // pauses its own partition only, so it cannot fill the whole buffer.
-      const key = this.#keyOf(owned, message);
-      if (this.#pool.submit(key, (pool) => this.#process(owned, message, pool)) >= this.#keyCap) {
-        next++;
-        this.#block(owned, key);
-        break;
-      }
+    if (this.#stopping || this.#revoking || this.#validating) return 0;
+    const owner = this.#own(batch.topic, batch.partition);
+    owner.highWatermark = Math.max(owner.highWatermark, Number(batch.highWatermark));
+    const accepted = this.#intake.offer(owner, batch, from);
+    this.#metrics.setBuffered(this.#pool.pending - this.#pool.active);
+    return accepted;
+  }
+
+  /**
+   * The one place a job's end arrives: its time is counted, a finished
+   * offset is booked for the committer, an abandoned job of a partition still
+   * owned is deferred (fetched again), and its key may take messages again.
+   */
+  #jobEnded(job: WorkerJob): void {
+    if (job.handlerMs >= 0) {
+      this.#jobs++;
+      this.#jobsTotalMs += job.handlerMs;
     }
-    this.#metrics.setLag(owned.topic, owned.partition, partitionLag(owned));
-    this.#publishBuffered();
-    return next - from;
+    const owner = job.owner;
+    const current = this.#owned.get(owner.id) === owner;
+    if (current && job.result === "finished") {
+      owner.offsets.finish(job.offset);
+      this.#committer.finished();
+    } else if (current) {
+      owner.defer(job.key, job.offset);
+    }
+    if (current && !this.#revoking) this.#intake.jobEnded(owner, job.key);
+    if (this.#roomWaiters.size > 0 && this.#hasRoom()) this.#wakeRoomWaiters();
   }
 
   #waitForRoom(timeoutMs: number): Promise<void> {
@@ -380,120 +401,83 @@ class Worker implements RunningWorker {
     });
   }
 
-  /** Room means half the buffer free, so fetching does not flap at the edge. */
   #hasRoom(): boolean {
-    return this.#stopping !== undefined || this.#pool.pending <= this.#settings.bufferSize / 2;
+    if (this.#stopping) return true;
+    return this.#validating === undefined && this.#intake.hasRoom();
   }
 
-  #keyOf(owned: OwnedPartition, message: ConsumedMessage): string {
-    // Keys are scoped to their partition (Kafka orders nothing across
-    // partitions) and read as latin1, which maps bytes to text one to one.
-    return message.key === null
-      ? `${owned.keyPrefix}@${message.offset}`
-      : owned.keyPrefix + message.key.toString("latin1");
-  }
-
-  #block(owned: OwnedPartition, key: string): void {
-    if (owned.blockedKey !== undefined) return;
-    owned.blockedKey = key;
-    this.#blocked++;
-    this.#consumer.pausePartition(owned.topic, owned.partition);
-    log.debug("Partition {partition} paused: key at its cap of {cap} buffered messages", {
-      partition: owned.partition,
-      cap: this.#keyCap,
-    });
-  }
-
-  /** Resumes partitions whose blocking key went below its cap. */
-  #unblock(): void {
-    if (this.#stopping) return;
-    for (const owned of this.#owned.values()) {
-      const key = owned.blockedKey;
-      if (key !== undefined && this.#pool.held(key) < this.#keyCap) this.#release(owned);
-    }
-  }
-
-  #release(owned: OwnedPartition): void {
-    owned.blockedKey = undefined;
-    this.#blocked--;
-    this.#consumer.resumePartition(owned.topic, owned.partition);
-  }
-
-  /** The pool's task for one message: the job's end is booked in `onEnd`, without a reaction. */
-  #process(
-    owned: OwnedPartition,
-    message: ConsumedMessage,
-    pool: PoolTaskContext,
-  ): Promise<unknown> {
-    const startedAt = performance.now();
-    return runJob(this.#runner, {
-      message,
-      pool,
-      stop: owned.stop.signal,
-      kill: owned.kill.signal,
-      startedAt,
-      onEnd: (result, endedAt, ran) =>
-        this.#processed(owned, message, result, ran ? endedAt - startedAt : -1),
-    });
-  }
-
-  #processed(
-    owned: OwnedPartition,
-    message: ConsumedMessage,
-    result: JobResult,
-    /** -1 when no handler ran: only handlers' times make the latency. */
-    elapsedMs: number,
-  ): void {
-    if (elapsedMs >= 0) {
-      this.#jobs++;
-      this.#jobsTotalMs += elapsedMs;
-    }
-    if (result !== "finished") return;
-    owned.offsets.finish(Number(message.offset));
-    if (++this.#finishedSinceCommit >= this.#commitBatchSize) void this.#commit();
-  }
-
-  #afterJob(): void {
-    if (this.#blocked > 0) this.#unblock();
-    if (this.#roomWaiters.size > 0 && this.#hasRoom()) {
-      for (const wake of [...this.#roomWaiters]) wake();
-    }
-  }
-
-  /** The buffered gauge, set per batch and per commit rather than per job. */
-  #publishBuffered(): void {
-    this.#metrics.setBuffered(this.#pool.pending - this.#pool.active);
+  #wakeRoomWaiters(): void {
+    for (const wake of [...this.#roomWaiters]) wake();
   }
 
   #own(topic: string, partition: number): OwnedPartition {
     const id = partitionId(topic, partition);
-    let owned = this.#owned.get(id);
-    if (!owned) {
-      owned = {
-        topic,
-        partition,
-        keyPrefix: `${id}/`,
-        offsets: this.#tracker.partition(topic, partition),
-        stop: new AbortController(),
-        kill: new AbortController(),
-        highWatermark: 0,
-      };
-      this.#owned.set(id, owned);
+    let owner = this.#owned.get(id);
+    if (!owner) {
+      owner = new OwnedPartition(topic, partition);
+      this.#owned.set(id, owner);
     }
-    return owned;
+    return owner;
   }
 
   #onAssigned(assignment: Readonly<Record<string, number[]>>): void {
     const partitions = assignment[this.#topic] ?? [];
     const assigned = new Set(partitions.map((p) => partitionId(this.#topic, p)));
-    for (const [id, owned] of this.#owned) {
-      if (!assigned.has(id)) this.#revoke(id, owned);
+    const kept: OwnedPartition[] = [];
+    for (const [id, owner] of this.#owned) {
+      if (!assigned.has(id)) this.#revoke(owner);
+      else kept.push(owner);
     }
     for (const partition of partitions) this.#own(this.#topic, partition);
     this.#joins++;
     this.#assigned = partitions.length;
     this.#revoking = undefined;
+    if (this.#restarts > 0) {
+      log.info("Consumer re-joined the group after {restarts} restarts", {
+        restarts: this.#restarts,
+      });
+      this.#restarts = 0;
+    }
     log.info("Joined the group with partitions {partitions}", { partitions });
+    if (kept.length > 0) {
+      this.#validating = this.#validateKept(kept).finally(() => {
+        this.#validating = undefined;
+        this.#wakeRoomWaiters();
+      });
+    }
+  }
+
+  /**
+   * Partitions kept across a re-join keep what this worker knows of them
+   * (finished offsets not yet committed, deferred messages) unless the group
+   * committed past it meanwhile: then another member worked on them, and
+   * they start afresh from the group's commit.
+   */
+  async #validateKept(kept: OwnedPartition[]): Promise<void> {
+    let committed: Map<number, number> | undefined;
+    try {
+      const { partitions } = await fetchGroupLag(
+        this.#admin,
+        this.#settings.consumerGroup,
+        this.#topic,
+      );
+      committed = new Map(partitions.map((p) => [p.partition, p.currentOffset ?? -1]));
+    } catch (error) {
+      log.warn("Cannot read the group's commits after re-joining: starting afresh: {error}", {
+        error: (error as Error).message,
+      });
+    }
+    for (const owner of kept) {
+      if (this.#owned.get(owner.id) !== owner) continue;
+      const groupCommit = committed?.get(owner.partition);
+      const known = owner.offsets.committed ?? owner.offsets.first ?? -1;
+      if (groupCommit !== undefined && groupCommit <= known) {
+        owner.renew();
+        continue;
+      }
+      this.#revoke(owner);
+      this.#own(owner.topic, owner.partition);
+    }
   }
 
   #onRevoking(heartbeat: () => Promise<void>): Promise<void> {
@@ -504,19 +488,19 @@ class Worker implements RunningWorker {
 
   /**
    * The group waits for this member to re-join, and commits with its
-   * generation still count: no job starts any more, running ones get until
-   * the rebalance's deadline (`SHUTDOWN_TIMEOUT_MS`, and a margin inside the
-   * rebalance timeout), what finished is committed, then every partition is
-   * let go like a revoked one (kafkajs's rebalances are eager: the new
-   * assignment starts from the commits). Kept partitions are fetched again
-   * from there; queued jobs are fetched again rather than run now.
+   * generation still count: queued jobs leave memory (deferred), no attempt
+   * starts any more, running ones get until the rebalance's deadline
+   * (`SHUTDOWN_TIMEOUT_MS`, and a margin inside the rebalance timeout), what
+   * finished is committed. Partitions kept in the new assignment are fetched
+   * again from the commit; their deferred and abandoned jobs are taken again.
    */
   async #drainForRebalance(heartbeat: () => Promise<void>): Promise<void> {
-    const dropped = this.#pool.clearQueued();
-    for (const owned of this.#owned.values()) {
-      owned.stop.abort(new Error("The group is rebalancing"));
+    const deferred = this.#intake.deferQueued();
+    for (const owner of this.#owned.values()) {
+      owner.stop.abort(new Error("The group is rebalancing"));
     }
-    const rebalanceTimeoutMs = this.#options.group?.rebalanceTimeoutMs ?? 60_000;
+    const rebalanceTimeoutMs = this.#options.group?.rebalanceTimeoutMs ??
+      DEFAULT_GROUP_TIMINGS.rebalanceTimeoutMs;
     const budgetMs = Math.min(
       this.#settings.shutdownTimeoutMs,
       Math.max(0, rebalanceTimeoutMs - Math.max(1_000, rebalanceTimeoutMs / 5)),
@@ -525,7 +509,8 @@ class Worker implements RunningWorker {
       budgetMs,
       count: this.#pool.active,
     });
-    const heartbeatMs = this.#options.group?.heartbeatIntervalMs ?? 3_000;
+    const heartbeatMs = this.#options.group?.heartbeatIntervalMs ??
+      DEFAULT_GROUP_TIMINGS.heartbeatIntervalMs;
     const deadline = performance.now() + budgetMs;
     for (;;) {
       const left = deadline - performance.now();
@@ -534,43 +519,49 @@ class Worker implements RunningWorker {
       // The broker answers REBALANCE_IN_PROGRESS but counts this member alive.
       await heartbeat().catch(() => {});
     }
-    await this.#commit();
-    for (const [id, owned] of this.#owned) this.#revoke(id, owned);
-    log.info("Re-joining the group; {dropped} queued jobs left for redelivery", { dropped });
+    await this.#committer.commit();
+    log.info("Re-joining the group; {deferred} queued jobs left to fetch again", { deferred });
   }
 
   /**
-   * The partition went to another member: nothing of it is committed any
-   * more, queued jobs and retries stop, and running handlers get the
-   * shutdown timeout before their signal aborts.
+   * The partition went to another member (or starts afresh): nothing of it
+   * is committed any more, queued jobs and retries stop, and running
+   * handlers get the shutdown timeout before their signal aborts.
    */
-  #revoke(id: string, owned: OwnedPartition): void {
-    this.#owned.delete(id);
+  #revoke(owner: OwnedPartition): void {
+    this.#owned.delete(owner.id);
     // kafkajs keeps a pause across rebalances: a partition coming back must fetch.
-    if (owned.blockedKey !== undefined) this.#release(owned);
-    this.#tracker.drop(owned.topic, owned.partition);
-    owned.stop.abort(new Error(`Partition ${id} was revoked`));
+    if (owner.pausedForDeferred) {
+      this.#consumer.resumePartition(owner.topic, owner.partition);
+    }
+    this.#intake.dropQueued(owner);
+    owner.stop.abort(new Error(`Partition ${owner.id} was revoked`));
     const timer = setTimeout(
-      () => owned.kill.abort(new Error(`Partition ${id} was revoked`)),
+      () => owner.kill.abort(new Error(`Partition ${owner.id} was revoked`)),
       this.#settings.shutdownTimeoutMs,
     );
     Deno.unrefTimer(timer);
-    this.#metrics.setLag(owned.topic, owned.partition, 0);
-    log.info("Partition {partition} revoked", { partition: owned.partition });
+    this.#metrics.setLag(owner.topic, owner.partition, 0);
+    log.info("Partition {partition} revoked", { partition: owner.partition });
   }
 
   #onRebalancing(): void {
-    // After a drain everything is committed and let go already.
+    // After a drain everything is committed already.
     if (this.#revoking) return;
     // Flush while this member's generation is still the group's: once the
     // new generation forms, the broker refuses commits from the old one.
     log.info("The group is rebalancing: committing finished work");
-    void this.#commit();
+    void this.#committer.commit();
   }
 
   #onCrash(error: Error, restart: boolean): void {
     if (restart) {
-      log.warn("Consumer crashed and restarts: {error}", { error: error.message });
+      // kafkajs restarts every few hundred ms while the broker is away: one line, not one a try.
+      if (this.#restarts++ === 0) {
+        log.warn("Consumer lost the broker and restarts until it is back: {error}", {
+          error: error.message,
+        });
+      } else log.debug("Consumer restarts again: {error}", { error: error.message });
       return;
     }
     log.error("Consumer crashed for good: {error}", { error: error.message });
@@ -579,76 +570,62 @@ class Worker implements RunningWorker {
     this.#stopQuietly();
   }
 
-  #commit(): Promise<void> {
-    if (this.#commitQueued) return this.#commitChain;
-    this.#commitQueued = true;
-    this.#commitChain = this.#commitChain.then(async () => {
-      this.#commitQueued = false;
-      this.#finishedSinceCommit = 0;
-      // Read and sent in one go: the tracker holds owned partitions only.
-      const offsets = this.#tracker.committable();
-      if (offsets.length === 0) return;
-      try {
-        await this.#consumer.commit(offsets);
-        this.#tracker.markCommitted(offsets);
-        log.debug("Committed {offsets}", { offsets });
-      } catch (error) {
-        log.warn("Commit failed, retrying with the next one: {error}", {
-          error: (error as Error).message,
-        });
-      }
-      this.#publishLag();
-    });
-    return this.#commitChain;
+  #dependencyChanged(change: BreakerChange): void {
+    this.#metrics.setDependencyUp(change.dependency, change.state === "closed");
+    if (change.state === "open") {
+      this.#metrics.dependencyOutage(change.dependency);
+      log.warn(
+        "{dependency} is unavailable: jobs that need it wait (no attempt used) and one probes it now and then: {error}",
+        { dependency: change.dependency, error: describe(change.error) },
+      );
+    } else if (change.state === "closed") {
+      log.info("{dependency} is back after {seconds} s: waiting jobs resume", {
+        dependency: change.dependency,
+        seconds: ((change.downtimeMs ?? 0) / 1000).toFixed(1),
+      });
+    }
   }
 
-  /** Reads the log ends of owned partitions: while fetching waits, batches bring none. */
+  /** Reads the group's committed offsets and log ends: the lag as the broker (and KEDA) see it. */
   async #refreshLag(): Promise<void> {
     if (this.#owned.size === 0) return;
     try {
       const group = this.#settings.consumerGroup;
       const { partitions } = await fetchGroupLag(this.#admin, group, this.#topic);
-      for (const { partition, logEndOffset, currentOffset, logStartOffset } of partitions) {
-        const owned = this.#owned.get(partitionId(this.#topic, partition));
-        if (!owned) continue;
-        owned.highWatermark = Math.max(owned.highWatermark, logEndOffset);
-        owned.startOffset = currentOffset ?? logStartOffset;
+      for (const { partition, logEndOffset, lag } of partitions) {
+        const owner = this.#owned.get(partitionId(this.#topic, partition));
+        if (!owner) continue;
+        owner.highWatermark = Math.max(owner.highWatermark, logEndOffset);
+        this.#metrics.setLag(this.#topic, partition, lag);
       }
-      this.#publishLag();
     } catch (error) {
-      log.debug("Could not read log end offsets: {error}", { error: (error as Error).message });
-    }
-  }
-
-  #publishLag(): void {
-    for (const owned of this.#owned.values()) {
-      this.#metrics.setLag(owned.topic, owned.partition, partitionLag(owned));
+      log.debug("Could not read the group's lag: {error}", { error: (error as Error).message });
     }
   }
 
   async #shutdown(): Promise<void> {
     log.info("Stopping: {count} jobs in flight", { count: this.#pool.active });
     if (this.#joins > 0) this.#consumer.pause();
-    for (const wake of [...this.#roomWaiters]) wake();
-    const dropped = this.#pool.clearQueued();
-    for (const owned of this.#owned.values()) owned.stop.abort(new Error("Worker stopping"));
+    this.#wakeRoomWaiters();
+    const deferred = this.#intake.deferQueued();
+    for (const owner of this.#owned.values()) owner.stop.abort(new Error("Worker stopping"));
     const timeout = this.#settings.shutdownTimeoutMs;
     if (!await this.#pool.idle(AbortSignal.timeout(timeout))) {
       log.warn("Jobs still running after {timeout} ms: aborting them", { timeout });
-      for (const owned of this.#owned.values()) owned.kill.abort(new Error("Worker stopping"));
+      for (const owner of this.#owned.values()) owner.kill.abort(new Error("Worker stopping"));
       await this.#pool.idle(AbortSignal.timeout(1_000));
     }
-    clearInterval(this.#commitTimer);
+    this.#committer.stop();
     clearInterval(this.#lagTimer);
-    if (this.#alive) await this.#commit();
+    this.#breakers.close();
+    if (this.#alive) await this.#committer.commit();
     await this.#consumer.stop().catch((error) => log.warn("Disconnect failed: {error}", { error }));
     await this.#deadLetters.disconnect().catch(() => {});
     await this.#admin.disconnect().catch(() => {});
-    log.info("Stopped; {dropped} queued jobs left for redelivery", { dropped });
+    log.info("Stopped; {deferred} queued jobs left for redelivery", { deferred });
   }
 }
 
-function partitionLag(owned: OwnedPartition): number {
-  const position = owned.offsets.position ?? owned.startOffset ?? owned.highWatermark;
-  return Math.max(0, owned.highWatermark - position);
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

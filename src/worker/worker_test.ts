@@ -2,8 +2,12 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { loadConfig } from "../config/mod.ts";
 import type { PartialJobHandlers } from "../handlers/handler.ts";
-import { createJobEvent, type JobEvent, toJobMessage } from "../jobs/mod.ts";
-import type { ConsumedMessage, ConsumerListener } from "./consumer.ts";
+import { createJobEvent, type JobEvent, LeaseHeldError, toJobMessage } from "../jobs/mod.ts";
+import {
+  CommitNotAcknowledgedError,
+  type ConsumedMessage,
+  type ConsumerListener,
+} from "./consumer.ts";
 import type { TopicPartitionOffset } from "./offsets.ts";
 import { type ConsumerPort, type RunningWorker, startWorker } from "./worker.ts";
 
@@ -12,6 +16,9 @@ const TOPIC = "jobs";
 /** Stands in for Kafka: the test drives the listener and reads the commits. */
 class FakeConsumer implements ConsumerPort {
   readonly commits: TopicPartitionOffset[][] = [];
+  readonly seeks: { partition: number; offset: number }[] = [];
+  /** Commits to refuse, as kafkajs does while its consumer restarts. */
+  refuseCommits = 0;
   listener!: ConsumerListener;
   paused = false;
   constructor(readonly assignment: number[] = [0, 1]) {}
@@ -29,14 +36,41 @@ class FakeConsumer implements ConsumerPort {
   resumePartition(_topic: string, partition: number): void {
     this.pausedPartitions.delete(partition);
   }
+  seek(_topic: string, partition: number, offset: number): void {
+    this.seeks.push({ partition, offset });
+  }
   commit(offsets: readonly TopicPartitionOffset[]): Promise<void> {
+    if (this.refuseCommits > 0) {
+      this.refuseCommits--;
+      return Promise.reject(new CommitNotAcknowledgedError(offsets));
+    }
     this.commits.push([...offsets]);
     return Promise.resolve();
+  }
+  /** The admin calls the worker makes, answered from the commits so far. */
+  admin() {
+    return {
+      connect: () => Promise.resolve(),
+      disconnect: () => Promise.resolve(),
+      fetchTopicOffsets: () =>
+        Promise.resolve(
+          [0, 1].map((partition) => ({ partition, offset: "100", high: "100", low: "0" })),
+        ),
+      fetchOffsets: () =>
+        Promise.resolve([{
+          topic: TOPIC,
+          partitions: [0, 1].map((partition) => ({
+            partition,
+            offset: String(this.committed(partition) ?? -1),
+            metadata: null,
+          })),
+        }]),
+    };
   }
   stop(): Promise<void> {
     return Promise.resolve();
   }
-  /** Offers messages of `partition` at `offsets`; returns how many were accepted. */
+  /** Offers messages of `partition` at `offsets`; returns how many were gone through. */
   offer(partition: number, events: { offset: number; event: JobEvent }[]): number {
     const messages = events.map(({ offset, event }): ConsumedMessage => ({
       topic: TOPIC,
@@ -56,12 +90,12 @@ class FakeConsumer implements ConsumerPort {
   }
 }
 
-function job(campaignId = crypto.randomUUID()): JobEvent {
+function job(campaignId = crypto.randomUUID(), priority = 1): JobEvent {
   return createJobEvent({
     type: "job.email.welcome",
     accountId: crypto.randomUUID(),
     campaignId,
-    data: { type: "welcome", campaign_id: campaignId, user_id: crypto.randomUUID(), priority: 1 },
+    data: { type: "welcome", campaign_id: campaignId, user_id: crypto.randomUUID(), priority },
   });
 }
 
@@ -88,11 +122,7 @@ async function start(
       return consumer;
     },
     deadLetters: { ...connectable, publish: () => Promise.resolve() },
-    admin: {
-      ...connectable,
-      fetchOffsets: () => Promise.resolve([]),
-      fetchTopicOffsets: () => Promise.resolve([]),
-    },
+    admin: consumer.admin(),
   });
   return { worker, consumer };
 }
@@ -103,6 +133,30 @@ function gate() {
 }
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
+
+/**
+ * Plays kafkajs's part of a partition over time: offers `log` from its start
+ * and, whenever the worker seeks, again from the sought offset, until no new
+ * seek comes for a while.
+ */
+async function drive(
+  consumer: FakeConsumer,
+  partition: number,
+  log: { offset: number; event: JobEvent }[],
+): Promise<void> {
+  let position = 0;
+  let seen = consumer.seeks.length;
+  for (let quiet = 0; quiet < 40;) {
+    if (position < log.length) position += consumer.offer(partition, log.slice(position));
+    await tick();
+    const seek = consumer.seeks.slice(seen).findLast((s) => s.partition === partition);
+    seen = consumer.seeks.length;
+    if (seek) {
+      position = log.findIndex((entry) => entry.offset >= seek.offset);
+      quiet = 0;
+    } else if (position >= log.length) quiet++;
+  }
+}
 
 Deno.test("worker never commits a partition it lost, even for work finished afterwards", async () => {
   const slow = job();
@@ -151,12 +205,17 @@ Deno.test("worker lets running jobs finish and commits them before it re-joins a
   assert.equal(consumer.committed(0), 1);
   assert.equal(consumer.committed(1), 1, "the slow job is committed with the old generation");
   assert.equal(seen.length, 2, "the first job of partition 0 and the slow one ran");
-  assert.equal(seen.includes(queued.id), false, "the queued job is left for redelivery");
-  consumer.listener.onAssigned({ [TOPIC]: [0] });
+  assert.equal(seen.includes(queued.id), false, "the queued job is left to fetch again");
+  consumer.listener.onAssigned({ [TOPIC]: [0, 1] });
+  await tick();
   assert.equal(consumer.offer(0, [{ offset: 1, event: job() }]), 1);
+  // kafkajs fetches partition 1 again from its commit: the queued job runs now.
+  assert.equal(consumer.offer(1, [{ offset: 1, event: queued }]), 1);
   await tick();
   await worker.stop();
   assert.equal(consumer.committed(0), 2);
+  assert.equal(consumer.committed(1), 2);
+  assert.deepEqual(seen.filter((id) => id === queued.id), [queued.id]);
 });
 
 Deno.test("worker skips messages it already holds when a kept partition is fetched again", async () => {
@@ -171,6 +230,7 @@ Deno.test("worker skips messages it already holds when a kept partition is fetch
   );
   consumer.listener.onRebalancing();
   consumer.listener.onAssigned({ [TOPIC]: [0, 1] });
+  await tick();
   // kafkajs fetches from the last commit again after re-joining.
   assert.equal(consumer.offer(0, events.map((event, offset) => ({ offset, event }))), 4);
   await tick();
@@ -255,19 +315,77 @@ Deno.test("worker stats count only jobs whose handler ran", async () => {
   await worker.stop();
 });
 
-Deno.test("a key at its buffer cap pauses its own partition, not the whole consumer", async () => {
+Deno.test("a key at its buffer cap defers its later messages and is fetched again as it drains", async () => {
   const hold = gate();
   const busy = crypto.randomUUID();
+  const ran: number[] = [];
   const { worker, consumer } = await start({
-    "job.email.welcome": (event) => event.campaign_id === busy ? hold.promise : Promise.resolve(),
+    "job.email.welcome": (event) => {
+      if (event.campaign_id !== busy || event.type !== "job.email.welcome") {
+        return Promise.resolve();
+      }
+      ran.push(event.data.priority);
+      return hold.promise;
+    },
   }, { KAFKA_WORKER_BUFFER_SIZE: "8", KAFKA_WORKER_POOL_SIZE: "2" });
-  const backlog = Array.from({ length: 8 }, (_, offset) => ({ offset, event: job(busy) }));
-  assert.equal(consumer.offer(0, backlog), 2, "a quarter of the buffer per key");
-  assert.deepEqual([...consumer.pausedPartitions], [0]);
-  const others = Array.from({ length: 4 }, (_, offset) => ({ offset, event: job() }));
-  assert.equal(consumer.offer(1, others), 4, "other partitions go on");
+  const backlog = Array.from({ length: 6 }, (_, offset) => ({ offset, event: job(busy, offset) }));
+  const other = Array.from({ length: 4 }, (_, i) => ({ offset: 6 + i, event: job() }));
+  assert.equal(consumer.offer(0, [...backlog, ...other]), 10, "nothing waits for the busy key");
+  assert.deepEqual([...consumer.pausedPartitions], [], "no partition pauses");
+  await tick();
+  assert.equal(consumer.committed(0), undefined);
   hold.open();
   await tick();
-  assert.deepEqual([...consumer.pausedPartitions], [], "the partition resumes as the key drains");
+  assert.deepEqual(consumer.seeks[0], { partition: 0, offset: 2 }, "rewound to the first deferred");
+  await drive(consumer, 0, [...backlog, ...other]);
+  await worker.stop();
+  assert.deepEqual(ran, [0, 1, 2, 3, 4, 5], "the busy key ran in order, each once");
+  assert.equal(consumer.committed(0), 10);
+});
+
+Deno.test("a waiting key holds one message: its followers leave memory and other keys fill the buffer", async () => {
+  const waiting = crypto.randomUUID();
+  let held = true;
+  const seen: string[] = [];
+  const { worker, consumer } = await start({
+    "job.email.welcome": (event) => {
+      seen.push(event.id);
+      if (event.campaign_id === waiting && held) {
+        return Promise.reject(new LeaseHeldError("held elsewhere", { retryAfterMs: 20 }));
+      }
+      return Promise.resolve();
+    },
+  }, { KAFKA_WORKER_BUFFER_SIZE: "8", KAFKA_WORKER_POOL_SIZE: "2" });
+  const blocked = [0, 1].map((offset) => ({ offset, event: job(waiting) }));
+  assert.equal(consumer.offer(0, blocked), 2);
+  await tick();
+  const others = Array.from({ length: 30 }, (_, i) => ({ offset: 2 + i, event: job() }));
+  let offered = 0;
+  while (offered < others.length) {
+    offered += consumer.offer(0, others.slice(offered));
+    await tick();
+  }
+  assert.equal(consumer.committed(0), undefined, "the waiting key holds the commit point");
+  held = false;
+  await drive(consumer, 0, [...blocked, ...others]);
+  assert.deepEqual(consumer.seeks[0], { partition: 0, offset: 1 }, "rewound to the follower");
+  await worker.stop();
+  assert.equal(consumer.committed(0), 32);
+  assert.equal(new Set(seen).size, 32, "every job ran");
+});
+
+Deno.test("a commit the broker did not acknowledge is sent again", async () => {
+  const { worker, consumer } = await start({
+    "job.email.welcome": () => Promise.resolve(),
+  });
+  consumer.offer(0, [job(), job()].map((event, offset) => ({ offset, event })));
+  await tick();
+  consumer.refuseCommits = 1;
+  consumer.listener.onRebalancing();
+  await tick();
+  assert.equal(consumer.committed(0), undefined);
+  consumer.listener.onRebalancing();
+  await tick();
+  assert.equal(consumer.committed(0), 2, "the refused commit went out with the next one");
   await worker.stop();
 });

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import type { WorkerMetrics } from "../../src/observability/metrics.ts";
 import { toJobMessage } from "../../src/jobs/mod.ts";
-import { runWorker } from "../../src/worker/mod.ts";
-import { Registry } from "prom-client";
+import { noopMetrics, runWorker } from "../../src/worker/mod.ts";
 import {
   committedTotal,
   emailJob,
@@ -18,10 +17,7 @@ function spyMetrics() {
   const lags: number[] = [];
   let maxBuffered = 0;
   const metrics: WorkerMetrics = {
-    registry: new Registry(),
-    jobStarted: () => {},
-    jobFinished: () => {},
-    setPoolSize: () => {},
+    ...noopMetrics(),
     setBuffered: (count) => void (maxBuffered = Math.max(maxBuffered, count)),
     setLag: (_topic, _partition, lag) => void lags.push(lag),
   };
