@@ -104,6 +104,12 @@ export interface MailConfig {
   rewardWebhooks: { signingSecret: string; timeoutMs: number; attempts: number };
   /** When a better position is worth an email. */
   positionUpdates: PositionUpdateRule;
+  /**
+   * How long a claim on an email or a reward lasts without renewal; renewed
+   * every third of it while the work runs, so a crashed holder's claim ends
+   * this long after the crash at most.
+   */
+  claimLeaseMs: number;
 }
 
 /**
@@ -113,8 +119,8 @@ export interface MailConfig {
  * `SMTP_TIMEOUT_MS`, `SMTP_FROM`, `APP_BASE_URL`, `VERIFICATION_SECRET`,
  * `VERIFICATION_TTL_HOURS`, `WEBHOOK_SIGNING_SECRET`, `WEBHOOK_TIMEOUT_MS`,
  * `WEBHOOK_ATTEMPTS`, `POSITION_UPDATE_EMAILS`,
- * `POSITION_UPDATE_MIN_IMPROVEMENT`, `POSITION_UPDATE_MIN_INTERVAL_HOURS` and
- * `POSITION_UPDATE_MAX_PER_RECALC`.
+ * `POSITION_UPDATE_MIN_IMPROVEMENT`, `POSITION_UPDATE_MIN_INTERVAL_HOURS`,
+ * `POSITION_UPDATE_MAX_PER_RECALC` and `CLAIM_LEASE_MS`.
  */
 export function readMailConfig(env: EnvReader): MailConfig {
   const appBaseUrl = env.url("APP_BASE_URL", ["http", "https"], "http://localhost:3000");
@@ -140,6 +146,7 @@ export function readMailConfig(env: EnvReader): MailConfig {
         max: 100_000,
       }),
     },
+    claimLeaseMs: env.int("CLAIM_LEASE_MS", 15_000, { min: 1_000, max: 600_000 }),
   };
 }
 

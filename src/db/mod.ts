@@ -19,4 +19,5 @@ export {
   type RunMigrationsOptions,
 } from "./migrate.ts";
 export { abortableQuery, type CancellableQuery } from "./abort.ts";
+export { isDatabaseUnavailable } from "./errors.ts";
 export { seedCampaign, type SeedCampaignOptions, type SeededCampaign } from "./seed.ts";

@@ -28,12 +28,17 @@ export interface HandlerDeps {
    * Without it, recalculations send no position emails.
    */
   enqueue?: Enqueue;
-  /**
-   * The worker's job deadline (`config.worker.jobTimeoutMs`). An email's claim
-   * outlives it, so that a send cut short by the deadline is never repeated
-   * while it may still be going out. @default DEFAULT_JOB_TIMEOUT_MS (300000)
-   */
-  jobTimeoutMs?: number;
+  /** Where the handlers count what the worker's metrics cannot see. */
+  metrics?: HandlerMetrics;
   /** The HTTP client of reward webhooks. @default globalThis.fetch */
   fetch?: typeof fetch;
+}
+
+/** What the handlers count (the worker wires these to Prometheus). */
+export interface HandlerMetrics {
+  /**
+   * An email of `kind` is sent although an earlier send of it may have gone
+   * out (its outcome was never recorded): a possible duplicate.
+   */
+  emailPossibleDuplicate(kind: string): void;
 }

@@ -26,8 +26,11 @@ import { handleEmailJob } from "./email/mod.ts";
 import type { JobHandlers } from "./handler.ts";
 import { handlePositionRecalculation } from "./positions/mod.ts";
 import { handleRewardDelivery } from "./rewards/mod.ts";
+import { reportingOutages } from "./outages.ts";
 
-export type { Enqueue, HandlerDeps } from "./deps.ts";
+export type { Enqueue, HandlerDeps, HandlerMetrics } from "./deps.ts";
+export { asOutage, DEPENDENCIES, reportingOutages } from "./outages.ts";
+export { keepLease, type KeepLeaseOptions, type Lease, LeaseLostError } from "./lease.ts";
 export type { HandlerContext, JobHandler, JobHandlers, PartialJobHandlers } from "./handler.ts";
 export { pruneLedger, type PruneLedgerOptions } from "./ledger.ts";
 export {
@@ -36,9 +39,12 @@ export {
   startLedgerPruning,
 } from "./ledger_pruning.ts";
 
-/** One handler per job type, sharing `deps`. */
+/**
+ * One handler per job type, sharing `deps`; their outages (PostgreSQL, SMTP,
+ * the broker) are reported as `DependencyUnavailableError`s.
+ */
 export function createJobHandlers(deps: HandlerDeps): JobHandlers {
-  return {
+  return reportingOutages({
     "job.email.verification": (job, context) => handleEmailJob(deps, job, context),
     "job.email.welcome": (job, context) => handleEmailJob(deps, job, context),
     "job.email.position_update": (job, context) => handleEmailJob(deps, job, context),
@@ -50,5 +56,5 @@ export function createJobHandlers(deps: HandlerDeps): JobHandlers {
     "job.reward.deliver": async (job, context) => {
       await handleRewardDelivery(deps, job, context);
     },
-  };
+  });
 }

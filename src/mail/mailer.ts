@@ -23,6 +23,8 @@ export interface MailMessage {
   html: string;
   /** Extra headers, e.g. `X-Jobpool-Event`. */
   headers?: Record<string, string>;
+  /** The `Message-ID` header, angle brackets included; generated when absent. */
+  messageId?: string;
 }
 
 /** What the server said when it took a message. */
@@ -104,6 +106,7 @@ export function createSmtpMailer(options: SmtpMailerOptions): Mailer {
         text: message.text,
         html: message.html,
         ...(message.headers ? { headers: message.headers } : {}),
+        ...(message.messageId ? { messageId: message.messageId } : {}),
       });
       let info: { messageId: string; response: string; rejected?: unknown[] };
       try {

@@ -32,6 +32,8 @@ export interface WorkerMetrics {
   setDependencyUp(dependency: string, up: boolean): void;
   /** A dependency's breaker opened: one more outage. */
   dependencyOutage(dependency: string): void;
+  /** An email of `kind` was sent although an earlier send's outcome was unknown. */
+  emailPossibleDuplicate(kind: string): void;
 }
 
 /** Job durations span a few milliseconds (no-op) to minutes (bulk email). */
@@ -104,6 +106,13 @@ export function createWorkerMetrics(): WorkerMetrics {
     registers,
   });
 
+  const possibleDuplicates = new Counter({
+    name: "jobpool_email_possible_duplicates_total",
+    help: "Emails sent although an earlier send of the same key may have gone out, by kind",
+    labelNames: ["kind"] as const,
+    registers,
+  });
+
   return {
     registry,
     jobStarted(type) {
@@ -131,6 +140,9 @@ export function createWorkerMetrics(): WorkerMetrics {
     },
     dependencyOutage(dependency) {
       outages.inc({ dependency });
+    },
+    emailPossibleDuplicate(kind) {
+      possibleDuplicates.inc({ kind });
     },
   };
 }

@@ -26,6 +26,8 @@ export interface ObservabilityServerOptions {
   isAlive: () => boolean;
   /** Joined the consumer group and holds an assignment. */
   isReady: () => boolean;
+  /** Why it is not ready, for the body of a failing `/readyz`. */
+  notReadyReason?: () => string;
   /** Aborting it closes the server. */
   signal?: AbortSignal;
   /** Tuning of the event-loop check. */
@@ -115,7 +117,9 @@ async function handle(
       return probe(200, "ok");
     }
     case "/readyz":
-      return options.isReady() ? probe(200, "ok") : probe(503, "not joined or not assigned");
+      return options.isReady()
+        ? probe(200, "ok")
+        : probe(503, options.notReadyReason?.() ?? "not joined or not assigned");
     default:
       return new Response("Not found\n", { status: 404 });
   }

@@ -140,7 +140,7 @@ export class WorkerJob implements JobItem {
   /** How it ended. */
   result: JobResult | undefined = undefined;
   /** Time from its first attempt to its end, or -1 when no handler ran. */
-  handlerMs = -1;
+  handlerMs: number = -1;
 
   /** `message` of `owner`, keyed `key`. */
   constructor(message: ConsumedMessage, owner: OwnedPartition, key: string) {

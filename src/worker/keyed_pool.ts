@@ -53,7 +53,7 @@ export interface KeyedPoolOptions<T> {
  */
 class KeyQueue<T> implements PoolTaskContext {
   readonly key: string;
-  readonly #pool: KeyedPool<T>;
+  readonly #release: Release<T>;
   head: T | undefined = undefined;
   /** Items behind `head`, in submit order. */
   rest: T[] | undefined = undefined;
@@ -62,9 +62,9 @@ class KeyQueue<T> implements PoolTaskContext {
   /** The busy item gave its slot back and waits. */
   waiting = false;
 
-  constructor(key: string, pool: KeyedPool<T>) {
+  constructor(key: string, release: Release<T>) {
     this.key = key;
-    this.#pool = pool;
+    this.#release = release;
   }
 
   /** Items waiting for their turn (not the busy one). */
@@ -77,9 +77,12 @@ class KeyQueue<T> implements PoolTaskContext {
   }
 
   wait<R>(until: Promise<R>): Promise<R> {
-    return this.#pool.release(this, until);
+    return this.#release(this, until);
   }
 }
+
+/** The pool's way of giving a key's slot back while its item waits. */
+type Release<T> = <R>(queue: KeyQueue<T>, until: Promise<R>) => Promise<R>;
 
 /** A bounded pool of slots that serializes items by key. */
 export class KeyedPool<T> {
@@ -97,6 +100,7 @@ export class KeyedPool<T> {
   readonly #onSettled: (item: T) => void;
   readonly #onWaiting: (key: string) => void;
   readonly #onError: (error: unknown) => void;
+  readonly #release: Release<T> = (queue, until) => this.#wait(queue, until);
 
   /** A pool of `options.size` slots running items with `options.run`. */
   constructor(options: KeyedPoolOptions<T>) {
@@ -146,7 +150,7 @@ export class KeyedPool<T> {
     this.#items++;
     let queue = this.#keys.get(key);
     if (!queue) {
-      queue = new KeyQueue(key, this);
+      queue = new KeyQueue(key, this.#release);
       this.#keys.set(key, queue);
     }
     if (queue.head === undefined) {
@@ -225,7 +229,7 @@ export class KeyedPool<T> {
   }
 
   /** Gives `queue`'s slot back until `until` settles (see {@linkcode PoolTaskContext.wait}). */
-  async release<R>(queue: KeyQueue<T>, until: Promise<R>): Promise<R> {
+  async #wait<R>(queue: KeyQueue<T>, until: Promise<R>): Promise<R> {
     this.#active--;
     this.#waiting++;
     queue.waiting = true;

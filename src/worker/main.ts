@@ -12,7 +12,12 @@
 
 import { type Config, ConfigError, developmentSecretsInUse, loadConfig } from "../config/mod.ts";
 import { createDatabaseClient, runMigrations } from "../db/mod.ts";
-import { createJobHandlers, type JobHandlers, startLedgerPruning } from "../handlers/mod.ts";
+import {
+  createJobHandlers,
+  type HandlerMetrics,
+  type JobHandlers,
+  startLedgerPruning,
+} from "../handlers/mod.ts";
 import { createSmtpMailer } from "../mail/mod.ts";
 import { closeLogging, configureLogging, logger } from "../observability/logging.ts";
 import { createWorkerMetrics } from "../observability/metrics.ts";
@@ -74,9 +79,10 @@ async function serve(config: Config): Promise<number> {
     registry: metrics.registry,
     isAlive: () => worker?.alive ?? true,
     isReady: () => worker?.ready ?? false,
+    notReadyReason: () => worker?.readiness ?? "starting",
   });
   log.info("Metrics and probes on port {port}", { port: server.port });
-  const handlers = await startHandlers(config);
+  const handlers = await startHandlers(config, metrics);
   try {
     worker = await runWorker({
       config,
@@ -101,6 +107,7 @@ async function serve(config: Config): Promise<number> {
 /** The real handlers and what they hold open: the database, SMTP and a producer. */
 async function startHandlers(
   config: Config,
+  metrics: HandlerMetrics,
 ): Promise<{ handlers: JobHandlers; close: () => Promise<void> }> {
   if (config.database.migrateOnStart) {
     await runMigrations({
@@ -115,8 +122,7 @@ async function startHandlers(
     sql,
     mailer,
     config: config.mail,
-    // Email claims outlive the job's deadline, so a retry cannot resend a message in flight.
-    jobTimeoutMs: config.worker.jobTimeoutMs,
+    metrics,
     enqueue: (jobs) => producer.enqueueMany(jobs),
   });
   const pruning = startLedgerPruning({

@@ -20,5 +20,6 @@ export function noopMetrics(): WorkerMetrics {
     setLag: ignore,
     setDependencyUp: ignore,
     dependencyOutage: ignore,
+    emailPossibleDuplicate: ignore,
   };
 }

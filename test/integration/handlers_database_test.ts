@@ -76,10 +76,11 @@ Deno.test("migrations run once when workers start together", async () => {
       "initial_schema",
       "points_per_referral_set_at",
       "processed_events_retention",
+      "claim_tokens",
     ]);
-    assert.ok(results.every((result) => result.version === 3));
+    assert.ok(results.every((result) => result.version === 4));
     const again = await runMigrations({ url: db.url });
-    assert.deepEqual(again, { applied: [], version: 3 });
+    assert.deepEqual(again, { applied: [], version: 4 });
   } finally {
     await db.drop();
   }

@@ -11,8 +11,8 @@ import {
   createJobEvent,
   EMAIL_KINDS,
   type EmailKind,
+  LeaseHeldError,
   PermanentJobError,
-  RetryLaterError,
 } from "../../src/jobs/mod.ts";
 import { createSmtpMailer, type Mailer } from "../../src/mail/mod.ts";
 import { type CapturedMail, type SmtpCatcher, startSmtp } from "../env/smtp.ts";
@@ -221,7 +221,7 @@ Deno.test("email jobs", async (t) => {
       const twin = emailJob(fx, "welcome", fx.alice);
       const results = await Promise.allSettled([run(deps, twin), run(deps, twin)]);
       for (const result of results) {
-        if (result.status === "rejected") assert.ok(result.reason instanceof RetryLaterError);
+        if (result.status === "rejected") assert.ok(result.reason instanceof LeaseHeldError);
       }
       await run(deps, twin);
       await catcher.waitForMessages(before + 2);
@@ -337,8 +337,8 @@ Deno.test("email jobs", async (t) => {
         message: "Job deadline passed",
       });
       await catcher.waitForMessages(before + 1);
-      // The retry finds the claim held until its lease ends, and sends nothing.
-      await assert.rejects(run(deps, job), RetryLaterError);
+      // The retry finds the claim held for one more SMTP timeout, and sends nothing.
+      await assert.rejects(run(deps, job), LeaseHeldError);
       assert.equal(catcher.messages.length, before + 1);
       const [row] = await sql<{ status: string; last_error: string }[]>`
         select status, last_error from email_deliveries where dedupe_key = ${`event:${job.id}`}

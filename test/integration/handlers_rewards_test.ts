@@ -8,7 +8,7 @@ import {
   signWebhook,
   WEBHOOK_HEADERS,
 } from "../../src/handlers/rewards/mod.ts";
-import { createJobEvent, PermanentJobError, RetryLaterError } from "../../src/jobs/mod.ts";
+import { createJobEvent, LeaseHeldError, PermanentJobError } from "../../src/jobs/mod.ts";
 import { createSmtpMailer } from "../../src/mail/mod.ts";
 import { startSmtp } from "../env/smtp.ts";
 import { migratedDatabase } from "./_database_fixture.ts";
@@ -46,7 +46,7 @@ function rewardJob(campaign: { campaignId: string; accountId: string }, userRewa
   });
 }
 
-/** Runs a delivery the way a worker does: a RetryLaterError is retried (here at once). */
+/** Runs a delivery the way a worker does: a LeaseHeldError is retried (here at once). */
 async function deliverWithRetries(
   deps: HandlerDeps,
   job: ReturnType<typeof rewardJob>,
@@ -55,7 +55,7 @@ async function deliverWithRetries(
     try {
       return await handleRewardDelivery(deps, job, context());
     } catch (error) {
-      if (!(error instanceof RetryLaterError) || attempt > 200) throw error;
+      if (!(error instanceof LeaseHeldError) || attempt > 200) throw error;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }

@@ -1,30 +1,38 @@
 /**
  * Sending one email exactly once per idempotency key: the recipient and
  * campaign are loaded from the database, the key is claimed in
- * `email_deliveries` for a lease, the message is sent, and the SMTP message id
- * is recorded. A key already `sent` or `skipped` is never sent again; a
- * `failed` one sent nothing, so it can be claimed again (a dead letter
- * replayed once its cause is fixed sends the email).
+ * `email_deliveries` under a short lease (`CLAIM_LEASE_MS`, renewed while
+ * the send runs), the message is sent, and the SMTP message id is recorded.
+ * A key already `sent` or `skipped` is never sent again; a `failed` one sent
+ * nothing, so it can be claimed again (a dead letter replayed once its cause
+ * is fixed sends the email).
  *
- * The claim is a lease longer than the job's deadline (`jobTimeoutMs`) plus
- * three SMTP timeouts. It goes back to `pending` (an immediate retry may send)
- * only when the message surely did not go out: the server refused it with a
- * 4xx reply, or no connection was made. When the job's signal aborts the send,
- * or the connection is lost with the message on its way, the message may still
- * go out, so the row stays `sending` and the retry waits for the lease to end.
- * What remains is a window, not a guarantee: a message that did go out but
- * whose record was never written (the process died, or the send was cut off
- * after the server took it) is sent again by the first retry after the lease.
+ * The claim goes back to `pending` (a retry may send at once) only when the
+ * message surely did not go out: the server refused it, or no connection was
+ * made. When the send is cut off with the message possibly on its way (a
+ * timeout, a lost connection, an abort), the claim is held for one more SMTP
+ * timeout, the time that exchange may still take to finish, and the retry
+ * waits for it. A holder that dies stops renewing: its claim ends at most one
+ * lease later.
+ *
+ * What remains is a window, not a guarantee: a message the server accepted
+ * whose record was never written (the process died in between, or the send
+ * was cut off after the server took it) is sent again by the next claim. Such
+ * a resend is logged and counted (`jobpool_email_possible_duplicates_total`),
+ * and carries the same `Message-ID` (derived from the key), so mail systems
+ * that deduplicate by it can collapse the copies.
  *
  * @module
  */
 
 import type { Logger } from "@logtape/logtape";
 import { delay } from "../../async/mod.ts";
-import { DEFAULT_JOB_TIMEOUT_MS, type MailConfig } from "../../config/mod.ts";
+import type { MailConfig } from "../../config/mod.ts";
 import type { Sql } from "../../db/mod.ts";
-import { type EmailKind, PermanentJobError, RetryLaterError } from "../../jobs/mod.ts";
+import { type EmailKind, LeaseHeldError, PermanentJobError } from "../../jobs/mod.ts";
 import { type Mailer, MailSendError, type SentMail } from "../../mail/mod.ts";
+import type { HandlerMetrics } from "../deps.ts";
+import { keepLease, type Lease } from "../lease.ts";
 import { nextMilestone, reachedMilestone } from "./milestone.ts";
 import { type EmailTemplateData, type RenderedEmail, renderEmail } from "./templates.ts";
 import { createVerificationToken, verificationLink } from "./verification_link.ts";
@@ -57,15 +65,12 @@ export interface DeliverEmailOptions {
   campaignId: string;
   /** Reward emails sent by a reward delivery: the reward delivered. */
   reward?: { name: string; description: string };
-  /** The job's signal: aborts the send (the claim is then kept until its lease ends). */
+  /** The job's signal: aborts the send (the claim is then held one more SMTP timeout). */
   signal: AbortSignal;
   /** Where the handler logs. */
   log: Logger;
-  /**
-   * The worker's job deadline; the claim lasts longer than it.
-   * @default DEFAULT_JOB_TIMEOUT_MS
-   */
-  jobTimeoutMs?: number;
+  /** Where possible duplicates are counted. */
+  metrics?: HandlerMetrics;
 }
 
 /** The user and campaign an email is about. */
@@ -93,12 +98,13 @@ const FINISHED = ["sent", "skipped"];
  *
  * @throws {PermanentJobError} for an unknown user, a missing reward, or a
  * 5xx reply (recorded as `failed`).
- * @throws {RetryLaterError} while another worker holds the key's lease.
+ * @throws {LeaseHeldError} while another worker holds the key's claim.
  * @throws {MailSendError} (retryable) for a 4xx reply or an unreachable server.
  */
 export async function deliverEmail(options: DeliverEmailOptions): Promise<EmailOutcome> {
   const { kind, dedupeKey, log } = options;
-  const { recipient, previous, claimed } = await loadAndClaim(options);
+  const token = crypto.randomUUID();
+  const { recipient, previous, claimed } = await loadAndClaim(options, token);
   if (previous && FINISHED.includes(previous)) {
     log.info("Email {dedupeKey} was handled before ({status}): not sending it again", {
       dedupeKey,
@@ -111,13 +117,55 @@ export async function deliverEmail(options: DeliverEmailOptions): Promise<EmailO
       `Cannot send the ${kind} email: unknown user ${options.userId} in campaign ${options.campaignId}`,
     );
   }
-  if (!claimed) return await claimLost(options.sql, dedupeKey, log);
-  const data = await claimedTemplateData(options, recipient);
-  if (typeof data === "string") return await recordSkipped(options, data);
-  const email = renderEmail(kind, data);
-  const sent = await sendClaimed(options, recipient, email);
-  await recordDelivery(options, { recipient, data, subject: email.subject, sent });
-  return { status: "sent", messageId: sent.messageId };
+  if (!claimed) return await claimHeld(options.sql, dedupeKey, log);
+  const claim: Claim = {
+    token,
+    lease: keepLease({
+      leaseMs: options.config.claimLeaseMs,
+      renew: () => renewClaim(options, token),
+    }),
+  };
+  try {
+    const data = await claimedTemplateData(options, claim, recipient);
+    if (typeof data === "string") return await recordSkipped(options, data);
+    const email = renderEmail(kind, data);
+    if (previous === "sending") possibleDuplicate(options);
+    const sent = await sendClaimed(options, { claim, recipient, email });
+    await recordDelivery(options, { recipient, data, subject: email.subject, sent });
+    return { status: "sent", messageId: sent.messageId };
+  } finally {
+    claim.lease.release();
+  }
+}
+
+/** A won claim: its token and the lease being kept on it. */
+interface Claim {
+  token: string;
+  lease: Lease;
+}
+
+/**
+ * An earlier claim on this key ended without a record (its holder died or
+ * its send was cut off), so its message may have gone out: this send may be
+ * a second copy. Logged and counted; the `Message-ID` is the same.
+ */
+function possibleDuplicate(options: DeliverEmailOptions): void {
+  options.metrics?.emailPossibleDuplicate(options.kind);
+  options.log.warn(
+    "Email {dedupeKey} may be sent twice: an earlier send's outcome is unknown (same Message-ID)",
+    { dedupeKey: options.dedupeKey },
+  );
+}
+
+/** Extends the claim's lease; false when the claim is no longer this holder's. */
+async function renewClaim(options: DeliverEmailOptions, token: string): Promise<boolean> {
+  const rows = await options.sql`
+    update email_deliveries
+    set claimed_until = now() + ${options.config.claimLeaseMs} * interval '1 millisecond'
+    where dedupe_key = ${options.dedupeKey} and claim_token = ${token} and status = 'sending'
+    returning 1
+  `;
+  return rows.length > 0;
 }
 
 /**
@@ -130,6 +178,7 @@ export async function deliverEmail(options: DeliverEmailOptions): Promise<EmailO
  */
 async function loadAndClaim(
   options: DeliverEmailOptions,
+  token: string,
 ): Promise<{ recipient: RecipientRow | undefined; previous: string | null; claimed: boolean }> {
   const [found] = await options.sql<
     (RecipientRow & { previous_status: string | null; claimed: boolean })[]
@@ -145,16 +194,18 @@ async function loadAndClaim(
       where u.id = ${options.userId} and u.campaign_id = ${options.campaignId}
     ), claim as (
       insert into email_deliveries
-        (dedupe_key, event_id, kind, user_id, recipient, status, attempts, claimed_until)
+        (dedupe_key, event_id, kind, user_id, recipient, status, attempts, claimed_until,
+          claim_token)
       select ${options.dedupeKey}, ${options.eventId}, ${options.kind}, recipient.id,
         recipient.email, 'sending', 1,
-        now() + ${emailLeaseMs(options)} * interval '1 millisecond'
+        now() + ${options.config.claimLeaseMs} * interval '1 millisecond', ${token}
       from recipient
       on conflict (dedupe_key) do update set
         status = 'sending',
         attempts = email_deliveries.attempts + 1,
         recipient = excluded.recipient,
         claimed_until = excluded.claimed_until,
+        claim_token = excluded.claim_token,
         updated_at = now()
       where email_deliveries.status in ('pending', 'failed')
         or (email_deliveries.status = 'sending' and email_deliveries.claimed_until < now())
@@ -176,12 +227,13 @@ async function loadAndClaim(
 /** {@linkcode templateData} under a claim: a failure releases the claim. */
 async function claimedTemplateData(
   options: DeliverEmailOptions,
+  claim: Claim,
   recipient: RecipientRow,
 ): Promise<EmailTemplateData | string> {
   try {
     return await templateData(options, recipient);
   } catch (error) {
-    await releaseClaim(options, error);
+    await releaseClaim(options, { token: claim.token, error });
     throw error;
   }
 }
@@ -190,7 +242,8 @@ async function claimedTemplateData(
 async function recordSkipped(options: DeliverEmailOptions, reason: string): Promise<EmailOutcome> {
   await options.sql`
     update email_deliveries
-    set status = 'skipped', last_error = ${reason}, claimed_until = null, updated_at = now()
+    set status = 'skipped', last_error = ${reason}, claimed_until = null, claim_token = null,
+      updated_at = now()
     where dedupe_key = ${options.dedupeKey}
   `;
   options.log.info("Email {dedupeKey} skipped: {reason}", {
@@ -201,19 +254,24 @@ async function recordSkipped(options: DeliverEmailOptions, reason: string): Prom
 }
 
 /**
- * Sends the rendered email under the claim. On failure, the claim is released
- * when the message surely did not go out, and kept until its lease ends when
- * it may have.
+ * Sends the rendered email under the claim, with a `Message-ID` derived from
+ * the key. On failure, the claim is released when the message surely did not
+ * go out, and held one more SMTP timeout when it may have.
  */
 async function sendClaimed(
   options: DeliverEmailOptions,
-  recipient: RecipientRow,
-  email: RenderedEmail,
+  send: { claim: Claim; recipient: RecipientRow; email: RenderedEmail },
 ): Promise<SentMail> {
-  if (options.signal.aborted) {
+  const { claim, recipient, email } = send;
+  const signal = AbortSignal.any([options.signal, claim.lease.lost]);
+  if (signal.aborted) {
     // Nothing went out yet: the retry may send at once.
-    await releaseClaim(options, options.signal.reason, email.subject);
-    throw options.signal.reason;
+    await releaseClaim(options, {
+      token: claim.token,
+      error: signal.reason,
+      subject: email.subject,
+    });
+    throw signal.reason;
   }
   try {
     return await options.mailer.send({
@@ -221,17 +279,30 @@ async function sendClaimed(
       subject: email.subject,
       text: email.text,
       html: email.html,
+      messageId: messageIdFor(options.dedupeKey, options.config.from),
       headers: { "X-Jobpool-Event": options.eventId, "X-Jobpool-Email": options.kind },
-    }, { signal: options.signal });
+    }, { signal });
   } catch (error) {
     if (error instanceof MailSendError && error.notSent) {
-      await releaseClaim(options, error, email.subject);
-    } else await keepClaim(options, error, email.subject);
+      await releaseClaim(options, { token: claim.token, error, subject: email.subject });
+    } else await holdClaim(options, { token: claim.token, error, subject: email.subject });
     if (error instanceof MailSendError && error.permanent) {
       throw new PermanentJobError(`${error.message} (to ${recipient.email})`, { cause: error });
     }
     throw error;
   }
+}
+
+/**
+ * The `Message-ID` of the email of `dedupeKey`: the same for every send of
+ * the key, so a resend can be recognised as a copy. Its domain is the
+ * sender's (RFC 5322 wants a unique right-hand side; the key makes the left
+ * one unique).
+ */
+export function messageIdFor(dedupeKey: string, from: string): string {
+  const domain = /@([A-Za-z0-9.-]+)>?\s*$/.exec(from)?.[1] ?? "jobpool.invalid";
+  const local = dedupeKey.replace(/[^A-Za-z0-9.-]/g, ".");
+  return `<jobpool.${local}@${domain}>`;
 }
 
 /** Records a sent email, and the milestone it announced. */
@@ -260,21 +331,23 @@ async function recordDelivery(
 /**
  * Ends the claim on a key after a failure before anything was sent: `failed`
  * for good (a permanent error), back to `pending` otherwise, so that the retry
- * need not wait for the lease.
+ * need not wait.
  */
 async function releaseClaim(
   options: DeliverEmailOptions,
-  error: unknown,
-  subject: string | null = null,
+  release: { token: string; error: unknown; subject?: string },
 ): Promise<void> {
+  const { error } = release;
   const permanent = error instanceof PermanentJobError ||
     (error instanceof MailSendError && error.permanent);
   const reason = error instanceof Error ? error.message : String(error);
   await options.sql`
     update email_deliveries
     set status = ${permanent ? "failed" : "pending"}, last_error = ${reason},
-      subject = coalesce(${subject}, subject), claimed_until = null, updated_at = now()
-    where dedupe_key = ${options.dedupeKey} and status = 'sending'
+      subject = coalesce(${release.subject ?? null}, subject), claimed_until = null,
+      claim_token = null, updated_at = now()
+    where dedupe_key = ${options.dedupeKey} and claim_token = ${release.token}
+      and status = 'sending'
   `.catch((releaseError) => {
     options.log.warn("Cannot release the claim on {dedupeKey}: {error}", {
       dedupeKey: options.dedupeKey,
@@ -284,35 +357,26 @@ async function releaseClaim(
 }
 
 /**
- * How long a claim lasts: past the job's deadline, plus the time an SMTP
- * exchange cut off by it may still take to finish.
+ * Records why a send that may have gone out failed, and holds the claim one
+ * more SMTP timeout (the time the cut-off exchange may still take), so that
+ * no retry sends a second copy while the first may still be on its way.
  */
-function emailLeaseMs(
-  options: Pick<DeliverEmailOptions, "config" | "jobTimeoutMs">,
-): number {
-  const jobTimeoutMs = options.jobTimeoutMs ?? DEFAULT_JOB_TIMEOUT_MS;
-  return jobTimeoutMs + Math.max(60_000, options.config.smtp.timeoutMs * 3);
-}
-
-/**
- * Records why a send that may have gone out failed, and keeps the claim
- * (`sending`) until its lease ends, so that no retry sends a second copy
- * while the first may still be on its way.
- */
-async function keepClaim(
+async function holdClaim(
   options: DeliverEmailOptions,
-  error: unknown,
-  subject: string,
+  hold: { token: string; error: unknown; subject: string },
 ): Promise<void> {
-  const reason = error instanceof Error ? error.message : String(error);
+  const reason = hold.error instanceof Error ? hold.error.message : String(hold.error);
+  const holdMs = options.config.smtp.timeoutMs + 5_000;
   options.log.warn(
-    "Email {dedupeKey} may have gone out ({error}): no retry before its claim ends",
-    { dedupeKey: options.dedupeKey, error: reason },
+    "Email {dedupeKey} may have gone out ({error}): no retry for {holdMs} ms",
+    { dedupeKey: options.dedupeKey, error: reason, holdMs },
   );
   await options.sql`
     update email_deliveries
-    set last_error = ${reason}, subject = ${subject}, updated_at = now()
-    where dedupe_key = ${options.dedupeKey} and status = 'sending'
+    set last_error = ${reason}, subject = ${hold.subject},
+      claimed_until = now() + ${holdMs} * interval '1 millisecond', updated_at = now()
+    where dedupe_key = ${options.dedupeKey} and claim_token = ${hold.token}
+      and status = 'sending'
   `.catch((recordError) => {
     options.log.warn("Cannot record the failure of {dedupeKey}: {error}", {
       dedupeKey: options.dedupeKey,
@@ -398,9 +462,10 @@ async function latestReward(
 }
 
 /**
- * Records the SMTP message id; retried a few times, as the mail is out
- * already. An aborted signal stops the retries: the claim then holds until
- * its lease ends.
+ * Records the SMTP message id. The mail is out, so this is retried (with
+ * backoff up to 2 s) until it is written, through a database outage too:
+ * giving up would let the next claim send the mail again. Only the worker's
+ * end (the process exits) stops it.
  */
 async function recordSent(
   options: DeliverEmailOptions,
@@ -412,18 +477,29 @@ async function recordSent(
         update email_deliveries
         set status = 'sent', subject = ${sent.subject}, smtp_message_id = ${sent.messageId},
           smtp_response = ${sent.response}, sent_at = now(), claimed_until = null,
-          last_error = null, updated_at = now()
+          claim_token = null, last_error = null, updated_at = now()
         where dedupe_key = ${options.dedupeKey}
       `;
+      if (attempt > 1) {
+        options.log.info("Recorded email {dedupeKey} after {attempts} tries", {
+          dedupeKey: options.dedupeKey,
+          attempts: attempt,
+        });
+      }
       return;
     } catch (error) {
-      if (attempt >= 3) throw error;
-      await delay(200 * attempt, { signal: options.signal });
+      if (attempt === 1) {
+        options.log.warn(
+          "Email {dedupeKey} was sent but cannot be recorded yet, retrying: {error}",
+          { dedupeKey: options.dedupeKey, error: String(error) },
+        );
+      }
+      await delay(Math.min(2_000, 100 * 2 ** Math.min(attempt, 5)));
     }
   }
 }
 
-async function claimLost(sql: Sql, dedupeKey: string, log: Logger): Promise<EmailOutcome> {
+async function claimHeld(sql: Sql, dedupeKey: string, log: Logger): Promise<EmailOutcome> {
   const [row] = await sql<{ status: string; wait_ms: number | null }[]>`
     select status,
       (extract(epoch from claimed_until - now()) * 1000)::int as wait_ms
@@ -436,8 +512,8 @@ async function claimLost(sql: Sql, dedupeKey: string, log: Logger): Promise<Emai
     });
     return { status: "duplicate", previous: row.status };
   }
-  throw new RetryLaterError(
-    `Email ${dedupeKey} is being sent by another worker: trying again after its lease`,
-    { retryAfterMs: Math.max(1_000, row?.wait_ms ?? 1_000) },
+  throw new LeaseHeldError(
+    `Email ${dedupeKey} is claimed by another send: waiting for its lease`,
+    { retryAfterMs: Math.max(250, (row?.wait_ms ?? 0) + 50) },
   );
 }

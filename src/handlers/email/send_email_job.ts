@@ -37,6 +37,6 @@ export async function handleEmailJob(
     campaignId: job.data.campaign_id,
     signal: context.signal,
     log: context.log,
-    ...(deps.jobTimeoutMs === undefined ? {} : { jobTimeoutMs: deps.jobTimeoutMs }),
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
   });
 }

@@ -83,7 +83,10 @@ export function renderEmail(kind: EmailKind, data: EmailTemplateData): RenderedE
       ]);
     case "position_update": {
       const gained = data.user.originalPosition - data.user.position;
-      return build(`You moved up to ${position} on ${campaign}`, [
+      const subject = gained > 0
+        ? `You moved up to ${position} on ${campaign}`
+        : `Your position on ${campaign}: ${position}`;
+      return build(subject, [
         plain(greeting),
         plain(
           gained > 0

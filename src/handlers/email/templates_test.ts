@@ -57,6 +57,18 @@ Deno.test("kind-specific content", () => {
   assert.match(renderEmail("reward_earned", data).text, /You earned T-shirt <XL>/);
 });
 
+Deno.test("a position update to a user who did not move says where they are, not that they moved", () => {
+  const moved = renderEmail("position_update", data);
+  assert.match(moved.subject, /^You moved up to #1,234/);
+  const still = renderEmail("position_update", {
+    ...data,
+    user: { ...data.user, position: 2000, originalPosition: 2000 },
+  });
+  assert.doesNotMatch(still.subject, /moved up/i);
+  assert.doesNotMatch(still.text, /moved up|ahead of where/i);
+  assert.match(still.subject, /Your position on .*: #2,000/);
+});
+
 Deno.test("a kind without its data is a TypeError", () => {
   const { verification: _v, ...withoutLink } = data;
   assert.throws(() => renderEmail("verification", withoutLink), TypeError);

@@ -18,8 +18,10 @@
  * `points_per_referral`, which emails read too. The event says what points
  * apply from its timestamp on: under the lock, its value becomes the
  * campaign's setting, unless the setting changed after the event was created
- * (`points_per_referral_set_at`, stamped by events and by direct updates), so
- * a late or replayed older event ranks with the campaign's current points.
+ * (`points_per_referral_set_at`, stamped by events and by direct updates, and
+ * never later than the time of stamping), so a late or replayed older event
+ * ranks with the campaign's current points. Events dated more than
+ * `MAX_CLOCK_SKEW_MS` in the future do not decode at all.
  *
  * @module
  */
@@ -152,9 +154,12 @@ async function settlePoints(
     );
     return campaign.points_per_referral;
   }
+  // Never stamp a time from the future (a skewed producer clock): it would
+  // outrank every later change of the setting.
   await tx`
     update campaigns
-    set points_per_referral = ${requested}, points_per_referral_set_at = ${eventTime}
+    set points_per_referral = ${requested},
+      points_per_referral_set_at = least(${eventTime}::timestamptz, now())
     where id = ${job.campaign_id}
   `;
   return requested;

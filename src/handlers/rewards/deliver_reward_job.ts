@@ -3,7 +3,9 @@
  *
  * A user reward moves `pending → delivering → delivered` exactly once. The
  * move to `delivering` is a conditional update that only one worker can win
- * (it also takes over a claim whose lease ran out, after a crash); the winner
+ * (it also takes over a claim whose lease ran out: the lease is
+ * `CLAIM_LEASE_MS`, renewed while the delivery runs, so a crashed holder's
+ * claim ends that long after the crash at most); the winner
  * posts the signed webhook (when the reward has a URL), sends the
  * `reward_earned` email (idempotent on `reward:<user reward id>`), and sets
  * `delivered` only while it still holds the claim. Each step is recorded, so a
@@ -12,10 +14,11 @@
  * @module
  */
 
-import { type JobEventOf, PermanentJobError, RetryLaterError } from "../../jobs/mod.ts";
+import { type JobEventOf, LeaseHeldError, PermanentJobError } from "../../jobs/mod.ts";
 import type { HandlerDeps } from "../deps.ts";
 import { deliverEmail } from "../email/mod.ts";
 import type { HandlerContext } from "../handler.ts";
+import { keepLease } from "../lease.ts";
 import { isProcessed, markProcessed } from "../ledger.ts";
 import { postSignedWebhook } from "./webhook.ts";
 
@@ -54,7 +57,7 @@ interface RewardClaim {
  *
  * @throws {PermanentJobError} for an unknown user reward, one that failed for
  * good before, or a webhook or mail server that refuses it.
- * @throws {RetryLaterError} while another worker is delivering it.
+ * @throws {LeaseHeldError} while another worker is delivering it.
  */
 export async function handleRewardDelivery(
   deps: HandlerDeps,
@@ -67,10 +70,16 @@ export async function handleRewardDelivery(
   }
   const claim = await claimReward(deps, job);
   if (!claim) return await notClaimed(deps, job, context);
+  const lease = keepLease({
+    leaseMs: deps.config.claimLeaseMs,
+    renew: () => renewClaim(deps, job.data.user_reward_id, claim.token),
+  });
+  const delivery = { ...context, signal: AbortSignal.any([context.signal, lease.lost]) };
   try {
-    await postRewardWebhook(deps, job, context, claim);
-    await sendRewardEmail(deps, job, context, claim);
+    await postRewardWebhook(deps, job, delivery, claim);
+    await sendRewardEmail(deps, job, delivery, claim);
   } catch (error) {
+    lease.release();
     await release(deps, {
       userRewardId: job.data.user_reward_id,
       token: claim.token,
@@ -84,7 +93,26 @@ export async function handleRewardDelivery(
     });
     throw error;
   }
-  return await recordDelivered(deps, job, context, claim);
+  try {
+    return await recordDelivered(deps, job, context, claim);
+  } finally {
+    lease.release();
+  }
+}
+
+/** Extends the claim's lease; false when the claim is no longer this holder's. */
+async function renewClaim(
+  deps: HandlerDeps,
+  userRewardId: string,
+  token: string,
+): Promise<boolean> {
+  const rows = await deps.sql`
+    update user_rewards
+    set claimed_until = now() + ${deps.config.claimLeaseMs} * interval '1 millisecond'
+    where id = ${userRewardId} and claim_token = ${token} and status = 'delivering'
+    returning 1
+  `;
+  return rows.length > 0;
 }
 
 /**
@@ -101,8 +129,7 @@ async function claimReward(
   const { config } = deps;
   const userRewardId = job.data.user_reward_id;
   const token = crypto.randomUUID();
-  const leaseMs = config.rewardWebhooks.timeoutMs * config.rewardWebhooks.attempts +
-    Math.max(60_000, config.smtp.timeoutMs * 3);
+  const leaseMs = config.claimLeaseMs;
   const [reward] = await deps.sql<ClaimedReward[]>`
     with claimed as (
       update user_rewards
@@ -192,7 +219,7 @@ async function sendRewardEmail(
     reward: { name: reward.reward_name, description: reward.reward_description },
     signal: context.signal,
     log: context.log,
-    ...(deps.jobTimeoutMs === undefined ? {} : { jobTimeoutMs: deps.jobTimeoutMs }),
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
   });
   const sent = email.status === "sent" ||
     (email.status === "duplicate" && email.previous === "sent");
@@ -262,9 +289,9 @@ async function notClaimed(
       `Cannot deliver reward: user reward ${userRewardId} failed before (${row.last_error}); set its status back to pending to try again`,
     );
   }
-  throw new RetryLaterError(
-    `User reward ${userRewardId} is being delivered by another worker: checking again later`,
-    { retryAfterMs: Math.min(Math.max(1_000, row.wait_ms ?? 1_000), 60_000) },
+  throw new LeaseHeldError(
+    `User reward ${userRewardId} is being delivered by another worker: waiting for its lease`,
+    { retryAfterMs: Math.max(250, (row.wait_ms ?? 0) + 50) },
   );
 }
 
