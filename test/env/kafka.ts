@@ -55,6 +55,13 @@ export interface KafkaService {
   version: string;
   /** The broker's log file (stdout, stderr and log4j2 output). */
   logPath: string;
+  /** Kills the broker at once (SIGKILL), as a crash would; its storage stays. */
+  kill(): Promise<void>;
+  /**
+   * Starts the killed broker again on the same ports and storage; resolves
+   * once it serves consumer groups again.
+   */
+  restart(): Promise<void>;
   /** Stops the broker (SIGTERM, SIGKILL after a grace period) and removes its storage. */
   stop(): Promise<void>;
 }
@@ -194,30 +201,34 @@ async function startBroker(libs: string, options: StartKafkaOptions): Promise<Ka
       ...scram,
     ], { what: "Formatting the Kafka storage" });
 
-    // The log file is appended to across runs: only read what this run writes.
-    const logFile = join(options.logDir, "kafka.log");
-    const logStart = (await Deno.stat(logFile).catch(() => null))?.size ?? 0;
-    const broker = await startProcess({
-      name: "kafka",
-      command: "java",
-      args: [...java("kafka.Kafka"), configPath],
-      logDir: options.logDir,
-    });
     const brokers = [`127.0.0.1:${ports.plain}`];
-    let version: string | undefined;
-    try {
-      await waitFor(async () => {
-        version ??= await reportedVersion(broker.logPath, logStart);
-        return version !== undefined && await brokerReady(brokers);
-      }, {
-        timeoutMs: READY_TIMEOUT_MS,
-        what: "the broker to report its version and serve consumer groups and producer ids",
-        process: broker,
+    const launch = async () => {
+      // The log file is appended to across runs: only read what this run writes.
+      const logFile = join(options.logDir, "kafka.log");
+      const logStart = (await Deno.stat(logFile).catch(() => null))?.size ?? 0;
+      const process = await startProcess({
+        name: "kafka",
+        command: "java",
+        args: [...java("kafka.Kafka"), configPath],
+        logDir: options.logDir,
       });
-    } catch (error) {
-      await broker.stop();
-      throw error;
-    }
+      let version: string | undefined;
+      try {
+        await waitFor(async () => {
+          version ??= await reportedVersion(process.logPath, logStart);
+          return version !== undefined && await brokerReady(brokers);
+        }, {
+          timeoutMs: READY_TIMEOUT_MS,
+          what: "the broker to report its version and serve consumer groups and producer ids",
+          process,
+        });
+      } catch (error) {
+        await process.stop();
+        throw error;
+      }
+      return { process, version: version ?? KAFKA_VERSION };
+    };
+    let { process: broker, version } = await launch();
 
     return {
       brokers,
@@ -225,8 +236,17 @@ async function startBroker(libs: string, options: StartKafkaOptions): Promise<Ka
       saslMechanisms: SASL_MECHANISMS,
       saslUser: SASL_USER,
       saslPassword: SASL_PASSWORD,
-      version: version ?? KAFKA_VERSION,
+      version,
       logPath: broker.logPath,
+      async kill() {
+        try {
+          broker.child.kill("SIGKILL");
+        } catch { /* gone already */ }
+        await broker.stop(0);
+      },
+      async restart() {
+        ({ process: broker, version } = await launch());
+      },
       async stop() {
         await broker.stop(15_000);
         await Deno.remove(workDir, { recursive: true }).catch(() => {});

@@ -1,7 +1,9 @@
 /**
  * A throwaway PostgreSQL server for tests and local runs: `initdb` into a
  * temporary folder, `postgres` on a free port of 127.0.0.1, trust auth, no
- * durability (it is thrown away anyway).
+ * durability (it is thrown away anyway) unless asked for: benchmarks and
+ * fault drills run with PostgreSQL's durable defaults. Drills stop and
+ * restart it ({@linkcode PostgresService.halt}, {@linkcode PostgresService.restart}).
  *
  * Uses the newest Debian server binaries under `/usr/lib/postgresql/<major>/bin`
  * (package `postgresql`). PostgreSQL refuses to run as root, so when the test
@@ -34,6 +36,13 @@ export interface PostgresService {
   /** Fast shutdown (SIGINT), then removes the data folder. Safe to call twice. */
   stop(): Promise<void>;
   /**
+   * Stops the server and keeps its data: `fast` (SIGINT: sessions are
+   * terminated, as on a restart) or `immediate` (SIGQUIT: like a crash).
+   */
+  halt(mode?: "fast" | "immediate"): Promise<void>;
+  /** Starts a halted server again on the same port and data. */
+  restart(): Promise<void>;
+  /**
    * Creates an empty database and returns its URL, so that each test file can
    * work in a database of its own. `name` must be a lowercase identifier.
    */
@@ -44,6 +53,12 @@ export interface PostgresService {
 export interface StartPostgresOptions {
   /** Folder for `postgres.log` (initdb output and the server log). */
   logDir: string;
+  /**
+   * Keep PostgreSQL's durable defaults (`fsync`, `synchronous_commit`,
+   * full page writes). Off by default: tests throw the data away.
+   * @default false
+   */
+  durable?: boolean;
 }
 
 const SERVICE = "postgres";
@@ -77,14 +92,15 @@ export async function startPostgres(options: StartPostgresOptions): Promise<Post
     await initdb({ binDir, dataDir, owner, logPath });
     let port = 0;
     let version = "";
-    for (let attempt = 1; !server; attempt++) {
-      port = freePort();
+    const durability = options.durable
+      ? []
+      : ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"];
+    const launch = async (): Promise<ServiceProcess> => {
       const candidate = await startProcess({
         name: SERVICE,
         ...asOwner(owner, join(binDir, "postgres"), [
           ...["-D", dataDir, "-p", String(port), "-k", socketDir],
-          ...["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
-          ...["-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
+          ...["-c", "listen_addresses=127.0.0.1", ...durability],
         ]),
         logDir: options.logDir,
         cwd: baseDir,
@@ -95,16 +111,24 @@ export async function startPostgres(options: StartPostgresOptions): Promise<Post
           version = String(row?.["version"]);
           return true;
         }, { timeoutMs: READY_TIMEOUT_MS, what: "the first select version()", process: candidate });
-        server = candidate;
+        return candidate;
       } catch (error) {
         await candidate.stop(1_000);
+        throw error;
+      }
+    };
+    for (let attempt = 1; !server; attempt++) {
+      port = freePort();
+      try {
+        server = await launch();
+      } catch (error) {
         // Another process may have taken the free port before the server bound it.
         const lostPort = (await logTail(logPath, 10)).includes("already in use");
         if (!lostPort || attempt >= START_ATTEMPTS) throw error;
       }
     }
     await query(adminUrl(port, "postgres"), 'create database "jobpool"');
-    const running = server;
+    let running = server;
     let stopped: Promise<void> | undefined;
     return {
       url: adminUrl(port, "jobpool"),
@@ -113,6 +137,16 @@ export async function startPostgres(options: StartPostgresOptions): Promise<Post
       stop() {
         stopped ??= shutdown(running, baseDir);
         return stopped;
+      },
+      async halt(mode = "fast") {
+        try {
+          running.child.kill(mode === "fast" ? "SIGINT" : "SIGQUIT");
+        } catch { /* gone already */ }
+        await running.child.status;
+        await running.stop(0);
+      },
+      async restart() {
+        running = await launch();
       },
       async createDatabase(name: string): Promise<string> {
         if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) {

@@ -1,8 +1,10 @@
 /**
  * An in-process mail catcher for tests: a real SMTP server (npm `smtp-server`)
  * on a free port of 127.0.0.1 that offers STARTTLS, optionally requires TLS
- * and a login, parses every message it accepts with `mailparser`, and can be
- * told to refuse the next messages with a chosen 4xx or 5xx reply.
+ * and a login, parses every message it accepts with `mailparser` (or only
+ * its headers, for drills that send thousands), and can be told to refuse
+ * the next messages, or every message until told otherwise (an outage), with
+ * a chosen 4xx or 5xx reply.
  *
  * @module
  */
@@ -62,8 +64,26 @@ export interface SmtpCatcher {
    * body. A rejected message is not captured.
    */
   rejectNext(code: number, message: string, times?: number): void;
+  /**
+   * Refuses every message with reply `code` (400-599) and `message` at the
+   * end of DATA until {@linkcode SmtpCatcher.acceptAll}: a deferring (4xx)
+   * or refusing (5xx) server.
+   */
+  rejectAll(code: number, message: string): void;
+  /** Accepts messages again after {@linkcode SmtpCatcher.rejectAll}. */
+  acceptAll(): void;
+  /** Every message refused so far, with its reply code and headers. */
+  readonly rejected: RejectedMail[];
   /** Stops listening and drops open connections. Safe to call twice. */
   stop(): Promise<void>;
+}
+
+/** A message the catcher refused. */
+export interface RejectedMail {
+  /** The reply code it got. */
+  code: number;
+  /** Its header values by lowercase name. */
+  headers: Map<string, string>;
 }
 
 /** Options for {@linkcode startSmtp}. */
@@ -74,6 +94,12 @@ export interface StartSmtpOptions {
   requireTLS?: boolean;
   /** Require this login (PLAIN or LOGIN); without it, no AUTH is offered. */
   auth?: { user: string; pass: string };
+  /**
+   * `full` parses each message with mailparser; `headers` reads its header
+   * block only (subject, text and html stay empty): for drills that send
+   * thousands of messages. @default "full"
+   */
+  parse?: "full" | "headers";
 }
 
 const HOST = "127.0.0.1";
@@ -104,6 +130,9 @@ export async function startSmtp(options: StartSmtpOptions = {}): Promise<SmtpCat
   const auth = options.auth;
   const messages: CapturedMail[] = [];
   const rejections: Rejection[] = [];
+  const rejected: RejectedMail[] = [];
+  let rejectEvery: Rejection | undefined;
+  const parse = options.parse ?? "full";
   const waiters = new Set<Waiter>();
   const { key, cert } = await selfSignedCertificate("localhost");
 
@@ -151,13 +180,14 @@ export async function startSmtp(options: StartSmtpOptions = {}): Promise<SmtpCat
       });
       stream.on("end", () => {
         if (failed) return;
-        const rejection = rejections.shift();
+        const raw = Buffer.concat(chunks);
+        const rejection = rejectEvery ?? rejections.shift();
         if (rejection) {
+          rejected.push({ code: rejection.code, headers: headerBlock(raw) });
           callback(smtpError(rejection.code, rejection.message));
           return;
         }
-        const raw = Buffer.concat(chunks);
-        capture(raw, session).then((mail) => {
+        (parse === "full" ? capture(raw, session) : captureHeaders(raw, session)).then((mail) => {
           messages.push(mail);
           notify();
           callback();
@@ -217,6 +247,16 @@ export async function startSmtp(options: StartSmtpOptions = {}): Promise<SmtpCat
       }
       for (let i = 0; i < times; i++) rejections.push({ code, message });
     },
+    rejectAll(code: number, message: string): void {
+      if (!Number.isInteger(code) || code < 400 || code > 599) {
+        throw new RangeError(`rejectAll needs an SMTP reply code from 400 to 599, got ${code}`);
+      }
+      rejectEvery = { code, message };
+    },
+    acceptAll(): void {
+      rejectEvery = undefined;
+    },
+    rejected,
     stop(): Promise<void> {
       stopped ??= new Promise<void>((resolve) => {
         for (const waiter of waiters) {
@@ -258,6 +298,47 @@ async function capture(raw: Buffer, session: SMTPServerSession): Promise<Capture
     user: typeof session.user === "string" ? session.user : undefined,
     connection: session.id,
   };
+}
+
+/** A message's headers only (fast): what drills need of thousands of messages. */
+function captureHeaders(raw: Buffer, session: SMTPServerSession): Promise<CapturedMail> {
+  const headers = headerBlock(raw);
+  const envelope = session.envelope;
+  return Promise.resolve({
+    from: headers.get("from") ?? "",
+    to: (headers.get("to") ?? "").split(",").map((address) => address.trim()).filter(Boolean),
+    cc: [],
+    envelope: {
+      from: envelope.mailFrom ? envelope.mailFrom.address : "",
+      to: envelope.rcptTo.map((recipient) => recipient.address),
+    },
+    subject: headers.get("subject") ?? "",
+    text: "",
+    html: undefined,
+    messageId: headers.get("message-id") ?? "",
+    headers,
+    raw: "",
+    secure: session.secure,
+    user: typeof session.user === "string" ? session.user : undefined,
+    connection: session.id,
+  });
+}
+
+/** Header values by lowercase name, read from the raw message's header block. */
+function headerBlock(raw: Buffer): Map<string, string> {
+  const text = raw.toString("latin1");
+  const end = text.search(/\r?\n\r?\n/);
+  const block = (end < 0 ? text : text.slice(0, end)).replace(/\r?\n[ \t]+/g, " ");
+  const map = new Map<string, string>();
+  for (const line of block.split(/\r?\n/)) {
+    const colon = line.indexOf(":");
+    if (colon <= 0) continue;
+    const key = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    const previous = map.get(key);
+    map.set(key, previous === undefined ? value : `${previous}, ${value}`);
+  }
+  return map;
 }
 
 /** The plain addresses of one or more parsed address headers (groups flattened). */
