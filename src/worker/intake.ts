@@ -66,6 +66,12 @@ export class OwnedPartition {
   readonly #byKey = new Map<string, number[]>();
   /** The offset a requested seek goes to, until the next batch arrives. */
   rewindTo: number | undefined;
+  /**
+   * The next offset fetching will hand over (undefined until a batch came,
+   * and after a re-join, when the consumer starts again from the commit).
+   * Deferred messages at or after it come by anyway: no seek for them.
+   */
+  position: number | undefined;
   /** Paused because too many of its messages are deferred. */
   pausedForDeferred = false;
 
@@ -81,6 +87,8 @@ export class OwnedPartition {
   renew(): void {
     if (this.stop.signal.aborted) this.stop = new AbortController();
     if (this.kill.signal.aborted) this.kill = new AbortController();
+    this.position = undefined;
+    this.rewindTo = undefined;
   }
 
   /** How many of its messages are deferred. */
@@ -221,10 +229,15 @@ export class Intake {
         owner.defer(key, offset);
         if (owner.deferred >= this.#deferLimit) {
           this.#pause(owner);
+          owner.position = offset + 1;
           return next + 1 - from;
         }
       }
     }
+    const stopped = messages[next];
+    const last = messages[messages.length - 1];
+    if (stopped) owner.position = Number(stopped.offset);
+    else if (last) owner.position = Number(last.offset) + 1;
     return next - from;
   }
 
@@ -266,11 +279,17 @@ export class Intake {
     this.rewind(owner, first);
   }
 
-  /** Fetches `owner` again from `offset`, unless an earlier rewind is pending. */
+  /**
+   * Fetches `owner` again from `offset`, unless fetching has not got there
+   * yet (then it comes by anyway: seeking would skip what lies between) or
+   * an earlier rewind is pending.
+   */
   rewind(owner: OwnedPartition, offset: number): void {
     if (owner.stop.signal.aborted) return;
+    if (owner.position === undefined || offset >= owner.position) return;
     if (owner.rewindTo !== undefined && owner.rewindTo <= offset) return;
     owner.rewindTo = offset;
+    owner.position = offset;
     this.#consumer.seek(owner.topic, owner.partition, offset);
     if (owner.pausedForDeferred) {
       owner.pausedForDeferred = false;
