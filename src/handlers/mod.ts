@@ -32,7 +32,7 @@ export type { Enqueue, HandlerDeps, HandlerMetrics } from "./deps.ts";
 export { asOutage, DEPENDENCIES, reportingOutages } from "./outages.ts";
 export { keepLease, type KeepLeaseOptions, type Lease, LeaseLostError } from "./lease.ts";
 export type { HandlerContext, JobHandler, JobHandlers, PartialJobHandlers } from "./handler.ts";
-export { pruneLedger, type PruneLedgerOptions } from "./ledger.ts";
+export { derivedUuid, pruneLedger, type PruneLedgerOptions } from "./ledger.ts";
 export {
   type LedgerPruning,
   type LedgerPruningOptions,

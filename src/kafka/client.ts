@@ -15,6 +15,7 @@ import {
 } from "kafkajs";
 import { getLogger } from "@logtape/logtape";
 import type { KafkaConfig } from "../config/mod.ts";
+import { kafkaLogDecision } from "./log_levels.ts";
 import { fixKafkaRequestQueue } from "./request_queue_fix.ts";
 
 /** Options of {@linkcode createKafkaClient}. */
@@ -77,9 +78,19 @@ const kafkaLog = getLogger(["jobpool", "kafkajs"]);
 
 function logKafkaEntry({ level, namespace, log }: LogEntry): void {
   const { message, ...properties } = log;
-  const text = `${namespace}: ${message}`;
-  if (level <= KafkaLogLevel.ERROR) kafkaLog.error(text, properties);
-  else if (level === KafkaLogLevel.WARN) kafkaLog.warn(text, properties);
-  else if (level === KafkaLogLevel.INFO) kafkaLog.info(text, properties);
+  const kafkaLevel = level <= KafkaLogLevel.ERROR
+    ? "error"
+    : level === KafkaLogLevel.WARN
+    ? "warning"
+    : level === KafkaLogLevel.INFO
+    ? "info"
+    : "debug";
+  const decision = kafkaLogDecision(kafkaLevel, message, properties.error);
+  const text = decision.explanation
+    ? `${namespace}: ${message}: ${decision.explanation}`
+    : `${namespace}: ${message}`;
+  if (decision.level === "error") kafkaLog.error(text, properties);
+  else if (decision.level === "warning") kafkaLog.warn(text, properties);
+  else if (decision.level === "info") kafkaLog.info(text, properties);
   else kafkaLog.debug(text, properties);
 }

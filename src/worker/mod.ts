@@ -22,7 +22,13 @@ export {
   DEFAULT_GROUP_TIMINGS,
   type GroupTimings,
 } from "./consumer.ts";
-export type { DeadLetterSink, JobItem, JobResult } from "./job_runner.ts";
+export {
+  type DeadLetterSink,
+  type JobItem,
+  type JobResult,
+  type JobRunnerOptions,
+  runJob,
+} from "./job_runner.ts";
 export {
   DEAD_LETTER_HEADERS,
   deadLetterHeaders,

@@ -73,6 +73,13 @@ export class UnhandledJobTypeError extends PermanentJobError {
 const MIN_LEASE_WAIT_MS = 100;
 
 /**
+ * The longest wait before looking at a claim held elsewhere again: a holder
+ * may release its claim long before its lease ends (a refused send), and
+ * one look every 5 s costs one query.
+ */
+const MAX_LEASE_WAIT_MS = 5_000;
+
+/**
  * Decides whether a failed attempt is retried (after how long, and whether
  * it used an attempt) or dead-lettered. `random` returns a number in [0, 1)
  * (tests pin it).
@@ -88,7 +95,7 @@ export function decideRetry(
   }
   if (error instanceof LeaseHeldError) {
     const asked = error.retryAfterMs ?? policy.baseMs;
-    const delayMs = Math.min(Math.max(MIN_LEASE_WAIT_MS, asked), policy.maxMs);
+    const delayMs = Math.min(Math.max(MIN_LEASE_WAIT_MS, asked), MAX_LEASE_WAIT_MS, policy.maxMs);
     return { action: "retry", delayMs, charged: false };
   }
   if (failure.outage) return { action: "retry", delayMs: 0, charged: false };

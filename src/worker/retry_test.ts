@@ -82,6 +82,12 @@ Deno.test("decideRetry never uses an attempt for a claim held elsewhere, even pa
     delayMs: 1000,
     charged: false,
   });
+  const patient = { ...policy, maxMs: 300_000 };
+  assert.deepEqual(decideRetry(patient, held(290_000)), {
+    action: "retry",
+    delayMs: 5_000,
+    charged: false,
+  }, "a claim is looked at again every 5 s at most");
 });
 
 Deno.test("decideRetry uses no attempt for an outage, but does for an isolated dependency failure", () => {

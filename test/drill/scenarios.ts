@@ -107,14 +107,21 @@ async function progress(run: Run, fraction: number, timeoutMs = 600_000): Promis
   }
 }
 
-/** Runs `fault` as a window from now to when it returns; measures the resume after it. */
-async function fault(run: Run, inject: () => Promise<void>): Promise<void> {
+/**
+ * Runs `fault` as a window from now to when it returns; measures the resume
+ * after it (unless the fault ends jobs for good, as a 5xx does).
+ */
+async function fault(
+  run: Run,
+  inject: () => Promise<void>,
+  options: { measureResume: boolean } = { measureResume: true },
+): Promise<void> {
   const from = Date.now();
   await inject();
   const to = Date.now();
   run.faults.push({ from, to });
   const remaining = run.workload.jobs.length - run.counter.done;
-  if (remaining > 0) {
+  if (remaining > 0 && options.measureResume) {
     await waitUntil(() => run.counter.firstProgressAfter(to) !== undefined, 120_000);
     const resumed = run.counter.firstProgressAfter(to);
     if (resumed !== undefined) run.resumes.push((resumed - to) / 1000);
@@ -151,7 +158,10 @@ async function finish(
     announced: await announcedDuplicates(run.workers),
     wronglyDeadLettered: deadLettered.size - rightful.size,
     rightlyDeadLettered: rightful.size,
-    longestStallSeconds: longestStall(run.counter.samples, { total, faults: run.faults }),
+    longestStallSeconds: longestStall(run.counter.samples, {
+      total: total - rightful.size,
+      faults: run.faults,
+    }),
     resumeSeconds: run.resumes.length === 0 ? undefined : Math.max(...run.resumes),
     commitsCaughtUp: caughtUp && code === 0,
     seconds: Math.round((Date.now() - options.started) / 100) / 10,
@@ -233,7 +243,7 @@ export async function smtpRefusals(stack: DrillStack, size: DrillSize): Promise<
     stack.smtp.rejectAll(550, "5.1.1 Mailbox unavailable");
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     stack.smtp.acceptAll();
-  });
+  }, { measureResume: false });
   const refused = new Set(
     stack.smtp.rejected.slice(refusedFrom).filter((r) => r.code >= 500)
       .map((r) => r.headers.get("x-jobpool-event") ?? ""),

@@ -350,8 +350,16 @@ export async function commitsCaughtUp(
       const byPartition = new Map(
         (committed?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]),
       );
-      if (ends.every((end) => byPartition.get(end.partition) === Number(end.high))) return true;
-      if (Date.now() > deadline) return false;
+      // A partition that never held a message has nothing to commit.
+      const caughtUp = (end: { partition: number; high: string; low: string }) =>
+        byPartition.get(end.partition) === Number(end.high) || end.high === end.low;
+      if (ends.every(caughtUp)) return true;
+      if (Date.now() > deadline) {
+        const behind = ends.filter((end) => !caughtUp(end))
+          .map((end) => `${end.partition}: ${byPartition.get(end.partition)} of ${end.high}`);
+        stack.progress?.(`commits behind the log end: ${behind.join(", ")}`);
+        return false;
+      }
       await new Promise((r) => setTimeout(r, 250));
     }
   } finally {

@@ -5,13 +5,34 @@
  * @module
  */
 
+import type { Logger } from "@logtape/logtape";
 import { EnvReader, type MailConfig, readMailConfig } from "../../src/config/mod.ts";
 import type { HandlerContext } from "../../src/handlers/mod.ts";
 import { logger } from "../../src/observability/logging.ts";
 
 /** A first attempt's context: a signal that never aborts and a `test.<category>` logger. */
 export function handlerContext(category: string): HandlerContext {
-  return { signal: new AbortController().signal, log: logger("test", category), attempt: 1 };
+  return new GetterContext(logger("test", category));
+}
+
+/**
+ * A context shaped like the worker's (`deadlines.ts`): `signal` and `log`
+ * are getters on the prototype, so a handler that spreads its context
+ * (`{ ...context }`) loses them here as it would in the worker.
+ */
+class GetterContext implements HandlerContext {
+  readonly attempt = 1;
+  readonly #log: Logger;
+  readonly #signal = new AbortController().signal;
+  constructor(log: Logger) {
+    this.#log = log;
+  }
+  get signal(): AbortSignal {
+    return this.#signal;
+  }
+  get log(): Logger {
+    return this.#log;
+  }
 }
 
 /** The mail configuration read from `env` alone; fails on any variable it does not know. */

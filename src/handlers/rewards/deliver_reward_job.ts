@@ -74,7 +74,12 @@ export async function handleRewardDelivery(
     leaseMs: deps.config.claimLeaseMs,
     renew: () => renewClaim(deps, job.data.user_reward_id, claim.token),
   });
-  const delivery = { ...context, signal: AbortSignal.any([context.signal, lease.lost]) };
+  // Not a spread: the worker's context has its log and signal as getters.
+  const delivery: HandlerContext = {
+    signal: AbortSignal.any([context.signal, lease.lost]),
+    log: context.log,
+    attempt: context.attempt,
+  };
   try {
     await postRewardWebhook(deps, job, delivery, claim);
     await sendRewardEmail(deps, job, delivery, claim);
