@@ -56,6 +56,8 @@ export interface NodeEvent {
 /** A Pod running on the node. */
 export interface RunningPod {
   name: string;
+  /** The container's process id. */
+  pid: number;
   /** Local port per container port. */
   ports: Map<number, number>;
   ready: boolean;
@@ -355,6 +357,7 @@ export async function startNode(options: StartNodeOptions): Promise<TestNode> {
         .filter((state) => state.process && !state.terminating)
         .map((state) => ({
           name: state.pod.metadata.name,
+          pid: state.process!.child.pid,
           ports: state.ports,
           ready: state.ready,
           restarts: state.restarts,

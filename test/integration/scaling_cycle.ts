@@ -118,20 +118,22 @@ export async function runScaleCycle(
   const since = () => Math.round((Date.now() - started) / 100) / 10;
   const ids = await stack.produce(settings.lagThreshold * settings.backlogFactor);
   const timeline: TimelineSample[] = [];
-  const sampling = setInterval(async () => {
+  const sample = async () => {
     try {
       const found = await deployment();
-      const sample = {
+      const taken = {
         t: since(),
         replicas: found ? specReplicas(found) : 0,
         ready: found ? readyReplicas(found) : 0,
         processes: stack.node?.running().length ?? 0,
         lag: await stack.lag(),
       };
-      timeline.push(sample);
-      options.onSample?.(sample);
+      timeline.push(taken);
+      options.onSample?.(taken);
     } catch { /* one sample lost; the next one comes in a second */ }
-  }, 1_000);
+  };
+  await sample();
+  const sampling = setInterval(sample, 1_000);
 
   try {
     const reached = (predicate: (d: KubeObject) => boolean, what: string) =>
