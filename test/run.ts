@@ -31,6 +31,7 @@ import {
 } from "./env/kube.ts";
 import { ensureKedaBinaries, startKeda } from "./env/keda.ts";
 import { CONTROLLERS, startControllerManager } from "./env/kcm.ts";
+import { ServiceStartError } from "./env/process.ts";
 import { SERVICE_VARIABLES } from "./env/services.ts";
 import {
   ALL_SERVICES,
@@ -218,9 +219,12 @@ async function runPhase(
 
 /** Builds (when missing) what the scaling services run, one after the other. */
 async function buildScalingServices(): Promise<void> {
-  await ensureKubeBinaries();
-  await ensureControllerManager();
-  await ensureKedaBinaries();
+  const named = (service: string) => (error: Error) => {
+    throw new ServiceStartError(service, `building it failed: ${error.message}`, "");
+  };
+  await ensureKubeBinaries().catch(named("kube"));
+  await ensureControllerManager().catch(named("kcm"));
+  await ensureKedaBinaries().catch(named("keda"));
 }
 
 async function main(): Promise<number> {

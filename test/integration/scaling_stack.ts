@@ -100,7 +100,15 @@ export async function openScalingStack(options: ScalingStackOptions): Promise<Sc
   const effectsDir = await Deno.makeTempDir({ prefix: `jobpool-${options.prefix}-` });
   const client = await newClient(access);
   const api = await kubeRest(kube().kubeconfig);
-  const cleanups: (() => Promise<void> | void)[] = [() => client.close(), () => api.close()];
+  // Run in reverse: the folder goes last, after the workers writing into it.
+  const cleanups: (() => Promise<void> | void)[] = [
+    () =>
+      Deno.env.get("JOBPOOL_TEST_KEEP_SCALING_FILES")
+        ? undefined
+        : Deno.remove(effectsDir, { recursive: true }),
+    () => client.close(),
+    () => api.close(),
+  ];
   const close = async () => {
     for (const cleanup of cleanups.reverse()) {
       try {
@@ -148,8 +156,6 @@ export async function openScalingStack(options: ScalingStackOptions): Promise<Sc
     const admin = createKafkaClient(config.kafka).admin();
     await admin.connect();
     cleanups.push(() => admin.disconnect());
-    cleanups.push(() => Deno.remove(effectsDir, { recursive: true }));
-    if (Deno.env.get("JOBPOOL_TEST_KEEP_SCALING_FILES")) cleanups.pop();
     return {
       access,
       api,
