@@ -15,6 +15,7 @@ Deno.test("applyDefaults fills in every schema default", () => {
     pool: { min: 1, max: 10 },
     replicas: { min: 1, max: 10 },
     scaling: {
+      mode: "keda",
       lagThreshold: 50,
       activationLagThreshold: 0,
       pollingInterval: 30,

@@ -108,6 +108,13 @@ export const jobWorkerPoolSpecSchema = {
   required: ["image", "kafka"],
   "x-kubernetes-validations": [
     {
+      rule: "self.scaling.mode != 'none' || self.replicas.min == self.replicas.max",
+      message: "scaling.mode none runs a fixed number of replicas: set replicas.min equal to " +
+        "replicas.max",
+      fieldPath: ".replicas.min",
+      reason: "FieldValueInvalid",
+    },
+    {
       rule: "self.scaling.allowIdleConsumers || self.replicas.max <= self.kafka.topic.partitions",
       message: "replicas.max must not exceed kafka.topic.partitions: replicas beyond the " +
         "partition count get no partition and sit idle; lower replicas.max, add partitions, " +
@@ -298,6 +305,14 @@ export const jobWorkerPoolSpecSchema = {
       description: "The KEDA Kafka lag trigger.",
       default: {},
       properties: {
+        mode: {
+          type: "string",
+          description: "keda: KEDA scales the Deployment between replicas.min and max on " +
+            "consumer lag. none: no scaler; the Deployment runs a fixed replicas.min replicas " +
+            "(set replicas.min equal to replicas.max).",
+          enum: ["keda", "none"],
+          default: "keda",
+        },
         lagThreshold: {
           type: "integer",
           format: "int64",

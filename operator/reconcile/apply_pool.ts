@@ -34,8 +34,6 @@ export interface AppliedPool {
   scaler: ConditionState;
   /** The applied worker Deployment, if any. */
   deploymentView: DeploymentView | undefined;
-  /** Notes for the Ready message. */
-  notes: string[];
 }
 
 /**
@@ -52,21 +50,17 @@ export async function applyPool(
 ): Promise<AppliedPool> {
   const workerSlot: BlockerSlot = {};
   const topicSlot: BlockerSlot = {};
-  const workerNotes: string[] = [];
-  const topicNotes: string[] = [];
   const [workersResult, topicResult] = await Promise.allSettled([
     applyWorkers(context, {
       pool,
       objects,
       synthesize,
       apply: blockingApplier(context.client, workerSlot, signal),
-      notes: workerNotes,
     }, signal),
     applyTopic(context, {
       pool,
       kafkaTopic: objects.kafkaTopic,
       apply: blockingApplier(context.client, topicSlot, signal),
-      notes: topicNotes,
     }, signal),
   ]);
   if (workersResult.status === "rejected") throw workersResult.reason;
@@ -78,6 +72,5 @@ export async function applyPool(
     topic: topic.state,
     scaler: workersResult.value.scaler,
     deploymentView: workersResult.value.deploymentView,
-    notes: [...workerNotes, ...topicNotes],
   };
 }

@@ -111,7 +111,6 @@ export class PoolReconciler implements Reconciler {
       topic: applied.topic,
       scaler: applied.scaler,
       deployment: applied.deploymentView,
-      notes: applied.notes,
       lag: lag ? await lag.read(pool, signal) : undefined,
     }, signal);
     if (applied.blocker) return { requeueAfterMs: this.#blockedRequeueMs() };

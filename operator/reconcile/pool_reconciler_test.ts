@@ -17,9 +17,24 @@ import { PoolReconciler } from "./pool_reconciler.ts";
 import { POOL_RESOURCE } from "./pool_resource.ts";
 import type { Synthesize } from "./synthesis.ts";
 
+/**
+ * Status the other controllers write, as they would report a healthy object:
+ * kube-controller-manager on Deployments, KEDA on ScaledObjects, Strimzi on KafkaTopics.
+ */
+const HEALTHY_STATUS: Record<string, unknown> = {
+  deployments: {
+    replicas: 1,
+    conditions: [{ type: "Available", status: "True", reason: "MinimumReplicasAvailable" }],
+  },
+  scaledobjects: { conditions: [{ type: "Ready", status: "True", reason: "ScaledObjectReady" }] },
+  kafkatopics: { conditions: [{ type: "Ready", status: "True" }] },
+};
+
 /** An in-memory API: objects by `plural/namespace/name`; some plurals "not served". */
 class MemoryClient implements KubeClient {
   objects = new Map<string, KubeObject>();
+  /** Whether new Deployments, ScaledObjects and KafkaTopics get a healthy status at once. */
+  healthy = true;
   notServed = new Set<string>();
   rejected = new Map<string, string>();
   applied: Array<{ plural: string; object: KubeObject; subresource?: string }> = [];
@@ -70,6 +85,9 @@ class MemoryClient implements KubeClient {
       metadata: { ...existing?.metadata, ...object.metadata },
     };
     merged.metadata.resourceVersion = String(++this.#rv);
+    if (this.healthy && !existing && HEALTHY_STATUS[type.plural]) {
+      (merged as KubeObject)["status"] = structuredClone(HEALTHY_STATUS[type.plural]);
+    }
     this.objects.set(key, merged as KubeObject);
     return Promise.resolve(structuredClone(merged as KubeObject));
   }
@@ -172,7 +190,9 @@ Deno.test("PoolReconciler: missing KEDA and Strimzi → CRDNotInstalled, fixed r
   await reconciler.reconcile("ns/p", signal);
   assert.equal(cond("ScalerReady")?.reason, "CRDNotInstalled");
   assert.equal(cond("TopicReady")?.reason, "CRDNotInstalled");
-  assert.equal(cond("Ready")?.status, "True");
+  assert.equal(cond("Ready")?.status, "False", "the topic is not provisioned, nothing scales");
+  assert.equal(cond("Ready")?.reason, "TopicNotReady");
+  assert.match(cond("Ready")?.message ?? "", /also ScalerReady is False \(CRDNotInstalled\)/);
   const deployment = client.objects.get("deployments/ns/p-worker");
   assert.equal((deployment?.["spec"] as { replicas?: number }).replicas, 1);
 });
@@ -244,6 +264,7 @@ Deno.test("PoolReconciler: a topic retained from a deleted pool is adopted", asy
         "jobpool.dev/pool-name": "old",
       },
     },
+    status: HEALTHY_STATUS["kafkatopics"],
   });
   await reconciler.reconcile("ns/p", signal);
   assert.equal(cond("Ready")?.status, "True");
@@ -309,19 +330,50 @@ Deno.test("PoolReconciler: a failing branch does not end the reconcile while the
   assert.ok(client.objects.has("deployments/ns/p-worker"));
 });
 
-Deno.test("PoolReconciler: ScalerReady is Unknown until KEDA reports on the ScaledObject", async () => {
+Deno.test("PoolReconciler: Ready waits for KEDA, Strimzi and the Deployment to report", async () => {
   const { client, reconciler, cond } = setup();
+  client.healthy = false;
   await reconciler.reconcile("ns/p", signal);
   assert.equal(cond("ScalerReady")?.status, "Unknown");
   assert.equal(cond("ScalerReady")?.reason, "WaitingForKeda");
-  assert.equal(cond("Ready")?.status, "True");
-  const scaled = client.objects.get("scaledobjects/ns/p-scaler")!;
-  scaled["status"] = {
-    conditions: [{ type: "Ready", status: "True", reason: "ScaledObjectReady" }],
-  };
+  assert.equal(cond("Ready")?.status, "Unknown");
+  assert.equal(cond("Ready")?.reason, "TopicNotReady");
+  for (const [key, status] of Object.entries(HEALTHY_STATUS)) {
+    const object = [...client.objects.entries()].find(([k]) => k.startsWith(`${key}/`))?.[1];
+    object!["status"] = structuredClone(status);
+  }
   await reconciler.reconcile("ns/p", signal);
   assert.equal(cond("ScalerReady")?.status, "True");
   assert.equal(cond("ScalerReady")?.reason, "ScalerReady");
+  assert.equal(cond("Ready")?.status, "True");
+  client.objects.get("scaledobjects/ns/p-scaler")!["status"] = {
+    conditions: [{ type: "Ready", status: "False", reason: "TriggerError", message: "no topic" }],
+  };
+  await reconciler.reconcile("ns/p", signal);
+  assert.equal(cond("Ready")?.status, "False");
+  assert.equal(cond("Ready")?.reason, "ScalerNotReady");
+  assert.match(cond("Ready")?.message ?? "", /ScalerReady is False.*\(TriggerError\): no topic/);
+});
+
+Deno.test("PoolReconciler: scaling.mode none → no KEDA objects, ScalerReady NotManaged", async () => {
+  const p = pool("p", { replicas: { min: 2, max: 2 }, scaling: { mode: "none" } });
+  const { client, reconciler, cond } = setup({ pools: [p] });
+  client.objects.set("scaledobjects/ns/p-scaler", {
+    apiVersion: "keda.sh/v1alpha1",
+    kind: "ScaledObject",
+    metadata: {
+      name: "p-scaler",
+      namespace: "ns",
+      ownerReferences: [{ apiVersion: "jobpool.dev/v1alpha1", kind: "x", name: "p", uid: "uid-p" }],
+    },
+  });
+  await reconciler.reconcile("ns/p", signal);
+  assert.equal(client.objects.has("scaledobjects/ns/p-scaler"), false, "the old scaler is gone");
+  assert.equal(cond("ScalerReady")?.status, "True");
+  assert.equal(cond("ScalerReady")?.reason, "NotManaged");
+  assert.equal(cond("Ready")?.status, "True");
+  const deployment = client.objects.get("deployments/ns/p-worker");
+  assert.equal((deployment?.["spec"] as { replicas?: number }).replicas, 2);
 });
 
 Deno.test("PoolReconciler: the pool that loses a group conflict has its workers stopped", async () => {

@@ -30,8 +30,6 @@ export interface StatusParts {
   scaler: ConditionState;
   /** The applied worker Deployment, if any. */
   deployment: DeploymentView | undefined;
-  /** Notes for the Ready message. */
-  notes?: string[];
   /** The group's lag, when read. */
   lag?: number | undefined;
 }

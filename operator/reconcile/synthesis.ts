@@ -12,8 +12,8 @@ import { type ConditionState, REASONS } from "./conditions.ts";
 export interface SynthesizedObjects {
   /** The worker Deployment. */
   deployment: object;
-  /** The KEDA ScaledObject. */
-  scaledObject: object;
+  /** The KEDA ScaledObject; none with `scaling.mode: none`. */
+  scaledObject?: object | undefined;
   /** The KEDA TriggerAuthentication, with SASL or a TLS CA. */
   triggerAuthentication?: object | undefined;
   /** The Strimzi KafkaTopic, with `topicProvisioning.mode: strimzi`. */

@@ -24,8 +24,6 @@ export interface WorkersInput {
   synthesize: Synthesize;
   /** Applies one object. */
   apply: Applier;
-  /** Notes for the Ready message (appended to). */
-  notes: string[];
 }
 
 /** `ScalerReady` and the applied Deployment. */

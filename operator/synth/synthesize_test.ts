@@ -160,7 +160,7 @@ Deno.test("the worker gets its Kafka settings, Secrets by reference", () => {
 Deno.test("the default consumer group is the pool's own, in worker and scaler alike", () => {
   const { deployment, scaledObject } = synthesizePool(minimal);
   assert.equal(envValue(deployment, "KAFKA_JOB_CONSUMER_GROUP"), "jobpool.shop.minimal");
-  const triggers = (scaledObject.spec as { triggers: { metadata: Record<string, string> }[] })
+  const triggers = (scaledObject?.spec as { triggers: { metadata: Record<string, string> }[] })
     .triggers;
   assert.equal(triggers[0]?.metadata.consumerGroup, "jobpool.shop.minimal");
   assert.equal(triggers[0]?.metadata.offsetResetPolicy, envValue(deployment, "KAFKA_OFFSET_RESET"));
@@ -175,7 +175,7 @@ Deno.test("a TriggerAuthentication exists only when KEDA needs credentials", () 
 Deno.test("same-namespace objects are owned by the pool; the topic never is", () => {
   const objects = synthesizePool(strimziRetain);
   for (const object of [objects.deployment, objects.scaledObject]) {
-    assert.deepEqual(object.metadata.ownerReferences, [{
+    assert.deepEqual(object?.metadata.ownerReferences, [{
       apiVersion: "jobpool.dev/v1alpha1",
       blockOwnerDeletion: true,
       controller: true,
@@ -226,4 +226,17 @@ Deno.test("worker Pods carry the labels the chart's PodMonitor selects on", () =
   const selector = (deployment.spec as { selector: { matchLabels: Record<string, string> } })
     .selector.matchLabels;
   assert.equal(selector["app.kubernetes.io/managed-by"], undefined, "the selector is unchanged");
+});
+
+Deno.test("scaling.mode none: no KEDA objects, a fixed replica count", () => {
+  const fixed = synthesizePool({
+    ...saslTls,
+    spec: { ...saslTls.spec, scaling: { ...saslTls.spec.scaling, mode: "none" } },
+  });
+  assert.equal(fixed.scaledObject, undefined);
+  assert.equal(fixed.triggerAuthentication, undefined);
+  assert.equal(
+    (fixed.deployment.spec as { replicas?: number }).replicas,
+    saslTls.spec.replicas.min,
+  );
 });

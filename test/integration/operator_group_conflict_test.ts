@@ -20,6 +20,7 @@ import {
   sharedKube,
   startTestOperator,
 } from "./operator_support.ts";
+import { startStandIns } from "./operator_stand_ins.ts";
 
 Deno.test("the incumbent keeps a contested consumer group; freeing it wakes the loser", async () => {
   const access = sharedKube();
@@ -33,6 +34,7 @@ Deno.test("the incumbent keeps a contested consumer group; freeing it wakes the 
     resyncPeriodMs: 3_600_000,
     watchdogMs: 90_000,
   });
+  const standIns = startStandIns(client, [namespace]);
   const pool = (name: string, consumerGroup: string) =>
     poolManifest(namespace, name, {
       kafka: {
@@ -75,6 +77,7 @@ Deno.test("the incumbent keeps a contested consumer group; freeing it wakes the 
       () => getJson(access, ["deployment", "older-worker", "-n", namespace]),
     );
   } finally {
+    await standIns.stop();
     await operator.stop();
     client.close();
   }
