@@ -219,8 +219,9 @@ export const jobWorkerPoolSpecSchema = {
         },
         consumerGroup: {
           type: "string",
-          description: "The consumer group; defaults to jobpool.<namespace>.<name>. Two pools " +
-            "must not share one.",
+          description: "The consumer group; defaults to jobpool.<namespace>.<name>. Groups are " +
+            "cluster-wide: two pools on one Kafka cluster must not share one, whatever their " +
+            "namespaces (the later one is stopped with ConsumerGroupConflict).",
           minLength: 1,
           maxLength: 249,
           pattern: "^[a-zA-Z0-9._-]+$",

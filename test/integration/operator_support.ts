@@ -105,7 +105,10 @@ export async function newClient(access: KubeAccess): Promise<HttpKubeClient> {
 /** Options of {@linkcode startTestOperator}. */
 export interface TestOperatorOptions {
   client: HttpKubeClient;
+  /** The Lease's namespace, and the only one watched unless `watchAllNamespaces`. */
   namespace: string;
+  /** Watch pools in every namespace (as the operator does by default). */
+  watchAllNamespaces?: boolean;
   identity?: string;
   metricsPort?: number;
   lag?: LagReader;
@@ -129,7 +132,7 @@ export function startTestOperator(options: TestOperatorOptions): Promise<Running
       renewDeadlineMs: 3_000,
       retryPeriodMs: 500,
     },
-    watchNamespace: options.namespace,
+    watchNamespace: options.watchAllNamespaces ? undefined : options.namespace,
     metricsPort: options.metricsPort,
     resyncPeriodMs: options.resyncPeriodMs ?? 30_000,
     watchdogMs: options.watchdogMs ?? 30_000,
