@@ -122,8 +122,8 @@ export function crdReferenceMarkdown(): string {
     "## Status",
     "",
     "`status.observedGeneration`, `replicas` (the Deployment's), `consumerGroup` and, with",
-    "`OPERATOR_LAG=true`, `lag` (the group's total lag, when the operator can reach Kafka), and",
-    "four conditions:",
+    "`OPERATOR_LAG=true`, `lag` (the group's total lag, read apart from reconciles and cleared when",
+    "Kafka cannot be reached), and four conditions:",
     ...status,
     "",
   ].join("\n");

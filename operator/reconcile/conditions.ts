@@ -132,8 +132,6 @@ export interface StatusInput {
   scaler: ConditionState;
   /** Name and status of the worker Deployment, when it was applied. */
   deployment?: { name: string; status: DeploymentStatusView | undefined } | undefined;
-  /** The group's total lag, when the operator could read it. */
-  lag?: number | undefined;
 }
 
 /** The status to write: conditions in the fixed order Ready, TopicReady, ScalerReady, Available. */
@@ -167,7 +165,6 @@ export function computeStatus(input: StatusInput): JobWorkerPoolStatus {
     replicas: input.deployment?.status?.replicas ?? 0,
     consumerGroup: input.consumerGroup,
   };
-  if (input.lag !== undefined) status.lag = input.lag;
   return status;
 }
 
