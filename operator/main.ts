@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   const lag = config.lag ? createKafkaLagReader({ client }) : undefined;
   const operator = await startOperator({
     client,
-    synthesize: (pool, options) => synthesizePool(pool, options),
+    synthesize: synthesizePool,
     identity: config.identity,
     lease: config.lease,
     watchNamespace: config.watchNamespace,

@@ -115,6 +115,19 @@ export const jobWorkerPoolSpecSchema = {
       reason: "FieldValueInvalid",
     },
     {
+      rule: "!has(self.scaling.fallback) || self.scaling.fallback.replicas <= self.replicas.max",
+      message: "scaling.fallback.replicas must not exceed replicas.max",
+      fieldPath: ".scaling.fallback.replicas",
+      reason: "FieldValueInvalid",
+    },
+    {
+      rule: "self.scaling.mode == 'keda' || !has(self.scaling.fallback)",
+      message: "scaling.fallback needs scaling.mode keda: without a scaler there is nothing to " +
+        "fall back from",
+      fieldPath: ".scaling.fallback",
+      reason: "FieldValueInvalid",
+    },
+    {
       rule: "self.scaling.allowIdleConsumers || self.replicas.max <= self.kafka.topic.partitions",
       message: "replicas.max must not exceed kafka.topic.partitions: replicas beyond the " +
         "partition count get no partition and sit idle; lower replicas.max, add partitions, " +
@@ -346,6 +359,39 @@ export const jobWorkerPoolSpecSchema = {
           type: "boolean",
           description: "Allow more replicas than partitions (the extra ones sit idle).",
           default: false,
+        },
+        fallback: {
+          type: "object",
+          description: "Replicas KEDA holds while it cannot read the lag (failureThreshold " +
+            "failed reads in a row: a missing topic, unreachable brokers, bad credentials) " +
+            "instead of leaving the pool as it was; no fallback when unset. A pool already at " +
+            "zero replicas stays there (the HPA is off at zero), so with replicas.min 0 it " +
+            "covers a running pool only. ScalerReady is False (FallbackActive) meanwhile.",
+          required: ["replicas"],
+          properties: {
+            replicas: { type: "integer", format: "int32", minimum: 0, maximum: 1000 },
+            failureThreshold: {
+              type: "integer",
+              format: "int32",
+              description: "Failed lag reads in a row before the fallback applies.",
+              minimum: 1,
+              maximum: 1000,
+              default: 3,
+            },
+            behavior: {
+              type: "string",
+              description: "static: exactly replicas; currentReplicas: keep the current count; " +
+                "currentReplicasIfHigher / IfLower: the current count when it is higher " +
+                "(lower) than replicas, else replicas.",
+              enum: [
+                "static",
+                "currentReplicas",
+                "currentReplicasIfHigher",
+                "currentReplicasIfLower",
+              ],
+              default: "static",
+            },
+          },
         },
       },
     },

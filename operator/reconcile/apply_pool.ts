@@ -10,7 +10,7 @@ import { type BlockerSlot, blockingApplier } from "./apply.ts";
 import type { ConditionState } from "./conditions.ts";
 import type { ReconcileContext } from "./context.ts";
 import type { DeploymentView } from "./status.ts";
-import type { Synthesize, SynthesizedObjects } from "./synthesis.ts";
+import type { SynthesizedObjects } from "./synthesis.ts";
 import { applyTopic } from "./topic_apply.ts";
 import { applyWorkers } from "./workers.ts";
 
@@ -20,8 +20,6 @@ export interface PoolObjectsInput {
   pool: JobWorkerPool;
   /** Its generated objects. */
   objects: SynthesizedObjects;
-  /** Builds the fixed-replica Deployment when KEDA is missing. */
-  synthesize: Synthesize;
 }
 
 /** What applying the objects came to, for the status. */
@@ -45,7 +43,7 @@ export interface AppliedPool {
  */
 export async function applyPool(
   context: ReconcileContext,
-  { pool, objects, synthesize }: PoolObjectsInput,
+  { pool, objects }: PoolObjectsInput,
   signal: AbortSignal,
 ): Promise<AppliedPool> {
   const workerSlot: BlockerSlot = {};
@@ -54,13 +52,12 @@ export async function applyPool(
     applyWorkers(context, {
       pool,
       objects,
-      synthesize,
-      apply: blockingApplier(context.client, workerSlot, signal),
+      apply: blockingApplier(context, workerSlot, signal),
     }, signal),
     applyTopic(context, {
       pool,
       kafkaTopic: objects.kafkaTopic,
-      apply: blockingApplier(context.client, topicSlot, signal),
+      apply: blockingApplier(context, topicSlot, signal),
     }, signal),
   ]);
   if (workersResult.status === "rejected") throw workersResult.reason;

@@ -99,7 +99,7 @@ export class PoolReconciler implements Reconciler {
     const objects = await consumerGroupConflict(this.#options, pool, signal) ??
       synthesizeOrBlock(synthesize, pool);
     if ("status" in objects) return await this.#blocked(pool, objects, signal);
-    const applied = await applyPool(this.#options, { pool, objects, synthesize }, signal);
+    const applied = await applyPool(this.#options, { pool, objects }, signal);
     if (applied.blocker) await this.#warn(pool, applied.blocker);
     await this.#writeStatus(pool, {
       blocked: applied.blocker,

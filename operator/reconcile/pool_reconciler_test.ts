@@ -30,6 +30,20 @@ const HEALTHY_STATUS: Record<string, unknown> = {
   kafkatopics: { conditions: [{ type: "Ready", status: "True" }] },
 };
 
+/** RFC 7386 JSON merge patch. */
+function mergePatch(target: unknown, patch: unknown): unknown {
+  if (patch === null || typeof patch !== "object" || Array.isArray(patch)) return patch;
+  const result: Record<string, unknown> =
+    target && typeof target === "object" && !Array.isArray(target)
+      ? { ...(target as Record<string, unknown>) }
+      : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete result[key];
+    else result[key] = mergePatch(result[key], value);
+  }
+  return result;
+}
+
 /** An in-memory API: objects by `plural/namespace/name`; some plurals "not served". */
 class MemoryClient implements KubeClient {
   objects = new Map<string, KubeObject>();
@@ -38,6 +52,7 @@ class MemoryClient implements KubeClient {
   notServed = new Set<string>();
   rejected = new Map<string, string>();
   applied: Array<{ plural: string; object: KubeObject; subresource?: string }> = [];
+  created: Array<{ plural: string; object: KubeObject }> = [];
   #rv = 1;
 
   #key(type: ResourceType, namespace: string | undefined, name: string): string {
@@ -79,11 +94,11 @@ class MemoryClient implements KubeClient {
       ...(options.subresource ? { subresource: options.subresource } : {}),
     });
     const existing = this.objects.get(key);
-    const merged = options.subresource === "status" ? { ...existing!, status: object["status"] } : {
-      ...existing,
-      ...structuredClone(object),
-      metadata: { ...existing?.metadata, ...object.metadata },
-    };
+    // Fields the applied object leaves out stay as they are (as with server-side apply,
+    // for fields other managers own).
+    const merged = options.subresource === "status"
+      ? { ...existing!, status: object["status"] }
+      : mergePatch(existing, structuredClone(object)) as KubeObject;
     merged.metadata.resourceVersion = String(++this.#rv);
     if (this.healthy && !existing && HEALTHY_STATUS[type.plural]) {
       (merged as KubeObject)["status"] = structuredClone(HEALTHY_STATUS[type.plural]);
@@ -97,13 +112,29 @@ class MemoryClient implements KubeClient {
     patch: unknown,
   ): Promise<KubeObject> {
     const k = this.#key(type, key.namespace, key.name);
-    const existing = this.objects.get(k)!;
-    const meta = (patch as { metadata: Record<string, unknown> }).metadata;
-    const { resourceVersion: _rv, ...rest } = meta;
-    existing.metadata = { ...existing.metadata, ...rest, resourceVersion: String(++this.#rv) };
-    return Promise.resolve(structuredClone(existing));
+    const { metadata = {}, ...rest } = patch as { metadata?: Record<string, unknown> };
+    const { resourceVersion: _rv, ...meta } = metadata;
+    const merged = mergePatch(this.objects.get(k)!, { ...rest, metadata: meta }) as KubeObject;
+    merged.metadata.resourceVersion = String(++this.#rv);
+    this.objects.set(k, merged);
+    return Promise.resolve(structuredClone(merged));
   }
-  create(_type: ResourceType, object: KubeObject): Promise<KubeObject> {
+  create(type: ResourceType, object: KubeObject): Promise<KubeObject> {
+    this.created.push({ plural: type.plural, object: structuredClone(object) });
+    if (object.metadata.name && type.plural !== "events") {
+      const key = this.#key(type, object.metadata.namespace, object.metadata.name);
+      if (this.objects.has(key)) {
+        throw new KubeApiError("create", { code: 409, reason: "AlreadyExists", message: key });
+      }
+      const stored: KubeObject = {
+        ...structuredClone(object),
+        metadata: { ...object.metadata, resourceVersion: String(++this.#rv) },
+      };
+      if (this.healthy && HEALTHY_STATUS[type.plural]) {
+        stored["status"] = structuredClone(HEALTHY_STATUS[type.plural]);
+      }
+      this.objects.set(key, stored);
+    }
     return Promise.resolve(object);
   }
   replace(_type: ResourceType, object: KubeObject): Promise<KubeObject> {
@@ -151,7 +182,7 @@ function setup(
   const clock = new FakeClock();
   const reconciler = new PoolReconciler({
     client,
-    synthesize: options.synthesize ?? ((p, o) => synthesizePool(p, o)),
+    synthesize: options.synthesize ?? synthesizePool,
     events: new EventRecorder({ client, component: "test", instance: "t", clock }),
     knownPools: () => pools,
     clock,
@@ -497,4 +528,24 @@ Deno.test("PoolReconciler: without KEDA a pool with replicas.min 0 still runs on
   await reconciler.reconcile("ns/p", signal);
   const deployment = client.objects.get("deployments/ns/p-worker");
   assert.equal((deployment?.["spec"] as { replicas?: number }).replicas, 1);
+});
+
+Deno.test("PoolReconciler: replicas are set when the Deployment is created, never applied", async () => {
+  const { client, reconciler } = setup({ pools: [pool("p", { replicas: { min: 0, max: 3 } })] });
+  await reconciler.reconcile("ns/p", signal);
+  const created = client.created.find((c) => c.plural === "deployments");
+  assert.equal((created?.object["spec"] as { replicas?: number }).replicas, 0);
+  const applied = client.applied.filter((a) => a.plural === "deployments");
+  assert.ok(applied.length > 0);
+  for (const { object } of applied) {
+    assert.equal((object["spec"] as { replicas?: number }).replicas, undefined);
+  }
+  // The HPA scales; the next reconcile leaves its count alone.
+  const stored = client.objects.get("deployments/ns/p-worker")!;
+  (stored["spec"] as { replicas?: number }).replicas = 3;
+  client.created = [];
+  await reconciler.reconcile("ns/p", signal);
+  assert.equal(client.created.filter((c) => c.plural === "deployments").length, 0);
+  const after = client.objects.get("deployments/ns/p-worker")!;
+  assert.equal((after["spec"] as { replicas?: number }).replicas, 3);
 });

@@ -34,9 +34,14 @@ export interface ScalerOutcome {
   kedaMissing: boolean;
 }
 
-/** Replicas of the Deployment when nothing scales it: `replicas.min`, at least one. */
+/**
+ * Replicas of the Deployment when nothing scales it: with `scaling.mode: none`
+ * `replicas.min` (which equals `replicas.max`); when KEDA is missing
+ * `replicas.min`, at least one (nothing would wake a pool from zero).
+ */
 export function fixedReplicas(pool: JobWorkerPool): number {
-  return Math.max(1, pool.spec.replicas.min);
+  const { min } = pool.spec.replicas;
+  return pool.spec.scaling.mode === "none" ? min : Math.max(1, min);
 }
 
 /**

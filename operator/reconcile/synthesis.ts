@@ -20,14 +20,8 @@ export interface SynthesizedObjects {
   kafkaTopic?: object | undefined;
 }
 
-/**
- * A pure function from a pool to its generated objects (`synthesizePool`);
- * with `kedaOwnsReplicas: false` the Deployment carries a fixed replica count.
- */
-export type Synthesize = (
-  pool: JobWorkerPool,
-  options: { kedaOwnsReplicas: boolean },
-) => SynthesizedObjects;
+/** A pure function from a pool to its generated objects (`synthesizePool`). */
+export type Synthesize = (pool: JobWorkerPool) => SynthesizedObjects;
 
 /** The generated objects, or `Ready=False` when the spec cannot be turned into them. */
 export function synthesizeOrBlock(
@@ -35,7 +29,7 @@ export function synthesizeOrBlock(
   pool: JobWorkerPool,
 ): SynthesizedObjects | ConditionState {
   try {
-    return synthesize(pool, { kedaOwnsReplicas: true });
+    return synthesize(pool);
   } catch (error) {
     if (!(error instanceof TypeError || error instanceof RangeError)) throw error;
     return {

@@ -45,6 +45,16 @@ export interface KafkaTrigger {
   authenticationRef?: { name: string; kind?: "TriggerAuthentication" };
 }
 
+/** What KEDA does while a trigger keeps failing. */
+export interface ScaledObjectFallback {
+  /** Failed reads in a row before the fallback applies. */
+  failureThreshold: number;
+  /** Replicas to hold meanwhile. */
+  replicas: number;
+  /** `static` (exactly `replicas`) or one of the current-replicas variants. */
+  behavior?: "static" | "currentReplicas" | "currentReplicasIfHigher" | "currentReplicasIfLower";
+}
+
 /** The `spec` of a ScaledObject, as far as jobpool uses it. */
 export interface ScaledObjectSpec {
   /** The Deployment KEDA scales. */
@@ -57,6 +67,8 @@ export interface ScaledObjectSpec {
   minReplicaCount?: number;
   /** The most replicas. */
   maxReplicaCount?: number;
+  /** Replicas to hold while the triggers fail. */
+  fallback?: ScaledObjectFallback;
   /** The lag triggers. */
   triggers: KafkaTrigger[];
 }

@@ -5,12 +5,7 @@
  * @module
  */
 
-export {
-  poolObjectList,
-  type PoolObjects,
-  type SynthesizeOptions,
-  synthesizePool,
-} from "./synthesize.ts";
+export { poolObjectList, type PoolObjects, synthesizePool } from "./synthesize.ts";
 export type { KubeObject } from "./kube_object.ts";
 export {
   commonLabels,
@@ -49,6 +44,7 @@ export {
   type KafkaTriggerMetadata,
   KEDA_API_VERSION,
   ScaledObject,
+  type ScaledObjectFallback,
   type ScaledObjectProps,
   type ScaledObjectSpec,
   type SecretTargetRef,

@@ -46,16 +46,6 @@ export interface PoolObjects {
   kafkaTopic?: KubeObject;
 }
 
-/** Options of {@linkcode synthesizePool}. */
-export interface SynthesizeOptions {
-  /**
-   * True (default) when KEDA owns the replica count: the Deployment has no
-   * `spec.replicas`. False when KEDA is missing: the Deployment runs
-   * `replicas.min` replicas (at least one, since nothing scales it up from zero).
-   */
-  kedaOwnsReplicas?: boolean;
-}
-
 const SASL_TYPES = {
   "plain": "plaintext",
   "scram-sha-256": "scram_sha256",
@@ -65,11 +55,12 @@ const SASL_TYPES = {
 /**
  * The manifests for `pool`. Pure and deterministic: the same pool gives the
  * same JSON. Applies the schema defaults first, so un-defaulted specs work.
+ *
+ * The Deployment has no `spec.replicas`: the operator sets it when it
+ * creates the Deployment (and where nothing scales it), never by server-side
+ * apply, so that KEDA's HPA owns it afterwards (see ADR 0008).
  */
-export function synthesizePool(
-  pool: JobWorkerPool,
-  options: SynthesizeOptions = {},
-): PoolObjects {
+export function synthesizePool(pool: JobWorkerPool): PoolObjects {
   const defaulted: JobWorkerPool = { ...pool, spec: applyDefaults(pool.spec) };
   const { spec } = defaulted;
   const app = new App({ outdir: "cdk8s.out", recordConstructMetadata: false });
@@ -78,16 +69,8 @@ export function synthesizePool(
     labels: commonLabels(defaulted),
     disableResourceNameHashes: true,
   });
-  const scaled = spec.scaling.mode === "keda";
-  const kedaOwnsReplicas = scaled && (options.kedaOwnsReplicas ?? true);
-  addWorkerDeployment(
-    chart,
-    defaulted,
-    kedaOwnsReplicas
-      ? {}
-      : { replicas: scaled ? Math.max(1, spec.replicas.min) : spec.replicas.min },
-  );
-  if (scaled) addScaler(chart, defaulted);
+  addWorkerDeployment(chart, defaulted);
+  if (spec.scaling.mode === "keda") addScaler(chart, defaulted);
 
   const strimzi = spec.topicProvisioning.mode === "strimzi"
     ? spec.topicProvisioning.strimzi
@@ -177,6 +160,7 @@ function addScaler(chart: Chart, pool: JobWorkerPool): void {
       cooldownPeriod: spec.scaling.cooldownPeriod,
       minReplicaCount: spec.replicas.min,
       maxReplicaCount: spec.replicas.max,
+      ...(spec.scaling.fallback ? { fallback: { ...spec.scaling.fallback } } : {}),
       triggers: [trigger],
     },
   });

@@ -135,13 +135,6 @@ Deno.test("the Deployment leaves replicas to KEDA and is hardened", () => {
   assert.ok(worker.volumeMounts.some((mount) => mount.mountPath === "/tmp"));
 });
 
-Deno.test("without KEDA the Deployment runs the minimum replicas, at least one", () => {
-  const { deployment } = synthesizePool(saslTls, { kedaOwnsReplicas: false });
-  assert.equal((deployment.spec as { replicas?: number }).replicas, 1);
-  const fixed = synthesizePool(strimziRetain, { kedaOwnsReplicas: false });
-  assert.equal((fixed.deployment.spec as { replicas?: number }).replicas, 1);
-});
-
 Deno.test("the worker gets its Kafka settings, Secrets by reference", () => {
   const { deployment } = synthesizePool(saslTls);
   assert.equal(envValue(deployment, "KAFKA_BROKERS"), "b-1.msk.example:9096,b-2.msk.example:9096");
@@ -235,8 +228,27 @@ Deno.test("scaling.mode none: no KEDA objects, a fixed replica count", () => {
   });
   assert.equal(fixed.scaledObject, undefined);
   assert.equal(fixed.triggerAuthentication, undefined);
+  assert.equal((fixed.deployment.spec as { replicas?: number }).replicas, undefined);
+});
+
+Deno.test("scaling.fallback becomes the ScaledObject's fallback", () => {
+  const withFallback = synthesizePool({
+    ...saslTls,
+    spec: {
+      ...saslTls.spec,
+      scaling: {
+        ...saslTls.spec.scaling,
+        fallback: { replicas: 2, failureThreshold: 3, behavior: "static" },
+      },
+    },
+  });
+  assert.deepEqual((withFallback.scaledObject?.spec as { fallback?: unknown }).fallback, {
+    replicas: 2,
+    failureThreshold: 3,
+    behavior: "static",
+  });
   assert.equal(
-    (fixed.deployment.spec as { replicas?: number }).replicas,
-    saslTls.spec.replicas.min,
+    (synthesizePool(saslTls).scaledObject?.spec as { fallback?: unknown }).fallback,
+    undefined,
   );
 });

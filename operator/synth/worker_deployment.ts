@@ -29,18 +29,8 @@ export const KAFKA_CA_FILE = `${KAFKA_CA_DIR}/ca.crt`;
 /** The offset reset policy of the worker and of its scaler: a new group reads from the start. */
 export const OFFSET_RESET_POLICY = "earliest";
 
-/** Options of {@linkcode addWorkerDeployment}. */
-export interface WorkerDeploymentOptions {
-  /** Replicas to set; none (KEDA owns them) when undefined. */
-  replicas?: number;
-}
-
-/** Adds the pool's worker Deployment to `chart` and returns it. */
-export function addWorkerDeployment(
-  chart: Chart,
-  pool: JobWorkerPool,
-  options: WorkerDeploymentOptions = {},
-): kplus.Deployment {
+/** Adds the pool's worker Deployment, without `spec.replicas`, to `chart` and returns it. */
+export function addWorkerDeployment(chart: Chart, pool: JobWorkerPool): kplus.Deployment {
   const { spec } = pool;
   const deployment = new kplus.Deployment(chart, "worker", {
     metadata: { name: workerName(pool), ownerReferences: ownerReferences(pool) },
@@ -50,10 +40,9 @@ export function addWorkerDeployment(
     automountServiceAccountToken: false,
     securityContext: { ensureNonRoot: true },
     terminationGracePeriod: Duration.seconds(terminationGraceSeconds(pool)),
-    ...(options.replicas === undefined ? {} : { replicas: options.replicas }),
   });
   deployment.select(kplus.LabelSelector.of({ labels: selectorLabels(pool) }));
-  if (options.replicas === undefined) deployment.markHasAutoscaler();
+  deployment.markHasAutoscaler();
 
   const container = deployment.addContainer({
     name: WORKER_CONTAINER_NAME,

@@ -34,7 +34,13 @@ Deno.test("Ready is True only when topic, scaler and workers are, and names the 
     observedPool(access, key, { what, until: (pool) => until(condition(pool, "Ready")) });
   let standIns: { stop(): Promise<void> } | undefined;
   try {
-    await applyObjects(access, poolManifest(namespace, "orders", { replicas: { min: 0, max: 3 } }));
+    await applyObjects(
+      access,
+      poolManifest(namespace, "orders", {
+        replicas: { min: 0, max: 3 },
+        scaling: { fallback: { replicas: 2 } },
+      }),
+    );
     const waiting = await settled("the first status", (ready) => ready !== undefined);
     assert.notEqual(condition(waiting, "Ready")?.status, "True", "nothing has reported yet");
     assert.equal(condition(waiting, "Ready")?.reason, "ScalerNotReady");
@@ -70,7 +76,13 @@ Deno.test("Ready is True only when topic, scaler and workers are, and names the 
     assert.equal(condition(failing, "Ready")?.reason, "ScalerNotReady");
     assert.match(condition(failing, "Ready")?.message ?? "", /TriggerError.*not working correctly/);
 
-    // With a fallback configured KEDA keeps Ready=True and raises Fallback instead.
+    // With a fallback configured (it is, in the ScaledObject) KEDA keeps Ready=True and raises
+    // Fallback instead.
+    assert.deepEqual((scaled["spec"] as { fallback?: unknown }).fallback, {
+      replicas: 2,
+      failureThreshold: 3,
+      behavior: "static",
+    });
     await writeStatus(client, RESOURCES.scaledObjects, scaled, {
       conditions: [
         kedaCondition("Ready", "True", "ScaledObjectReady"),

@@ -120,7 +120,7 @@ export interface TestOperatorOptions {
 export function startTestOperator(options: TestOperatorOptions): Promise<RunningOperator> {
   return startOperator({
     client: options.client,
-    synthesize: (pool, opts) => synthesizePool(pool, opts),
+    synthesize: synthesizePool,
     identity: options.identity ?? kubeName("operator"),
     lease: {
       namespace: options.namespace,
