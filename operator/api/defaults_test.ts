@@ -21,7 +21,12 @@ Deno.test("applyDefaults fills in every schema default", () => {
       pollingInterval: 30,
       cooldownPeriod: 300,
       allowIdleConsumers: false,
+      limitToPartitionsWithLag: false,
+      excludePersistentLag: false,
+      scaleToZeroOnInvalidOffset: false,
     },
+    podSecurityContext: { runAsUser: 65532, runAsGroup: 65532 },
+    tmpSizeLimit: "64Mi",
     resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } },
     topicProvisioning: { mode: "none" },
   });

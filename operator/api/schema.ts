@@ -11,6 +11,9 @@
  * @module
  */
 
+import { podFields } from "./schema_pod.ts";
+import { scalingSchema } from "./schema_scaling.ts";
+
 /** Environment variables the operator sets on the worker; a pool's `env` cannot set them. */
 export const RESERVED_ENV_NAMES = [
   "KAFKA_BROKERS",
@@ -23,6 +26,8 @@ export const RESERVED_ENV_NAMES = [
   "KAFKA_OFFSET_RESET",
   "KAFKA_TLS",
   "KAFKA_TLS_CA_FILE",
+  "KAFKA_TLS_CERT_FILE",
+  "KAFKA_TLS_KEY_FILE",
   "KAFKA_SASL_MECHANISM",
   "KAFKA_SASL_USERNAME",
   "KAFKA_SASL_PASSWORD",
@@ -254,12 +259,29 @@ export const jobWorkerPoolSpecSchema = {
                 key: { ...dataKey, default: "ca.crt" },
               },
             },
+            clientCertSecretRef: {
+              type: "object",
+              description: "A Secret holding a client certificate and its key, for brokers " +
+                "that require mutual TLS (a kubernetes.io/tls Secret fits); the workers mount " +
+                "it and KEDA reads it through the TriggerAuthentication.",
+              required: ["name"],
+              properties: {
+                name: objectName,
+                certKey: { ...dataKey, default: "tls.crt" },
+                keyKey: { ...dataKey, default: "tls.key" },
+              },
+            },
           },
           "x-kubernetes-validations": [
             {
               rule: "self.enabled || !has(self.caSecretRef)",
               message: "caSecretRef needs enabled: true",
               fieldPath: ".caSecretRef",
+            },
+            {
+              rule: "self.enabled || !has(self.clientCertSecretRef)",
+              message: "clientCertSecretRef needs enabled: true",
+              fieldPath: ".clientCertSecretRef",
             },
           ],
         },
@@ -314,87 +336,7 @@ export const jobWorkerPoolSpecSchema = {
         max: { type: "integer", format: "int32", minimum: 1, maximum: 1000, default: 10 },
       },
     },
-    scaling: {
-      type: "object",
-      description: "The KEDA Kafka lag trigger.",
-      default: {},
-      properties: {
-        mode: {
-          type: "string",
-          description: "keda: KEDA scales the Deployment between replicas.min and max on " +
-            "consumer lag. none: no scaler; the Deployment runs a fixed replicas.min replicas " +
-            "(set replicas.min equal to replicas.max).",
-          enum: ["keda", "none"],
-          default: "keda",
-        },
-        lagThreshold: {
-          type: "integer",
-          format: "int64",
-          description: "Target lag per replica.",
-          minimum: 1,
-          default: 50,
-        },
-        activationLagThreshold: {
-          type: "integer",
-          format: "int64",
-          description: "Lag above which the pool scales up from zero replicas.",
-          minimum: 0,
-          default: 0,
-        },
-        pollingInterval: {
-          type: "integer",
-          format: "int32",
-          description: "Seconds between lag checks.",
-          minimum: 1,
-          default: 30,
-        },
-        cooldownPeriod: {
-          type: "integer",
-          format: "int32",
-          description: "Seconds after the last activation before scaling to zero.",
-          minimum: 0,
-          default: 300,
-        },
-        allowIdleConsumers: {
-          type: "boolean",
-          description: "Allow more replicas than partitions (the extra ones sit idle).",
-          default: false,
-        },
-        fallback: {
-          type: "object",
-          description: "Replicas KEDA holds while it cannot read the lag (failureThreshold " +
-            "failed reads in a row: a missing topic, unreachable brokers, bad credentials) " +
-            "instead of leaving the pool as it was; no fallback when unset. A pool already at " +
-            "zero replicas stays there (the HPA is off at zero), so with replicas.min 0 it " +
-            "covers a running pool only. ScalerReady is False (FallbackActive) meanwhile.",
-          required: ["replicas"],
-          properties: {
-            replicas: { type: "integer", format: "int32", minimum: 0, maximum: 1000 },
-            failureThreshold: {
-              type: "integer",
-              format: "int32",
-              description: "Failed lag reads in a row before the fallback applies.",
-              minimum: 1,
-              maximum: 1000,
-              default: 3,
-            },
-            behavior: {
-              type: "string",
-              description: "static: exactly replicas; currentReplicas: keep the current count; " +
-                "currentReplicasIfHigher / IfLower: the current count when it is higher " +
-                "(lower) than replicas, else replicas.",
-              enum: [
-                "static",
-                "currentReplicas",
-                "currentReplicasIfHigher",
-                "currentReplicasIfLower",
-              ],
-              default: "static",
-            },
-          },
-        },
-      },
-    },
+    scaling: scalingSchema,
     env: {
       type: "array",
       description: "Extra environment variables for the worker (database, SMTP, ...).",
@@ -460,6 +402,7 @@ export const jobWorkerPoolSpecSchema = {
         },
       },
     },
+    ...podFields,
     resources: {
       type: "object",
       description: "Worker container resources.",

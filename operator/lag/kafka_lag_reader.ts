@@ -3,7 +3,7 @@
  * lag is on). One admin client per Kafka cluster and credentials is kept and
  * reused across pools and reads; a failing one is dropped and rebuilt on the
  * next read, and one unused for `idleMs` is closed. SASL credentials, a CA
- * and a client certificate come from the pool's Secrets.
+ * and a client certificate (mutual TLS) come from the pool's Secrets.
  *
  * @module
  */
@@ -137,6 +137,11 @@ export async function kafkaConfigOf(
     const tls: TlsSettings = { enabled: true, rejectUnauthorized: true };
     const ca = kafka.tls.caSecretRef;
     if (ca) tls.ca = await secretKey(ca.name, ca.key);
+    const clientCert = kafka.tls.clientCertSecretRef;
+    if (clientCert) {
+      tls.cert = await secretKey(clientCert.name, clientCert.certKey);
+      tls.key = await secretKey(clientCert.name, clientCert.keyKey);
+    }
     config.tls = tls;
   }
   if (kafka.sasl) {

@@ -25,7 +25,11 @@ Deno.test("kafkaConfigOf: SASL credentials and a CA from the pool's Secrets", as
     image: "worker:1",
     kafka: {
       bootstrapServers: ["kafka:9093"],
-      tls: { enabled: true, caSecretRef: { name: "kafka-ca" } },
+      tls: {
+        enabled: true,
+        caSecretRef: { name: "kafka-ca" },
+        clientCertSecretRef: { name: "client" },
+      },
       sasl: { mechanism: "scram-sha-512", secretRef: { name: "creds" } },
     },
   });
@@ -33,6 +37,7 @@ Deno.test("kafkaConfigOf: SASL credentials and a CA from the pool's Secrets", as
     secretsClient({
       "ns/kafka-ca": { "ca.crt": base64("-----BEGIN CERTIFICATE-----\nX\n") },
       "ns/creds": { username: base64("svc"), password: base64("s3cret") },
+      "ns/client": { "tls.crt": base64("CERT"), "tls.key": base64("KEY") },
     }),
     pool,
   );
@@ -40,6 +45,8 @@ Deno.test("kafkaConfigOf: SASL credentials and a CA from the pool's Secrets", as
     enabled: true,
     rejectUnauthorized: true,
     ca: "-----BEGIN CERTIFICATE-----\nX\n",
+    cert: "CERT",
+    key: "KEY",
   });
   assert.deepEqual(config.sasl, {
     mechanism: "scram-sha-512",

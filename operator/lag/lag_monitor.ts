@@ -80,7 +80,9 @@ export async function runLagMonitor(
 /** The identity of a pool's Kafka cluster and credentials (what one admin client serves). */
 export function lagClusterKey(pool: JobWorkerPool): string {
   const { kafka } = pool.spec;
-  const secrets = kafka.sasl || kafka.tls.caSecretRef ? pool.metadata.namespace : undefined;
+  const secrets = kafka.sasl || kafka.tls.caSecretRef || kafka.tls.clientCertSecretRef
+    ? pool.metadata.namespace
+    : undefined;
   return JSON.stringify([
     [...kafka.bootstrapServers].sort(),
     kafka.tls,

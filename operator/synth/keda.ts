@@ -29,6 +29,12 @@ export interface KafkaTriggerMetadata {
   offsetResetPolicy: "earliest" | "latest";
   /** Whether replicas beyond the partition count are allowed (they sit idle). */
   allowIdleConsumers: "true" | "false";
+  /** Whether only partitions with lag count towards the replica cap. */
+  limitToPartitionsWithLag: "true" | "false";
+  /** Whether partitions whose offset does not move are left out of the lag. */
+  excludePersistentLag: "true" | "false";
+  /** Whether a partition without a valid committed offset lets the pool scale to zero. */
+  scaleToZeroOnInvalidOffset: "true" | "false";
   /** `plaintext`, `scram_sha256` or `scram_sha512`; credentials come from the authentication. */
   sasl?: "plaintext" | "scram_sha256" | "scram_sha512";
   /** `enable` for TLS to the brokers. */
@@ -69,6 +75,8 @@ export interface ScaledObjectSpec {
   maxReplicaCount?: number;
   /** Replicas to hold while the triggers fail. */
   fallback?: ScaledObjectFallback;
+  /** The HPA KEDA creates: its scaling behavior (autoscaling/v2, passed through). */
+  advanced?: { horizontalPodAutoscalerConfig?: { behavior?: unknown } };
   /** The lag triggers. */
   triggers: KafkaTrigger[];
 }

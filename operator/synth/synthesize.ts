@@ -123,6 +123,11 @@ function addScaler(chart: Chart, pool: JobWorkerPool): void {
     const { name, key } = spec.kafka.tls.caSecretRef;
     secretRefs.push({ parameter: "ca", name, key });
   }
+  if (spec.kafka.tls.clientCertSecretRef) {
+    const { name, certKey, keyKey } = spec.kafka.tls.clientCertSecretRef;
+    secretRefs.push({ parameter: "cert", name, key: certKey });
+    secretRefs.push({ parameter: "key", name, key: keyKey });
+  }
   if (secretRefs.length > 0) {
     new TriggerAuthentication(chart, "kafka-auth", {
       metadata: { name: triggerAuthenticationName(pool), ownerReferences: owners },
@@ -139,7 +144,10 @@ function addScaler(chart: Chart, pool: JobWorkerPool): void {
       lagThreshold: String(spec.scaling.lagThreshold),
       activationLagThreshold: String(spec.scaling.activationLagThreshold),
       offsetResetPolicy: OFFSET_RESET_POLICY,
-      allowIdleConsumers: String(spec.scaling.allowIdleConsumers) as "true" | "false",
+      allowIdleConsumers: flag(spec.scaling.allowIdleConsumers),
+      limitToPartitionsWithLag: flag(spec.scaling.limitToPartitionsWithLag),
+      excludePersistentLag: flag(spec.scaling.excludePersistentLag),
+      scaleToZeroOnInvalidOffset: flag(spec.scaling.scaleToZeroOnInvalidOffset),
       ...(spec.kafka.sasl ? { sasl: SASL_TYPES[spec.kafka.sasl.mechanism] } : {}),
       ...(spec.kafka.tls.enabled ? { tls: "enable" as const } : {}),
     },
@@ -161,9 +169,17 @@ function addScaler(chart: Chart, pool: JobWorkerPool): void {
       minReplicaCount: spec.replicas.min,
       maxReplicaCount: spec.replicas.max,
       ...(spec.scaling.fallback ? { fallback: { ...spec.scaling.fallback } } : {}),
+      ...(spec.scaling.behavior
+        ? { advanced: { horizontalPodAutoscalerConfig: { behavior: spec.scaling.behavior } } }
+        : {}),
       triggers: [trigger],
     },
   });
+}
+
+/** KEDA's trigger metadata is all strings. */
+function flag(value: boolean): "true" | "false" {
+  return value ? "true" : "false";
 }
 
 /** The objects of a pool as one list, in apply order (auth before the scaler that uses it). */
