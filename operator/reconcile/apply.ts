@@ -7,7 +7,6 @@
  */
 
 import { isApiError, isResourceNotServed, KubeApiError } from "../runtime/kube_client.ts";
-import type { KubeClient } from "../runtime/kube_client.ts";
 import {
   type KubeObject,
   RESOURCES,
@@ -15,6 +14,7 @@ import {
   resourceTypeOf,
 } from "../runtime/resources.ts";
 import { type ConditionState, REASONS } from "./conditions.ts";
+import type { ReconcileContext } from "./context.ts";
 
 /** The kinds the operator applies. */
 export const APPLIED_TYPES: readonly ResourceType[] = [
@@ -28,8 +28,18 @@ export const APPLIED_TYPES: readonly ResourceType[] = [
 /** The applied object; `"notServed"` when its CRD is missing; `undefined` when it blocked. */
 export type ApplyOutcome = KubeObject | "notServed" | undefined;
 
+/** Options of an {@linkcode Applier}. */
+export interface ApplyObjectOptions {
+  /**
+   * Fields set only when the object is created (by a create before the
+   * apply), e.g. a Deployment's `spec.replicas`: server-side apply then never
+   * owns them, and whoever changes them later (an HPA) keeps them.
+   */
+  onCreate?: (object: KubeObject) => KubeObject;
+}
+
 /** Applies one object (see {@linkcode blockingApplier}). */
-export type Applier = (object: object) => Promise<ApplyOutcome>;
+export type Applier = (object: object, options?: ApplyObjectOptions) => Promise<ApplyOutcome>;
 
 /** Where an applier records the first blocking condition it meets. */
 export interface BlockerSlot {
@@ -42,13 +52,13 @@ export interface BlockerSlot {
  * returns `undefined` for it; a missing CRD gives `"notServed"`.
  */
 export function blockingApplier(
-  client: KubeClient,
+  context: ReconcileContext,
   slot: BlockerSlot,
   signal: AbortSignal,
 ): Applier {
-  return async (object) => {
+  return async (object, options = {}) => {
     try {
-      return await applyObject(client, object as KubeObject, signal);
+      return await applyObject(context, object as KubeObject, options, signal);
     } catch (error) {
       if (isResourceNotServed(error)) return "notServed";
       const state = blockingState(error, object as KubeObject);
@@ -60,15 +70,29 @@ export function blockingApplier(
 }
 
 async function applyObject(
-  client: KubeClient,
+  context: ReconcileContext,
   object: KubeObject,
+  options: ApplyObjectOptions,
   signal: AbortSignal,
 ): Promise<KubeObject> {
+  const { client, cache } = context;
   const type = resourceTypeOf(object, APPLIED_TYPES);
   if (!type) {
     throw new TypeError(
       `Cannot apply ${object.apiVersion}/${object.kind}: the operator does not know this kind`,
     );
+  }
+  if (options.onCreate) {
+    const key = { namespace: object.metadata.namespace ?? "", name: object.metadata.name ?? "" };
+    const exists = cache?.(type, `${key.namespace}/${key.name}`) ??
+      await client.get(type, key, signal);
+    if (!exists) {
+      try {
+        await client.create(type, options.onCreate(structuredClone(object)), signal);
+      } catch (error) {
+        if (!isApiError(error, 409)) throw error; // Created meanwhile: apply it.
+      }
+    }
   }
   return await client.apply(type, object, { signal });
 }

@@ -10,7 +10,7 @@ import { type BlockerSlot, blockingApplier } from "./apply.ts";
 import type { ConditionState } from "./conditions.ts";
 import type { ReconcileContext } from "./context.ts";
 import type { DeploymentView } from "./status.ts";
-import type { Synthesize, SynthesizedObjects } from "./synthesis.ts";
+import type { SynthesizedObjects } from "./synthesis.ts";
 import { applyTopic } from "./topic_apply.ts";
 import { applyWorkers } from "./workers.ts";
 
@@ -20,8 +20,6 @@ export interface PoolObjectsInput {
   pool: JobWorkerPool;
   /** Its generated objects. */
   objects: SynthesizedObjects;
-  /** Builds the fixed-replica Deployment when KEDA is missing. */
-  synthesize: Synthesize;
 }
 
 /** What applying the objects came to, for the status. */
@@ -34,8 +32,6 @@ export interface AppliedPool {
   scaler: ConditionState;
   /** The applied worker Deployment, if any. */
   deploymentView: DeploymentView | undefined;
-  /** Notes for the Ready message. */
-  notes: string[];
 }
 
 /**
@@ -47,26 +43,21 @@ export interface AppliedPool {
  */
 export async function applyPool(
   context: ReconcileContext,
-  { pool, objects, synthesize }: PoolObjectsInput,
+  { pool, objects }: PoolObjectsInput,
   signal: AbortSignal,
 ): Promise<AppliedPool> {
   const workerSlot: BlockerSlot = {};
   const topicSlot: BlockerSlot = {};
-  const workerNotes: string[] = [];
-  const topicNotes: string[] = [];
   const [workersResult, topicResult] = await Promise.allSettled([
     applyWorkers(context, {
       pool,
       objects,
-      synthesize,
-      apply: blockingApplier(context.client, workerSlot, signal),
-      notes: workerNotes,
+      apply: blockingApplier(context, workerSlot, signal),
     }, signal),
     applyTopic(context, {
       pool,
       kafkaTopic: objects.kafkaTopic,
-      apply: blockingApplier(context.client, topicSlot, signal),
-      notes: topicNotes,
+      apply: blockingApplier(context, topicSlot, signal),
     }, signal),
   ]);
   if (workersResult.status === "rejected") throw workersResult.reason;
@@ -78,6 +69,5 @@ export async function applyPool(
     topic: topic.state,
     scaler: workersResult.value.scaler,
     deploymentView: workersResult.value.deploymentView,
-    notes: [...workerNotes, ...topicNotes],
   };
 }

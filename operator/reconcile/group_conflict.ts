@@ -1,7 +1,8 @@
 /**
- * The consumer-group conflict path: when another pool owns this pool's
- * consumer group, this pool is `Ready=False` and its workers are stopped,
- * since two pools must never consume one group.
+ * The consumer-group conflict path: when another pool on the same Kafka
+ * cluster (in any watched namespace) owns this pool's consumer group, this
+ * pool is `Ready=False` and its workers are stopped, since two pools must
+ * never consume one group.
  *
  * @module
  */
@@ -40,9 +41,10 @@ export async function consumerGroupConflict(
   return {
     status: "False",
     reason: REASONS.consumerGroupConflict,
-    message: `Consumer group "${consumerGroupOf(pool)}" is already used by JobWorkerPool ` +
-      `${winner.metadata.namespace}/${winner.metadata.name}; two pools in one group steal ` +
-      "each other's partitions, so this pool's workers are stopped: set " +
+    message: `Consumer group "${consumerGroupOf(pool)}" is already used on the same Kafka ` +
+      `cluster by JobWorkerPool ${winner.metadata.namespace}/${winner.metadata.name} (groups ` +
+      "are cluster-wide, whatever the namespace); two pools in one group steal each other's " +
+      "partitions, and each skips the other's job types, so this pool's workers are stopped: set " +
       "spec.kafka.consumerGroup to a group of its own, or remove it to use the default " +
       `"${defaultConsumerGroup(pool)}"`,
   };

@@ -17,7 +17,6 @@ export {
   type StatusInput,
 } from "./conditions.ts";
 export { consumerGroupWinner, sameGroupPools } from "./consumer_group.ts";
-export { createKafkaLagReader, type KafkaLagReaderOptions, type LagReader } from "./lag.ts";
 export {
   type OperatorOptions,
   ownerKey,

@@ -23,7 +23,7 @@ import { createOperatorMetrics, type OperatorMetrics } from "../runtime/metrics.
 import { type KubeObject, objectKey, RESOURCES, type ResourceType } from "../runtime/resources.ts";
 import { WorkQueue } from "../runtime/work_queue.ts";
 import { poolsToWake } from "./consumer_group.ts";
-import type { LagReader } from "./lag.ts";
+import { type LagReader, runLagMonitor } from "../lag/mod.ts";
 import { PoolReconciler } from "./pool_reconciler.ts";
 import { POOL_RESOURCE } from "./pool_resource.ts";
 import type { Synthesize } from "./synthesis.ts";
@@ -52,10 +52,12 @@ export interface OperatorOptions {
   informerMaxBackoffMs?: number;
   /** First backoff after a failed reconcile. @default 200 */
   baseBackoffMs?: number;
-  /** Reads each pool's consumer lag into its status (see `lag.ts`); off when unset. */
+  /** Reads each pool's consumer lag into its status, apart from reconciles; off when unset. */
   lag?: LagReader | undefined;
   /** With `lag`: how often each pool's lag is refreshed. @default 30000 */
   lagRefreshMs?: number;
+  /** With `lag`: lag reads at once. @default 4 */
+  lagConcurrency?: number;
   /** Called after every reconcile (benchmarks measure latency with it). */
   onReconciled?: (key: string, seconds: number, error: unknown) => void;
   /** Time source; default the system clock. */
@@ -165,7 +167,9 @@ async function runLeading(
   const pools: Informer = new Informer({
     ...common,
     type: POOL_RESOURCE,
-    onEvent: (_type, object) => {
+    onEvent: (type, object, old) => {
+      // A new status.lag from the lag monitor changes nothing a reconcile reads.
+      if (type === "updated" && old && onlyLagChanged(old, object)) return;
       enqueue(objectKey(object));
       const pool = object as unknown as JobWorkerPool;
       const cached = pools.list() as unknown as JobWorkerPool[];
@@ -217,8 +221,6 @@ async function runLeading(
       clock,
     }),
     knownPools: () => pools.list() as unknown as JobWorkerPool[],
-    lag: options.lag,
-    ...(options.lagRefreshMs !== undefined ? { lagRefreshMs: options.lagRefreshMs } : {}),
     cache: (type, key) => (topicsByType.get(type) ?? ownedByType.get(type))?.get(key),
     clock,
   });
@@ -232,7 +234,27 @@ async function runLeading(
     ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
     ...(options.onReconciled ? { onReconciled: options.onReconciled } : {}),
   };
-  await Promise.all([runController(controllerOptions, signal), ...informers]);
+  const lag = options.lag
+    ? runLagMonitor({
+      client,
+      reader: options.lag,
+      pools: () => pools.list() as unknown as JobWorkerPool[],
+      intervalMs: options.lagRefreshMs ?? 30_000,
+      clock,
+      ...(options.lagConcurrency !== undefined ? { concurrency: options.lagConcurrency } : {}),
+    }, signal)
+    : undefined;
+  await Promise.all([runController(controllerOptions, signal), ...informers, lag]);
+}
+
+/** Whether `next` differs from `previous` in `status.lag` (and versions) only. */
+function onlyLagChanged(previous: KubeObject, next: KubeObject): boolean {
+  const strip = (object: KubeObject) => {
+    const { resourceVersion: _rv, managedFields: _mf, ...metadata } = object.metadata;
+    const { lag: _lag, ...status } = (object["status"] ?? {}) as Record<string, unknown>;
+    return JSON.stringify({ ...object, metadata, status });
+  };
+  return strip(previous) === strip(next);
 }
 
 /** The KafkaTopic versions the operator watches (one of them may be not served). */

@@ -19,7 +19,6 @@ import { applyPool } from "./apply_pool.ts";
 import { type ConditionState, REASONS } from "./conditions.ts";
 import { syncFinalizer, TopicFinalizer } from "./finalizer.ts";
 import { consumerGroupConflict } from "./group_conflict.ts";
-import type { LagReader } from "./lag.ts";
 import { POOL_RESOURCE, poolObject, toPool } from "./pool_resource.ts";
 import { type StatusParts, writeStatus } from "./status.ts";
 import { type Synthesize, synthesizeOrBlock } from "./synthesis.ts";
@@ -40,10 +39,6 @@ export interface PoolReconcilerOptions {
    * KafkaTopic this pool already owns.
    */
   cache?: (type: ResourceType, key: string) => KubeObject | undefined;
-  /** Reads the group's lag into `status.lag`; without it the field stays unset. */
-  lag?: LagReader | undefined;
-  /** With `lag`: reconcile again this often to refresh it. @default 30000 */
-  lagRefreshMs?: number;
   /**
    * Failed attempts to delete a deleted pool's KafkaTopic before the finalizer
    * is removed anyway (403 and a missing namespace give up at once). @default 12
@@ -98,24 +93,22 @@ export class PoolReconciler implements Reconciler {
     }
   }
 
-  /** Group conflict, synthesis, apply, lag, then status. */
+  /** Group conflict, synthesis, apply, then status. */
   async #reconcileLive(pool: JobWorkerPool, signal: AbortSignal): Promise<ReconcileResult> {
-    const { lag, synthesize } = this.#options;
+    const { synthesize } = this.#options;
     const objects = await consumerGroupConflict(this.#options, pool, signal) ??
       synthesizeOrBlock(synthesize, pool);
     if ("status" in objects) return await this.#blocked(pool, objects, signal);
-    const applied = await applyPool(this.#options, { pool, objects, synthesize }, signal);
+    const applied = await applyPool(this.#options, { pool, objects }, signal);
     if (applied.blocker) await this.#warn(pool, applied.blocker);
     await this.#writeStatus(pool, {
       blocked: applied.blocker,
       topic: applied.topic,
       scaler: applied.scaler,
       deployment: applied.deploymentView,
-      notes: applied.notes,
-      lag: lag ? await lag.read(pool, signal) : undefined,
     }, signal);
     if (applied.blocker) return { requeueAfterMs: this.#blockedRequeueMs() };
-    return lag ? { requeueAfterMs: this.#options.lagRefreshMs ?? 30_000 } : {};
+    return {};
   }
 
   /** A pool nothing was applied for: a Warning Event, `Ready=False`, a late requeue. */

@@ -7,11 +7,12 @@
  */
 
 import type { JobWorkerPool } from "../api/mod.ts";
-import { triggerAuthenticationName } from "../synth/names.ts";
+import { scalerName, triggerAuthenticationName } from "../synth/names.ts";
 import { isResourceNotServed } from "../runtime/kube_client.ts";
-import { type KubeObject, RESOURCES } from "../runtime/resources.ts";
+import { type KubeObject, RESOURCES, type ResourceType } from "../runtime/resources.ts";
 import type { Applier } from "./apply.ts";
-import { type ConditionState, fromForeignReady, REASONS } from "./conditions.ts";
+import { type ConditionState, REASONS } from "./conditions.ts";
+import { type ScaledObjectStatusView, scalerFromKeda } from "./keda_status.ts";
 import type { ReconcileContext } from "./context.ts";
 import type { SynthesizedObjects } from "./synthesis.ts";
 
@@ -23,8 +24,6 @@ export interface ScalerInput {
   objects: SynthesizedObjects;
   /** Applies one object. */
   apply: Applier;
-  /** Notes for the Ready message (appended to). */
-  notes: string[];
 }
 
 /** `ScalerReady`, and whether KEDA's CRDs are missing (so nothing scales the workers). */
@@ -35,28 +34,60 @@ export interface ScalerOutcome {
   kedaMissing: boolean;
 }
 
-/** Replicas of the Deployment when nothing scales it: `replicas.min`, at least one. */
+/**
+ * Replicas of the Deployment when nothing scales it: with `scaling.mode: none`
+ * `replicas.min` (which equals `replicas.max`); when KEDA is missing
+ * `replicas.min`, at least one (nothing would wake a pool from zero).
+ */
 export function fixedReplicas(pool: JobWorkerPool): number {
-  return Math.max(1, pool.spec.replicas.min);
+  const { min } = pool.spec.replicas;
+  return pool.spec.scaling.mode === "none" ? min : Math.max(1, min);
 }
 
 /**
  * Applies the TriggerAuthentication (if any) and the ScaledObject, and deletes
- * a TriggerAuthentication the pool no longer needs.
+ * a TriggerAuthentication the pool no longer needs; with `scaling.mode: none`
+ * deletes both.
  */
 export async function applyScaler(
   context: ReconcileContext,
-  { pool, objects, apply, notes }: ScalerInput,
+  { pool, objects, apply }: ScalerInput,
   signal: AbortSignal,
 ): Promise<ScalerOutcome> {
+  if (!objects.scaledObject) {
+    await deleteOwned(context, pool, RESOURCES.scaledObjects, scalerName(pool), signal);
+    await deleteOwned(
+      context,
+      pool,
+      RESOURCES.triggerAuthentications,
+      triggerAuthenticationName(pool),
+      signal,
+    );
+    return {
+      kedaMissing: false,
+      scaler: {
+        status: "True",
+        reason: REASONS.scalerNotManaged,
+        message: "No scaler (spec.scaling.mode is none): the workers run a fixed " +
+          `${pool.spec.replicas.min} replica(s)`,
+      },
+    };
+  }
   const auth = objects.triggerAuthentication
     ? await apply(objects.triggerAuthentication)
     : undefined;
   const scaled = auth === "notServed" ? "notServed" : await apply(objects.scaledObject);
   const kedaMissing = scaled === "notServed";
-  if (kedaMissing) notes.push(`KEDA is not installed: running ${fixedReplicas(pool)} replica(s)`);
   const scaler = scaled === "notServed" ? kedaMissingState(pool) : scalerCondition(scaled);
-  if (!objects.triggerAuthentication && !kedaMissing) await deleteStaleAuth(context, pool, signal);
+  if (!objects.triggerAuthentication && !kedaMissing) {
+    await deleteOwned(
+      context,
+      pool,
+      RESOURCES.triggerAuthentications,
+      triggerAuthenticationName(pool),
+      signal,
+    );
+  }
   return { scaler, kedaMissing };
 }
 
@@ -75,32 +106,24 @@ function scalerCondition(scaled: KubeObject | undefined): ConditionState {
   if (scaled === undefined) {
     return { status: "False", reason: REASONS.applyFailed, message: "See the Ready condition" };
   }
-  return fromForeignReady(scaled["status"] as never, {
-    readyReason: REASONS.scalerReady,
-    notReadyReason: REASONS.scalerNotReady,
-    what: `ScaledObject ${scaled.metadata.name}`,
-    missing: {
-      status: "Unknown",
-      reason: REASONS.waitingForKeda,
-      message: `ScaledObject ${scaled.metadata.name} is applied; waiting for KEDA to report ` +
-        "on it",
-    },
-  });
+  return scalerFromKeda(scaled.metadata.name ?? "", scaled["status"] as ScaledObjectStatusView);
 }
 
-/** Deletes the pool's TriggerAuthentication when it owns one (no SASL or TLS CA any more). */
-async function deleteStaleAuth(
+/** Deletes the pool's `type` object `name` when the pool owns it (the cache says when it is gone). */
+async function deleteOwned(
   context: ReconcileContext,
   pool: JobWorkerPool,
+  type: ResourceType,
+  name: string,
   signal: AbortSignal,
 ): Promise<void> {
   const { client, cache } = context;
-  const key = { namespace: pool.metadata.namespace ?? "", name: triggerAuthenticationName(pool) };
-  if (cache && !cache(RESOURCES.triggerAuthentications, `${key.namespace}/${key.name}`)) return;
+  const key = { namespace: pool.metadata.namespace ?? "", name };
+  if (cache && !cache(type, `${key.namespace}/${key.name}`)) return;
   try {
-    const existing = await client.get(RESOURCES.triggerAuthentications, key, signal);
+    const existing = await client.get(type, key, signal);
     const owned = existing?.metadata.ownerReferences?.some((r) => r.uid === pool.metadata.uid);
-    if (owned) await client.delete(RESOURCES.triggerAuthentications, key, signal);
+    if (owned) await client.delete(type, key, signal);
   } catch (error) {
     if (!isResourceNotServed(error)) throw error;
   }

@@ -30,10 +30,6 @@ export interface StatusParts {
   scaler: ConditionState;
   /** The applied worker Deployment, if any. */
   deployment: DeploymentView | undefined;
-  /** Notes for the Ready message. */
-  notes?: string[];
-  /** The group's lag, when read. */
-  lag?: number | undefined;
 }
 
 /** Writes `pool`'s status from `parts`, with `now` as the time of new transitions. */
@@ -49,7 +45,9 @@ export async function writeStatus(
     consumerGroup: consumerGroupOf(pool),
     ...parts,
   });
-  if (pool.status && stableJson(pool.status) === stableJson(status)) return;
+  // `lag` belongs to the lag monitor (its own field manager), so it is neither written nor compared.
+  const { lag: _lag, ...previous } = pool.status ?? {};
+  if (pool.status && stableJson(previous) === stableJson(status)) return;
   await client.apply(POOL_RESOURCE, {
     apiVersion: apiVersionOf(POOL_RESOURCE),
     kind: KIND,

@@ -12,22 +12,16 @@ import { type ConditionState, REASONS } from "./conditions.ts";
 export interface SynthesizedObjects {
   /** The worker Deployment. */
   deployment: object;
-  /** The KEDA ScaledObject. */
-  scaledObject: object;
+  /** The KEDA ScaledObject; none with `scaling.mode: none`. */
+  scaledObject?: object | undefined;
   /** The KEDA TriggerAuthentication, with SASL or a TLS CA. */
   triggerAuthentication?: object | undefined;
   /** The Strimzi KafkaTopic, with `topicProvisioning.mode: strimzi`. */
   kafkaTopic?: object | undefined;
 }
 
-/**
- * A pure function from a pool to its generated objects (`synthesizePool`);
- * with `kedaOwnsReplicas: false` the Deployment carries a fixed replica count.
- */
-export type Synthesize = (
-  pool: JobWorkerPool,
-  options: { kedaOwnsReplicas: boolean },
-) => SynthesizedObjects;
+/** A pure function from a pool to its generated objects (`synthesizePool`). */
+export type Synthesize = (pool: JobWorkerPool) => SynthesizedObjects;
 
 /** The generated objects, or `Ready=False` when the spec cannot be turned into them. */
 export function synthesizeOrBlock(
@@ -35,7 +29,7 @@ export function synthesizeOrBlock(
   pool: JobWorkerPool,
 ): SynthesizedObjects | ConditionState {
   try {
-    return synthesize(pool, { kedaOwnsReplicas: true });
+    return synthesize(pool);
   } catch (error) {
     if (!(error instanceof TypeError || error instanceof RangeError)) throw error;
     return {

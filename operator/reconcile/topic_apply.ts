@@ -20,8 +20,6 @@ export interface TopicInput {
   kafkaTopic: object | undefined;
   /** Applies it. */
   apply: Applier;
-  /** Notes for the Ready message (appended to). */
-  notes: string[];
 }
 
 /** `TopicReady`; `blocking` when the pool cannot be ready because of it. */
@@ -35,7 +33,7 @@ export interface TopicOutcome {
 /** Applies the pool's KafkaTopic, unless it is not managed or belongs to someone else. */
 export async function applyTopic(
   context: ReconcileContext,
-  { pool, kafkaTopic, apply, notes }: TopicInput,
+  { pool, kafkaTopic, apply }: TopicInput,
   signal: AbortSignal,
 ): Promise<TopicOutcome> {
   if (!kafkaTopic) {
@@ -53,9 +51,6 @@ export async function applyTopic(
   const owned = await topicOwnedElsewhere(context, { pool, desired }, signal);
   if (owned) return { blocking: true, state: owned };
   const applied = await apply(kafkaTopic);
-  if (applied === "notServed") {
-    notes.push("Strimzi is not installed: the topic is not provisioned");
-  }
   return { blocking: false, state: topicCondition(desired, applied) };
 }
 

@@ -1,18 +1,22 @@
 /**
  * The workers branch of applying a pool: KEDA's objects first, then the
- * Deployment, with a fixed replica count when KEDA is not installed.
+ * Deployment. Its `spec.replicas` is set when the Deployment is created
+ * (`replicas.min`, so a pool that may idle at zero never starts a pod before
+ * KEDA looks at the lag) and afterwards only where nothing scales it: without
+ * KEDA, or with `scaling.mode: none`. Server-side apply never carries it, so
+ * the HPA that KEDA creates owns it once it scales.
  *
  * @module
  */
 
 import type { JobWorkerPool } from "../api/mod.ts";
-import type { KubeObject } from "../runtime/resources.ts";
+import { type KubeObject, RESOURCES } from "../runtime/resources.ts";
 import type { Applier } from "./apply.ts";
 import type { ConditionState } from "./conditions.ts";
 import type { ReconcileContext } from "./context.ts";
 import { applyScaler, fixedReplicas } from "./scaler.ts";
 import type { DeploymentView } from "./status.ts";
-import type { Synthesize, SynthesizedObjects } from "./synthesis.ts";
+import type { SynthesizedObjects } from "./synthesis.ts";
 
 /** What {@linkcode applyWorkers} needs besides the context. */
 export interface WorkersInput {
@@ -20,12 +24,8 @@ export interface WorkersInput {
   pool: JobWorkerPool;
   /** Its generated objects. */
   objects: SynthesizedObjects;
-  /** Builds the fixed-replica Deployment when KEDA is missing. */
-  synthesize: Synthesize;
   /** Applies one object. */
   apply: Applier;
-  /** Notes for the Ready message (appended to). */
-  notes: string[];
 }
 
 /** `ScalerReady` and the applied Deployment. */
@@ -36,28 +36,39 @@ export interface WorkersOutcome {
   deploymentView: DeploymentView | undefined;
 }
 
-/** TriggerAuthentication and ScaledObject, then the Deployment (fixed replicas without KEDA). */
+/** TriggerAuthentication and ScaledObject, then the Deployment with its replicas. */
 export async function applyWorkers(
   context: ReconcileContext,
   input: WorkersInput,
   signal: AbortSignal,
 ): Promise<WorkersOutcome> {
-  const { pool, objects, synthesize, apply } = input;
+  const { pool, objects, apply } = input;
   const { scaler, kedaMissing } = await applyScaler(context, input, signal);
-  const deployment = kedaMissing ? fixedReplicaDeployment(synthesize, pool) : objects.deployment;
-  const applied = await apply(deployment);
-  const deploymentView = applied && applied !== "notServed"
-    ? { name: applied.metadata.name ?? "", status: applied["status"] as never }
-    : undefined;
-  return { scaler, deploymentView };
+  const fixed = kedaMissing || !objects.scaledObject ? fixedReplicas(pool) : undefined;
+  const initial = fixed ?? pool.spec.replicas.min;
+  let applied = await apply(objects.deployment, { onCreate: (d) => withReplicas(d, initial) });
+  if (!applied || applied === "notServed") return { scaler, deploymentView: undefined };
+  if (fixed !== undefined && replicasOf(applied) !== fixed) {
+    applied = await context.client.mergePatch(
+      RESOURCES.deployments,
+      {
+        namespace: applied.metadata.namespace ?? "",
+        name: applied.metadata.name ?? "",
+      },
+      { spec: { replicas: fixed } },
+      signal,
+    );
+  }
+  return {
+    scaler,
+    deploymentView: { name: applied.metadata.name ?? "", status: applied["status"] as never },
+  };
 }
 
-/** The Deployment with a fixed replica count; set here when the synthesizer leaves it out. */
-function fixedReplicaDeployment(synthesize: Synthesize, pool: JobWorkerPool): object {
-  const deployment = structuredClone(
-    synthesize(pool, { kedaOwnsReplicas: false }).deployment,
-  ) as KubeObject;
-  const spec = (deployment["spec"] ??= {}) as Record<string, unknown>;
-  spec["replicas"] ??= fixedReplicas(pool);
-  return deployment;
+function withReplicas(deployment: KubeObject, replicas: number): KubeObject {
+  return { ...deployment, spec: { ...(deployment["spec"] as object), replicas } };
+}
+
+function replicasOf(deployment: KubeObject): number | undefined {
+  return (deployment["spec"] as { replicas?: number } | undefined)?.replicas;
 }

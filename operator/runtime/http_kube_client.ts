@@ -138,7 +138,8 @@ export class HttpKubeClient implements KubeClient {
     patch: unknown,
     signal?: AbortSignal,
   ): Promise<KubeObject> {
-    return this.#request<KubeObject>("PATCH", resourcePath(type, key), {
+    const query = new URLSearchParams({ fieldManager: FIELD_MANAGER });
+    return this.#request<KubeObject>("PATCH", `${resourcePath(type, key)}?${query}`, {
       what: `Patching ${type.kind} ${key.namespace ?? ""}/${key.name}`,
       body: JSON.stringify(patch),
       contentType: "application/merge-patch+json",
@@ -147,7 +148,8 @@ export class HttpKubeClient implements KubeClient {
   }
 
   create(type: ResourceType, object: KubeObject, signal?: AbortSignal): Promise<KubeObject> {
-    const path = resourcePath(type, { namespace: object.metadata.namespace });
+    const query = new URLSearchParams({ fieldManager: FIELD_MANAGER });
+    const path = `${resourcePath(type, { namespace: object.metadata.namespace })}?${query}`;
     return this.#request<KubeObject>("POST", path, {
       what: `Creating ${type.kind} ${object.metadata.namespace ?? ""}/${
         object.metadata.name ?? object.metadata["generateName"]

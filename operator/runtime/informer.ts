@@ -17,8 +17,15 @@ import { type KubeObject, objectKey, type ResourceType } from "./resources.ts";
 /** What happened to an object. */
 export type InformerEventType = "added" | "updated" | "deleted";
 
-/** Called for every change; `object` is the new state (the last known one for `deleted`). */
-export type InformerHandler = (type: InformerEventType, object: KubeObject) => void;
+/**
+ * Called for every change; `object` is the new state (the last known one for
+ * `deleted`), `old` the cached state an update replaced.
+ */
+export type InformerHandler = (
+  type: InformerEventType,
+  object: KubeObject,
+  old?: KubeObject,
+) => void;
 
 /** Options of {@linkcode Informer}. */
 export interface InformerOptions {
@@ -183,7 +190,7 @@ export class Informer {
       this.#cache.set(key, object);
       if (!old) onEvent("added", object);
       else if (old.metadata.resourceVersion !== object.metadata.resourceVersion) {
-        onEvent("updated", object);
+        onEvent("updated", object, old);
       }
     }
     for (const [key, object] of [...this.#cache]) {
@@ -242,9 +249,10 @@ export class Informer {
           this.#cache.delete(key);
           onEvent("deleted", object);
         } else {
-          const existed = this.#cache.has(key);
+          const old = this.#cache.get(key);
           this.#cache.set(key, object);
-          onEvent(existed ? "updated" : "added", object);
+          if (old) onEvent("updated", object, old);
+          else onEvent("added", object);
         }
       }
       return last;

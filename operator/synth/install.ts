@@ -232,5 +232,5 @@ function addOperatorDeployment(
       DENO_NO_UPDATE_CHECK: kplus.EnvValue.fromValue("1"),
     },
   });
-  mountWritableTmp(chart, container);
+  mountWritableTmp(chart, container, Size.mebibytes(64));
 }
