@@ -155,6 +155,7 @@ export async function runScaleCycle(
       (d) => specReplicas(d) === replicas.min && readyReplicas(d) === replicas.min,
       `the Deployment to return to ${replicas.min} ready replica(s)`,
     );
+    await sample(); // the state at the end, on the timeline too
     const maxReady = maxReadyAt();
     const { deliveries, effects } = await stack.effects();
     return {
