@@ -26,6 +26,7 @@ export const REASONS = {
   scalerPartNotReady: "ScalerNotReady",
   workersNotAvailable: "WorkersNotAvailable",
   crdNotInstalled: "CRDNotInstalled",
+  versionNotServed: "VersionNotServed",
   consumerGroupConflict: "ConsumerGroupConflict",
   invalidSpec: "InvalidSpec",
   generatedObjectRejected: "GeneratedObjectRejected",

@@ -140,6 +140,16 @@ class MemoryClient implements KubeClient {
   replace(_type: ResourceType, object: KubeObject): Promise<KubeObject> {
     return Promise.resolve(object);
   }
+  /** Versions served by API group; the KEDA and Strimzi groups by default, unless not served. */
+  servedVersions(group: string): Promise<string[]> {
+    const versions: Record<string, [string, string][]> = {
+      "keda.sh": [["v1alpha1", "scaledobjects"]],
+      "kafka.strimzi.io": [["v1", "kafkatopics"], ["v1beta2", "kafkatopics"]],
+    };
+    return Promise.resolve(
+      (versions[group] ?? []).filter(([, plural]) => !this.notServed.has(plural)).map(([v]) => v),
+    );
+  }
   delete(type: ResourceType, key: { namespace?: string; name: string }): Promise<boolean> {
     this.#check(type);
     return Promise.resolve(this.objects.delete(this.#key(type, key.namespace, key.name)));

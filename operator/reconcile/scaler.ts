@@ -13,6 +13,7 @@ import { type KubeObject, RESOURCES, type ResourceType } from "../runtime/resour
 import type { Applier } from "./apply.ts";
 import { type ConditionState, REASONS } from "./conditions.ts";
 import { type ScaledObjectStatusView, scalerFromKeda } from "./keda_status.ts";
+import { notServedState } from "./not_served.ts";
 import type { ReconcileContext } from "./context.ts";
 import type { SynthesizedObjects } from "./synthesis.ts";
 
@@ -78,7 +79,15 @@ export async function applyScaler(
     : undefined;
   const scaled = auth === "notServed" ? "notServed" : await apply(objects.scaledObject);
   const kedaMissing = scaled === "notServed";
-  const scaler = scaled === "notServed" ? kedaMissingState(pool) : scalerCondition(scaled);
+  const scaler = kedaMissing
+    ? await notServedState(context, {
+      type: RESOURCES.scaledObjects,
+      missing: kedaMissingMessage(pool),
+      otherVersions: () =>
+        "jobpool writes keda.sh/v1alpha1 (KEDA 2.x): install a KEDA 2.x release; meanwhile the " +
+        `workers run a fixed ${fixedReplicas(pool)} replica(s)`,
+    }, signal)
+    : scalerCondition(scaled);
   if (!objects.triggerAuthentication && !kedaMissing) {
     await deleteOwned(
       context,
@@ -91,14 +100,10 @@ export async function applyScaler(
   return { scaler, kedaMissing };
 }
 
-function kedaMissingState(pool: JobWorkerPool): ConditionState {
-  return {
-    status: "False",
-    reason: REASONS.crdNotInstalled,
-    message: "KEDA's ScaledObject CRD (scaledobjects.keda.sh) is not installed, so the " +
-      `workers run a fixed ${fixedReplicas(pool)} replica(s) (spec.replicas.min, at least ` +
-      "one): install KEDA to scale on consumer lag",
-  };
+function kedaMissingMessage(pool: JobWorkerPool): string {
+  return "KEDA's ScaledObject CRD (scaledobjects.keda.sh) is not installed, so the " +
+    `workers run a fixed ${fixedReplicas(pool)} replica(s) (spec.replicas.min, at least ` +
+    "one): install KEDA to scale on consumer lag";
 }
 
 /** `ScalerReady` from the applied ScaledObject (`undefined` when applying it blocked). */

@@ -6,10 +6,11 @@
  */
 
 import type { JobWorkerPool } from "../api/mod.ts";
-import type { KubeObject } from "../runtime/resources.ts";
-import type { Applier, ApplyOutcome } from "./apply.ts";
+import { type KubeObject, resourceTypeOf } from "../runtime/resources.ts";
+import { APPLIED_TYPES, type Applier } from "./apply.ts";
 import { type ConditionState, fromForeignReady, REASONS } from "./conditions.ts";
 import type { ReconcileContext } from "./context.ts";
+import { notServedState } from "./not_served.ts";
 import { topicOwnedElsewhere } from "./topic_ownership.ts";
 
 /** What {@linkcode applyTopic} needs besides the context. */
@@ -51,23 +52,37 @@ export async function applyTopic(
   const owned = await topicOwnedElsewhere(context, { pool, desired }, signal);
   if (owned) return { blocking: true, state: owned };
   const applied = await apply(kafkaTopic);
+  if (applied === "notServed") {
+    return { blocking: false, state: await topicNotServed(context, desired, signal) };
+  }
   return { blocking: false, state: topicCondition(desired, applied) };
 }
 
+/** `TopicReady` when the KafkaTopic kind is not served in the version the pool asks for. */
+function topicNotServed(
+  context: ReconcileContext,
+  desired: KubeObject,
+  signal: AbortSignal,
+): Promise<ConditionState> {
+  const type = resourceTypeOf(desired, APPLIED_TYPES);
+  if (!type) throw new TypeError(`Cannot apply ${desired.apiVersion}: not a KafkaTopic version`);
+  return notServedState(context, {
+    type,
+    missing: `Strimzi's KafkaTopic CRD (kafkatopics.kafka.strimzi.io) is not installed: ` +
+      "install the Strimzi operator, or set spec.topicProvisioning.mode to none and create " +
+      "the topic yourself",
+    otherVersions: (served) =>
+      served.includes("v1") || served.includes("v1beta2")
+        ? `set spec.topicProvisioning.strimzi.apiVersion to ${
+          served.includes("v1") ? "v1" : "v1beta2"
+        }`
+        : "upgrade Strimzi to a version serving v1 (0.49 or later) or v1beta2",
+  }, signal);
+}
+
 /** `TopicReady` from the result of applying the KafkaTopic `desired`. */
-function topicCondition(desired: KubeObject, applied: ApplyOutcome): ConditionState {
+function topicCondition(desired: KubeObject, applied: KubeObject | undefined): ConditionState {
   const where = `${desired.metadata.namespace}/${desired.metadata.name}`;
-  if (applied === "notServed") {
-    return {
-      status: "False",
-      reason: REASONS.crdNotInstalled,
-      message:
-        `Strimzi's KafkaTopic CRD (kafkatopics.kafka.strimzi.io, ${
-          desired.apiVersion ?? ""
-        }) is not installed: install the Strimzi operator, or set ` +
-        "spec.topicProvisioning.mode to none and create the topic yourself",
-    };
-  }
   if (applied === undefined) {
     return { status: "False", reason: REASONS.applyFailed, message: "See the Ready condition" };
   }

@@ -170,6 +170,20 @@ export class HttpKubeClient implements KubeClient {
     });
   }
 
+  async servedVersions(group: string, signal?: AbortSignal): Promise<string[]> {
+    try {
+      const found = await this.#request<{ versions?: Array<{ version: string }> }>(
+        "GET",
+        `/apis/${encodeURIComponent(group)}`,
+        { what: `Discovering API group ${group}`, signal },
+      );
+      return (found.versions ?? []).map((v) => v.version);
+    } catch (error) {
+      if (isApiError(error, 404)) return [];
+      throw error;
+    }
+  }
+
   async delete(
     type: ResourceType,
     key: { namespace?: string; name: string },

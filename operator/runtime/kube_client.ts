@@ -87,6 +87,8 @@ export interface KubeClient {
     key: { namespace?: string; name: string },
     signal?: AbortSignal,
   ): Promise<boolean>;
+  /** The versions the API server serves of API group `group` (discovery); none when it serves none. */
+  servedVersions(group: string, signal?: AbortSignal): Promise<string[]>;
 }
 
 /** The API server answered with an error status. */
