@@ -22,7 +22,8 @@ import { type LeaderElectionTiming, LeaderElector } from "../runtime/leader_elec
 import { createOperatorMetrics, type OperatorMetrics } from "../runtime/metrics.ts";
 import { type KubeObject, objectKey, RESOURCES, type ResourceType } from "../runtime/resources.ts";
 import { WorkQueue } from "../runtime/work_queue.ts";
-import { poolsToWake } from "./consumer_group.ts";
+import { poolsToWake } from "./pool_wake.ts";
+import { TOPIC_TYPES } from "./topic_cleanup.ts";
 import { type LagReader, runLagMonitor } from "../lag/mod.ts";
 import { PoolReconciler } from "./pool_reconciler.ts";
 import { POOL_RESOURCE } from "./pool_resource.ts";
@@ -256,12 +257,6 @@ function onlyLagChanged(previous: KubeObject, next: KubeObject): boolean {
   };
   return strip(previous) === strip(next);
 }
-
-/** The KafkaTopic versions the operator watches (one of them may be not served). */
-export const TOPIC_TYPES: readonly ResourceType[] = [
-  RESOURCES.kafkaTopicsV1,
-  RESOURCES.kafkaTopicsV1beta2,
-];
 
 /** `namespace/name` of the JobWorkerPool that owns `object`, if any. */
 export function ownerKey(object: KubeObject): string | undefined {

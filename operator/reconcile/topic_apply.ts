@@ -1,6 +1,8 @@
 /**
  * The topic branch of applying a pool: the Strimzi KafkaTopic (unless another
- * owner has it) and `TopicReady` from the topic operator's answer.
+ * owner has it; shared when another pool declares it alike), `TopicReady`
+ * from the topic operator's answer, and the topics the pool left behind when
+ * its topic changed.
  *
  * @module
  */
@@ -11,7 +13,8 @@ import { APPLIED_TYPES, type Applier } from "./apply.ts";
 import { type ConditionState, fromForeignReady, REASONS } from "./conditions.ts";
 import type { ReconcileContext } from "./context.ts";
 import { notServedState } from "./not_served.ts";
-import { topicOwnedElsewhere } from "./topic_ownership.ts";
+import { releaseLeftoverTopics } from "./topic_leftovers.ts";
+import { topicOwnership } from "./topic_ownership.ts";
 
 /** What {@linkcode applyTopic} needs besides the context. */
 export interface TopicInput {
@@ -37,6 +40,10 @@ export async function applyTopic(
   { pool, kafkaTopic, apply }: TopicInput,
   signal: AbortSignal,
 ): Promise<TopicOutcome> {
+  // A new generation may have renamed or moved the topic: handle the one left behind.
+  if (pool.status?.observedGeneration !== pool.metadata.generation) {
+    await releaseLeftoverTopics(context, { pool, desired: kafkaTopic as KubeObject }, signal);
+  }
   if (!kafkaTopic) {
     return {
       blocking: false,
@@ -49,8 +56,18 @@ export async function applyTopic(
     };
   }
   const desired = kafkaTopic as KubeObject;
-  const owned = await topicOwnedElsewhere(context, { pool, desired }, signal);
-  if (owned) return { blocking: true, state: owned };
+  const ownership = await topicOwnership(context, { pool, desired }, signal);
+  if (ownership.kind === "taken") return { blocking: true, state: ownership.state };
+  if (ownership.kind === "share") {
+    const where = `${desired.metadata.namespace}/${desired.metadata.name}`;
+    return {
+      blocking: false,
+      state: topicStatus(
+        ownership.topic["status"],
+        `KafkaTopic ${where} (shared with ${ownership.owner}, declared alike)`,
+      ),
+    };
+  }
   const applied = await apply(kafkaTopic);
   if (applied === "notServed") {
     return { blocking: false, state: await topicNotServed(context, desired, signal) };
@@ -86,15 +103,19 @@ function topicCondition(desired: KubeObject, applied: KubeObject | undefined): C
   if (applied === undefined) {
     return { status: "False", reason: REASONS.applyFailed, message: "See the Ready condition" };
   }
-  return fromForeignReady(applied["status"] as never, {
+  return topicStatus(applied["status"], `KafkaTopic ${where}`);
+}
+
+/** `TopicReady` from a KafkaTopic's status as the Strimzi topic operator writes it. */
+function topicStatus(status: unknown, what: string): ConditionState {
+  return fromForeignReady(status as never, {
     readyReason: REASONS.topicReady,
     notReadyReason: REASONS.topicNotReady,
-    what: `KafkaTopic ${where}`,
+    what,
     missing: {
       status: "Unknown",
       reason: REASONS.waitingForTopicOperator,
-      message: `KafkaTopic ${where} is applied; waiting for the Strimzi topic operator to ` +
-        "report on it",
+      message: `${what} is applied; waiting for the Strimzi topic operator to report on it`,
     },
   });
 }

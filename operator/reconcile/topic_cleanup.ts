@@ -6,9 +6,10 @@
  */
 
 import type { JobWorkerPool } from "../api/mod.ts";
-import { kafkaTopicNamespace, LABELS } from "../synth/names.ts";
+import { LABELS } from "../synth/names.ts";
 import { isResourceNotServed } from "../runtime/kube_client.ts";
-import { RESOURCES } from "../runtime/resources.ts";
+import { RESOURCES, type ResourceType } from "../runtime/resources.ts";
+import { sameKafkaCluster } from "./consumer_group.ts";
 import type { ReconcileContext } from "./context.ts";
 import { poolObject } from "./pool_resource.ts";
 
@@ -20,8 +21,8 @@ export async function deleteTopics(
 ): Promise<void> {
   const { client, events } = context;
   const preferred = pool.spec.topicProvisioning.strimzi?.apiVersion === "v1beta2"
-    ? [RESOURCES.kafkaTopicsV1beta2, RESOURCES.kafkaTopicsV1]
-    : [RESOURCES.kafkaTopicsV1, RESOURCES.kafkaTopicsV1beta2];
+    ? [...TOPIC_TYPES].reverse()
+    : TOPIC_TYPES;
   for (const type of preferred) {
     try {
       const topics = await client.list(type, {
@@ -60,6 +61,12 @@ export async function deleteTopics(
   }
 }
 
+/** The KafkaTopic versions the operator works with (one of them may be not served). */
+export const TOPIC_TYPES: readonly ResourceType[] = [
+  RESOURCES.kafkaTopicsV1,
+  RESOURCES.kafkaTopicsV1beta2,
+];
+
 /**
  * Another live pool that uses `pool`'s topic on the same Kafka cluster: the
  * same Strimzi cluster, or a bootstrap server in common.
@@ -68,15 +75,17 @@ export function topicUser(
   pool: JobWorkerPool,
   pools: readonly JobWorkerPool[],
 ): JobWorkerPool | undefined {
-  const servers = new Set(pool.spec.kafka.bootstrapServers);
-  const cluster = (p: JobWorkerPool) =>
-    p.spec.topicProvisioning.mode === "strimzi" && p.spec.topicProvisioning.strimzi
-      ? `${kafkaTopicNamespace(p)}/${p.spec.topicProvisioning.strimzi.clusterName}`
-      : undefined;
+  return topicUserOf(pool, pool.spec.kafka.topic.name, pools);
+}
+
+/** Another live pool that uses the topic `topicName` on `pool`'s Kafka cluster. */
+export function topicUserOf(
+  pool: JobWorkerPool,
+  topicName: string,
+  pools: readonly JobWorkerPool[],
+): JobWorkerPool | undefined {
   return pools.find((other) =>
     other.metadata.uid !== pool.metadata.uid && !other.metadata.deletionTimestamp &&
-    other.spec.kafka.topic.name === pool.spec.kafka.topic.name &&
-    ((cluster(other) !== undefined && cluster(other) === cluster(pool)) ||
-      other.spec.kafka.bootstrapServers.some((server) => servers.has(server)))
+    other.spec.kafka.topic.name === topicName && sameKafkaCluster(pool, other)
   );
 }
