@@ -7,12 +7,8 @@
  */
 
 import { isApiError, isResourceNotServed, KubeApiError } from "../runtime/kube_client.ts";
-import {
-  type KubeObject,
-  RESOURCES,
-  type ResourceType,
-  resourceTypeOf,
-} from "../runtime/resources.ts";
+import { RESOURCES, type ResourceType, resourceTypeOf } from "../runtime/resources.ts";
+import type { KubeObject } from "../runtime/object.ts";
 import { type ConditionState, REASONS } from "./conditions.ts";
 import type { ReconcileContext } from "./context.ts";
 

@@ -14,7 +14,6 @@ import { RESOURCES } from "../runtime/resources.ts";
 import { type ConditionState, REASONS } from "./conditions.ts";
 import { consumerGroupWinner } from "./consumer_group.ts";
 import type { ReconcileContext } from "./context.ts";
-import { poolObject } from "./pool_resource.ts";
 
 /** The parts of a Deployment's spec that say which group its workers consume. */
 interface DeploymentSpecView {
@@ -87,7 +86,7 @@ async function stopWorkers(
       const existing = await client.get(type, { namespace, name }, signal);
       if (!existing?.metadata.ownerReferences?.some((r) => r.uid === pool.metadata.uid)) continue;
       await client.delete(type, { namespace, name }, signal);
-      await events.record(poolObject(pool), {
+      await events.record(pool, {
         type: "Warning",
         reason: "WorkersStopped",
         message: `Deleted ${existing.kind} ${namespace}/${name}: its consumer group belongs to ` +

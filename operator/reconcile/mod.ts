@@ -26,5 +26,4 @@ export {
 } from "./operator.ts";
 export { TOPIC_FINALIZER } from "./finalizer.ts";
 export { PoolReconciler, type PoolReconcilerOptions } from "./pool_reconciler.ts";
-export { POOL_RESOURCE } from "./pool_resource.ts";
 export { type Synthesize, type SynthesizedObjects } from "./synthesis.ts";

@@ -20,13 +20,14 @@ import type { KubeClient } from "../runtime/kube_client.ts";
 import { KubeLeaseStore } from "../runtime/kube_lease_store.ts";
 import { type LeaderElectionTiming, LeaderElector } from "../runtime/leader_election.ts";
 import { createOperatorMetrics, type OperatorMetrics } from "../runtime/metrics.ts";
-import { type KubeObject, objectKey, RESOURCES, type ResourceType } from "../runtime/resources.ts";
+import { objectKey, RESOURCES, type ResourceType } from "../runtime/resources.ts";
+import type { KubeObject } from "../runtime/object.ts";
 import { WorkQueue } from "../runtime/work_queue.ts";
 import { poolsToWake } from "./pool_wake.ts";
 import { TOPIC_TYPES } from "./topic_cleanup.ts";
 import { type LagReader, runLagMonitor } from "../lag/mod.ts";
 import { PoolReconciler } from "./pool_reconciler.ts";
-import { POOL_RESOURCE } from "./pool_resource.ts";
+import { POOL_RESOURCE } from "../api/mod.ts";
 import type { Synthesize } from "./synthesis.ts";
 
 /** Options of {@linkcode startOperator}. */

@@ -14,12 +14,13 @@ import { type Clock, kubeTime, systemClock } from "../runtime/clock.ts";
 import type { Reconciler, ReconcileResult } from "../runtime/controller.ts";
 import type { EventRecorder } from "../runtime/events.ts";
 import { isApiError, type KubeClient } from "../runtime/kube_client.ts";
-import { type KubeObject, type ResourceType, splitKey } from "../runtime/resources.ts";
+import { type ResourceType, splitKey } from "../runtime/resources.ts";
+import type { KubeObject } from "../runtime/object.ts";
 import { applyPool } from "./apply_pool.ts";
 import { type ConditionState, REASONS } from "./conditions.ts";
 import { syncFinalizer, TopicFinalizer } from "./finalizer.ts";
 import { consumerGroupConflict } from "./group_conflict.ts";
-import { POOL_RESOURCE, poolObject, toPool } from "./pool_resource.ts";
+import { POOL_RESOURCE, toPool } from "../api/mod.ts";
 import { type StatusParts, writeStatus } from "./status.ts";
 import { type Synthesize, synthesizeOrBlock } from "./synthesis.ts";
 
@@ -128,7 +129,7 @@ export class PoolReconciler implements Reconciler {
   }
 
   async #warn(pool: JobWorkerPool, state: ConditionState): Promise<void> {
-    await this.#options.events.record(poolObject(pool), {
+    await this.#options.events.record(pool, {
       type: "Warning",
       reason: state.reason,
       message: state.message,

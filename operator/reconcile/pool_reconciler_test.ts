@@ -11,10 +11,11 @@ import {
   type ObjectList,
   type WatchEvent,
 } from "../runtime/kube_client.ts";
-import { type KubeObject, type ResourceType } from "../runtime/resources.ts";
+import { type ResourceType } from "../runtime/resources.ts";
+import type { KubeObject } from "../runtime/object.ts";
 import { TOPIC_FINALIZER } from "./finalizer.ts";
 import { PoolReconciler } from "./pool_reconciler.ts";
-import { POOL_RESOURCE } from "./pool_resource.ts";
+import { POOL_RESOURCE } from "../api/mod.ts";
 import type { Synthesize } from "./synthesis.ts";
 
 /**

@@ -9,7 +9,8 @@
 import type { JobWorkerPool } from "../api/mod.ts";
 import { scalerName, triggerAuthenticationName } from "../synth/names.ts";
 import { isResourceNotServed } from "../runtime/kube_client.ts";
-import { type KubeObject, RESOURCES, type ResourceType } from "../runtime/resources.ts";
+import { RESOURCES, type ResourceType } from "../runtime/resources.ts";
+import type { KubeObject } from "../runtime/object.ts";
 import type { Applier } from "./apply.ts";
 import { type ConditionState, REASONS } from "./conditions.ts";
 import { type ScaledObjectStatusView, scalerFromKeda } from "./keda_status.ts";

@@ -10,7 +10,7 @@ import { consumerGroupOf, type JobWorkerPool, type JobWorkerPoolStatus, KIND } f
 import type { KubeClient } from "../runtime/kube_client.ts";
 import { apiVersionOf } from "../runtime/resources.ts";
 import { computeStatus, type ConditionState } from "./conditions.ts";
-import { POOL_RESOURCE } from "./pool_resource.ts";
+import { POOL_RESOURCE } from "../api/mod.ts";
 
 /** The applied worker Deployment's name and (unchecked) status. */
 export interface DeploymentView {

@@ -8,7 +8,8 @@
  */
 
 import type { JobWorkerPool } from "../api/mod.ts";
-import { type KubeObject, resourceTypeOf } from "../runtime/resources.ts";
+import { resourceTypeOf } from "../runtime/resources.ts";
+import type { KubeObject } from "../runtime/object.ts";
 import { APPLIED_TYPES, type Applier } from "./apply.ts";
 import { type ConditionState, fromForeignReady, REASONS } from "./conditions.ts";
 import type { ReconcileContext } from "./context.ts";

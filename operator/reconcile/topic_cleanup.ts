@@ -11,7 +11,6 @@ import { isResourceNotServed } from "../runtime/kube_client.ts";
 import { RESOURCES, type ResourceType } from "../runtime/resources.ts";
 import { sameKafkaCluster } from "./consumer_group.ts";
 import type { ReconcileContext } from "./context.ts";
-import { poolObject } from "./pool_resource.ts";
 
 /** Deletes the KafkaTopics made for `pool`, except one another live pool still uses. */
 export async function deleteTopics(
@@ -33,7 +32,7 @@ export async function deleteTopics(
         const where = `${topic.metadata.namespace}/${topic.metadata.name}`;
         const user = topicUser(pool, context.knownPools());
         if (user) {
-          await events.record(poolObject(pool), {
+          await events.record(pool, {
             type: "Warning",
             reason: "TopicKept",
             message: `Kept KafkaTopic ${where} despite deletionPolicy Delete: JobWorkerPool ` +
@@ -47,7 +46,7 @@ export async function deleteTopics(
           name: topic.metadata.name ?? "",
         }, signal);
         if (deleted) {
-          await events.record(poolObject(pool), {
+          await events.record(pool, {
             type: "Normal",
             reason: "TopicDeleted",
             message: `Deleted KafkaTopic ${where} (deletionPolicy Delete)`,

@@ -12,9 +12,9 @@
 import type { JobWorkerPool } from "../api/mod.ts";
 import { LABELS } from "../synth/names.ts";
 import { isResourceNotServed } from "../runtime/kube_client.ts";
-import { type KubeObject, type ResourceType } from "../runtime/resources.ts";
+import { type ResourceType } from "../runtime/resources.ts";
+import type { KubeObject } from "../runtime/object.ts";
 import type { ReconcileContext } from "./context.ts";
-import { poolObject } from "./pool_resource.ts";
 import { TOPIC_TYPES, topicUserOf } from "./topic_cleanup.ts";
 
 /** Applies the pool's deletion policy to its KafkaTopics other than `desired`. */
@@ -64,7 +64,7 @@ async function leftBehind(
   const user = topicUserOf(pool, topicName, context.knownPools());
   if (policy === "Delete" && !user) {
     if (await context.client.delete(type, key, signal)) {
-      await context.events.record(poolObject(pool), {
+      await context.events.record(pool, {
         type: "Normal",
         reason: "TopicDeleted",
         message: `Deleted KafkaTopic ${where}: the pool ${now} (deletionPolicy Delete)`,
@@ -78,7 +78,7 @@ async function leftBehind(
   const why = user
     ? `JobWorkerPool ${user.metadata.namespace}/${user.metadata.name} uses topic "${topicName}"`
     : "deletionPolicy Retain";
-  await context.events.record(poolObject(pool), {
+  await context.events.record(pool, {
     type: "Warning",
     reason: "TopicLeftBehind",
     message: `KafkaTopic ${where} is kept (${why}) and released: the pool ${now}. Its ` +

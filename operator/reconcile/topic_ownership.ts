@@ -12,11 +12,12 @@ import type { JobWorkerPool } from "../api/mod.ts";
 import { LABELS } from "../synth/names.ts";
 import { STRIMZI_CLUSTER_LABEL } from "../synth/strimzi.ts";
 import { isResourceNotServed } from "../runtime/kube_client.ts";
-import { type KubeObject, resourceTypeOf } from "../runtime/resources.ts";
+import { resourceTypeOf } from "../runtime/resources.ts";
+import type { KubeObject } from "../runtime/object.ts";
 import { APPLIED_TYPES } from "./apply.ts";
 import { type ConditionState, REASONS } from "./conditions.ts";
 import type { ReconcileContext } from "./context.ts";
-import { POOL_RESOURCE } from "./pool_resource.ts";
+import { POOL_RESOURCE } from "../api/mod.ts";
 
 /** What a pool may do with the KafkaTopic it wants. */
 export type TopicOwnership =

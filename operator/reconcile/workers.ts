@@ -10,7 +10,8 @@
  */
 
 import type { JobWorkerPool } from "../api/mod.ts";
-import { type KubeObject, RESOURCES } from "../runtime/resources.ts";
+import { RESOURCES } from "../runtime/resources.ts";
+import type { KubeObject } from "../runtime/object.ts";
 import type { Applier } from "./apply.ts";
 import type { ConditionState } from "./conditions.ts";
 import type { ReconcileContext } from "./context.ts";

@@ -19,7 +19,8 @@ import {
   type WatchOptions,
 } from "./kube_client.ts";
 import type { KubeConnection } from "./kube_config.ts";
-import { apiVersionOf, type KubeObject, resourcePath, type ResourceType } from "./resources.ts";
+import { apiVersionOf, resourcePath, type ResourceType } from "./resources.ts";
+import type { KubeObject } from "./object.ts";
 
 /**
  * A {@linkcode KubeClient} over HTTPS. Watches stream through `fetch`; all

@@ -7,7 +7,8 @@
  * @module
  */
 
-import type { KubeObject, ResourceType } from "./resources.ts";
+import type { ResourceType } from "./resources.ts";
+import type { KubeObject } from "./object.ts";
 
 /** The field manager under which the operator applies everything. */
 export const FIELD_MANAGER = "jobpool-operator";
