@@ -19,5 +19,5 @@ export {
 export { consumerGroupWinner, sameGroupPools } from "./consumer_group.ts";
 export { TOPIC_FINALIZER } from "./finalizer.ts";
 export { PoolReconciler, type PoolReconcilerOptions } from "./pool_reconciler.ts";
-export { type Synthesize, type SynthesizedObjects } from "./synthesis.ts";
+export { type Desired, type Synthesize, type SynthesizedObjects } from "./desired.ts";
 export { ownerKey, PoolWatches, type PoolWatchesOptions, topicOwnerKey } from "./watches.ts";

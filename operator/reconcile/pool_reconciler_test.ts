@@ -16,7 +16,7 @@ import type { KubeObject } from "../runtime/object.ts";
 import { TOPIC_FINALIZER } from "./finalizer.ts";
 import { PoolReconciler } from "./pool_reconciler.ts";
 import { POOL_RESOURCE } from "../api/mod.ts";
-import type { Synthesize } from "./synthesis.ts";
+import type { Synthesize } from "./desired.ts";
 
 /**
  * Status the other controllers write, as they would report a healthy object:
