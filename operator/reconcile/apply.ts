@@ -76,8 +76,10 @@ async function createIfMissing(
   signal: AbortSignal,
 ): Promise<void> {
   const key = { namespace: object.metadata.namespace ?? "", name: object.metadata.name };
-  const exists = context.cache?.(type, `${key.namespace}/${key.name}`) ??
-    await context.client.get(type, key, signal);
+  // With a cache, a miss is worth a create (a 409 says the cache lagged); without one, a read.
+  const exists = context.cache
+    ? context.cache(type, `${key.namespace}/${key.name}`)
+    : await context.client.get(type, key, signal);
   if (exists) return;
   try {
     await context.client.create(type, object, signal);
