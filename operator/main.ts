@@ -10,7 +10,7 @@ import { closeLogging, configureLogging, logger } from "../src/observability/log
 import { synthesizePool } from "./synth/mod.ts";
 import { loadOperatorConfig } from "./config.ts";
 import { createKafkaLagReader } from "./lag/mod.ts";
-import { startOperator } from "./reconcile/mod.ts";
+import { startOperator } from "./manager.ts";
 import { HttpKubeClient, loadKubeConnection } from "./runtime/mod.ts";
 
 async function main(): Promise<void> {

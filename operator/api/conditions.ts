@@ -103,7 +103,13 @@ export const CONDITION_DOCS: readonly ConditionDoc[] = [
       {
         reason: "CRDNotInstalled",
         status: "False",
-        meaning: "The KafkaTopic resource (in the configured version) is not served.",
+        meaning: "Strimzi's KafkaTopic CRD is not installed.",
+      },
+      {
+        reason: "VersionNotServed",
+        status: "False",
+        meaning: "The KafkaTopic CRD serves other versions than " +
+          "topicProvisioning.strimzi.apiVersion; the message names them.",
       },
       {
         reason: "ApplyFailed",
@@ -155,6 +161,11 @@ export const CONDITION_DOCS: readonly ConditionDoc[] = [
         reason: "CRDNotInstalled",
         status: "False",
         meaning: "KEDA is not installed: the Deployment runs replicas.min replicas (at least one).",
+      },
+      {
+        reason: "VersionNotServed",
+        status: "False",
+        meaning: "KEDA's CRDs serve other versions than keda.sh/v1alpha1 (KEDA 2.x).",
       },
       {
         reason: "ApplyFailed",

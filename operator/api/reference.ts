@@ -10,18 +10,22 @@
 import { CONDITION_DOCS } from "./conditions.ts";
 import { jobWorkerPoolSpecSchema } from "./schema.ts";
 
+/** The parts of a schema node the reference reads (the `as const` schema fits it). */
 interface SchemaNode {
-  type?: string;
-  description?: string;
-  default?: unknown;
-  enum?: readonly unknown[];
-  minimum?: number;
-  maximum?: number;
-  required?: readonly string[];
-  properties?: Record<string, SchemaNode>;
-  items?: SchemaNode;
-  anyOf?: readonly SchemaNode[];
-  "x-kubernetes-validations"?: readonly { message?: string; fieldPath?: string }[];
+  readonly type?: string;
+  readonly description?: string;
+  readonly default?: unknown;
+  readonly enum?: readonly unknown[];
+  readonly minimum?: number;
+  readonly maximum?: number;
+  readonly required?: readonly string[];
+  readonly properties?: { readonly [name: string]: SchemaNode };
+  readonly items?: SchemaNode;
+  readonly anyOf?: readonly SchemaNode[];
+  readonly "x-kubernetes-validations"?: readonly {
+    readonly message?: string;
+    readonly fieldPath?: string;
+  }[];
 }
 
 /** One documented field. */
@@ -41,7 +45,7 @@ export interface FieldReference {
 /** Every field of the spec, depth first, in schema order. */
 export function specFields(): FieldReference[] {
   const fields: FieldReference[] = [];
-  walk(jobWorkerPoolSpecSchema as unknown as SchemaNode, "", fields);
+  walk(jobWorkerPoolSpecSchema, "", fields);
   return fields;
 }
 
@@ -89,7 +93,7 @@ export function crdReferenceMarkdown(): string {
       field.default ? `\`${field.default}\`` : ""
     } | ${field.description} |`
   );
-  const spec = jobWorkerPoolSpecSchema as unknown as SchemaNode;
+  const spec: SchemaNode = jobWorkerPoolSpecSchema;
   const rules = (spec["x-kubernetes-validations"] ?? []).map((rule) =>
     `- \`${(rule.fieldPath ?? "").replace(/^\./, "")}\`: ${rule.message ?? ""}`
   );

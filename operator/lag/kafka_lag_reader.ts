@@ -76,8 +76,8 @@ export function createKafkaLagReader(options: KafkaLagReaderOptions): LagReader 
       const admin = (async () => {
         const { createKafkaClient } = await import("../../src/kafka/mod.ts");
         // The monitor reports failures itself, once per streak: kafkajs stays quiet.
-        const created = createKafkaClient(config, { logLevel: "nothing", retries: 1 })
-          .admin() as unknown as AdminLike;
+        const created: AdminLike = createKafkaClient(config, { logLevel: "nothing", retries: 1 })
+          .admin();
         await created.connect();
         return created;
       })();

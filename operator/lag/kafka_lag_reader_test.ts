@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { newJobWorkerPool } from "../api/mod.ts";
 import { KubeApiError, type KubeClient } from "../runtime/kube_client.ts";
-import type { KubeObject } from "../runtime/resources.ts";
+import type { KubeObject } from "../runtime/object.ts";
 import { createKafkaLagReader, kafkaConfigOf } from "./kafka_lag_reader.ts";
 
 const base64 = (text: string) => btoa(text);

@@ -15,7 +15,7 @@ import { API_VERSION, type JobWorkerPool, KIND } from "../api/mod.ts";
 import { type Clock, sleep, systemClock } from "../runtime/clock.ts";
 import { isApiError, type KubeClient } from "../runtime/kube_client.ts";
 import { KafkaUnreachableError, type LagReader } from "./kafka_lag_reader.ts";
-import { POOL_RESOURCE } from "../reconcile/pool_resource.ts";
+import { POOL_RESOURCE } from "../api/mod.ts";
 
 /** The field manager that owns `status.lag`. */
 export const LAG_FIELD_MANAGER = "jobpool-operator-lag";

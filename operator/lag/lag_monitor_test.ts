@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { type JobWorkerPool, newJobWorkerPool } from "../api/mod.ts";
 import type { ApplyOptions, KubeClient } from "../runtime/kube_client.ts";
-import type { KubeObject, ResourceType } from "../runtime/resources.ts";
+import type { ResourceType } from "../runtime/resources.ts";
+import type { KubeObject } from "../runtime/object.ts";
 import { KafkaUnreachableError, type LagReader } from "./kafka_lag_reader.ts";
 import { LAG_FIELD_MANAGER, runLagMonitor } from "./lag_monitor.ts";
 

@@ -26,6 +26,7 @@ export const REASONS = {
   scalerPartNotReady: "ScalerNotReady",
   workersNotAvailable: "WorkersNotAvailable",
   crdNotInstalled: "CRDNotInstalled",
+  versionNotServed: "VersionNotServed",
   consumerGroupConflict: "ConsumerGroupConflict",
   invalidSpec: "InvalidSpec",
   generatedObjectRejected: "GeneratedObjectRejected",
@@ -124,8 +125,8 @@ export interface StatusInput {
   now: string;
   /** The consumer group the pool uses. */
   consumerGroup: string;
-  /** Set when the pool cannot be reconciled at all (conflict, invalid spec, rejected object). */
-  blocked?: ConditionState | undefined;
+  /** A problem a person must fix (a conflict, an invalid spec, a rejected object). */
+  blocker?: ConditionState | undefined;
   /** `TopicReady`. */
   topic: ConditionState;
   /** `ScalerReady`. */
@@ -148,7 +149,7 @@ export function computeStatus(input: StatusInput): JobWorkerPoolStatus {
       reason: REASONS.notReconciled,
       message: "The worker Deployment was not applied: see the Ready condition",
     };
-  const ready = input.blocked ?? summarizeReady({
+  const ready = input.blocker ?? summarizeReady({
     topic: input.topic,
     scaler: input.scaler,
     available,

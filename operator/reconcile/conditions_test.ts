@@ -85,7 +85,7 @@ Deno.test("computeStatus: a blocked pool is Ready=False with the blocker's reaso
     previous: undefined,
     now: "2026-01-01T00:00:00Z",
     consumerGroup: "g",
-    blocked: { status: "False", reason: REASONS.consumerGroupConflict, message: "taken" },
+    blocker: { status: "False", reason: REASONS.consumerGroupConflict, message: "taken" },
     topic: ok,
     scaler: ok,
   });

@@ -28,7 +28,7 @@ export function sameKafkaCluster(a: JobWorkerPool, b: JobWorkerPool): boolean {
 }
 
 /** Whether `a` and `b` are one pool (the uid when both have one, else namespace and name). */
-function samePool(a: JobWorkerPool, b: JobWorkerPool): boolean {
+export function samePool(a: JobWorkerPool, b: JobWorkerPool): boolean {
   if (a.metadata.uid && b.metadata.uid) return a.metadata.uid === b.metadata.uid;
   return a.metadata.namespace === b.metadata.namespace && a.metadata.name === b.metadata.name;
 }
@@ -76,25 +76,6 @@ export function consumerGroupWinner(
 function isRecordedOwner(pool: JobWorkerPool, group: string): boolean {
   const ready = pool.status?.conditions?.find((c) => c.type === "Ready");
   return pool.status?.consumerGroup === group && ready?.reason !== REASONS.consumerGroupConflict;
-}
-
-/**
- * The pools to reconcile again when `pool` changes: those claiming its group
- * on its cluster, and every pool blocked by a consumer-group conflict (the
- * change may have freed the group that pool wants, e.g. a renamed group).
- */
-export function poolsToWake(
-  pool: JobWorkerPool,
-  others: readonly JobWorkerPool[],
-): JobWorkerPool[] {
-  const same = sameGroupPools(pool, others);
-  const conflicted = others.filter((other) =>
-    !samePool(other, pool) && !same.includes(other) &&
-    other.status?.conditions?.some((c) =>
-      c.type === "Ready" && c.reason === REASONS.consumerGroupConflict
-    )
-  );
-  return [...same, ...conflicted];
 }
 
 function isOlder(a: JobWorkerPool, b: JobWorkerPool): boolean {

@@ -1,11 +1,6 @@
 import assert from "node:assert/strict";
 import { type JobWorkerPool, newJobWorkerPool } from "../api/mod.ts";
-import {
-  consumerGroupWinner,
-  poolsToWake,
-  sameGroupPools,
-  sameKafkaCluster,
-} from "./consumer_group.ts";
+import { consumerGroupWinner, sameGroupPools, sameKafkaCluster } from "./consumer_group.ts";
 
 function pool(
   name: string,
@@ -88,35 +83,6 @@ Deno.test("sameKafkaCluster: a shared bootstrap server or the same Strimzi clust
     },
   });
   assert.equal(sameKafkaCluster(strimzi(a), strimzi(c)), true);
-});
-
-Deno.test("poolsToWake: pools in the group on the cluster and every pool blocked by a group conflict", () => {
-  const a = pool("a", "2026-01-01T00:00:00Z", "g");
-  const b = pool("b", "2026-01-02T00:00:00Z", "g");
-  // c wanted group "h" and lost; a change to any pool in the namespace may free "h".
-  const c = pool("c", "2026-01-03T00:00:00Z", "h");
-  c.status = {
-    observedGeneration: 1,
-    conditions: [{
-      type: "Ready",
-      status: "False",
-      reason: "ConsumerGroupConflict",
-      message: "taken",
-      lastTransitionTime: "2026-01-03T00:00:00Z",
-      observedGeneration: 1,
-    }],
-  } as NonNullable<JobWorkerPool["status"]>;
-  const d = pool("d", "2026-01-01T00:00:00Z", "i");
-  const e = pool("e", "2026-01-01T00:00:00Z", "h", "other");
-  e.status = c.status;
-  const f = pool("f", "2026-01-01T00:00:00Z", "g", "other");
-  assert.deepEqual(poolsToWake(a, [a, b, c, d, e, f]).map((p) => p.metadata.name), [
-    "b",
-    "f",
-    "c",
-    "e",
-  ]);
-  assert.deepEqual(poolsToWake(d, [a, b, c, d, e]).map((p) => p.metadata.name), ["c", "e"]);
 });
 
 Deno.test("consumerGroupWinner: the pool already running the group keeps it, even when newer", () => {

@@ -11,11 +11,12 @@ import {
   type ObjectList,
   type WatchEvent,
 } from "../runtime/kube_client.ts";
-import { type KubeObject, type ResourceType } from "../runtime/resources.ts";
+import { type ResourceType } from "../runtime/resources.ts";
+import type { KubeObject } from "../runtime/object.ts";
 import { TOPIC_FINALIZER } from "./finalizer.ts";
 import { PoolReconciler } from "./pool_reconciler.ts";
-import { POOL_RESOURCE } from "./pool_resource.ts";
-import type { Synthesize } from "./synthesis.ts";
+import { POOL_RESOURCE } from "../api/mod.ts";
+import type { Synthesize } from "./desired.ts";
 
 /**
  * Status the other controllers write, as they would report a healthy object:
@@ -139,6 +140,16 @@ class MemoryClient implements KubeClient {
   }
   replace(_type: ResourceType, object: KubeObject): Promise<KubeObject> {
     return Promise.resolve(object);
+  }
+  /** Versions served by API group; the KEDA and Strimzi groups by default, unless not served. */
+  servedVersions(group: string): Promise<string[]> {
+    const versions: Record<string, [string, string][]> = {
+      "keda.sh": [["v1alpha1", "scaledobjects"]],
+      "kafka.strimzi.io": [["v1", "kafkatopics"], ["v1beta2", "kafkatopics"]],
+    };
+    return Promise.resolve(
+      (versions[group] ?? []).filter(([, plural]) => !this.notServed.has(plural)).map(([v]) => v),
+    );
   }
   delete(type: ResourceType, key: { namespace?: string; name: string }): Promise<boolean> {
     this.#check(type);
@@ -548,4 +559,64 @@ Deno.test("PoolReconciler: replicas are set when the Deployment is created, neve
   assert.equal(client.created.filter((c) => c.plural === "deployments").length, 0);
   const after = client.objects.get("deployments/ns/p-worker")!;
   assert.equal((after["spec"] as { replicas?: number }).replicas, 3);
+});
+
+Deno.test("PoolReconciler: a topic another pool declares alike is shared, not taken", async () => {
+  const { client, reconciler, cond } = setup({
+    pools: [pool("p", { kafka: { bootstrapServers: ["k:9092"], topic: { name: "shared" } } })],
+  });
+  client.objects.set("jobworkerpools/ns/q", {
+    apiVersion: "jobpool.dev/v1alpha1",
+    kind: "JobWorkerPool",
+    metadata: { name: "q", namespace: "ns", uid: "other" },
+  });
+  client.objects.set("kafkatopics/ns/shared", {
+    apiVersion: "kafka.strimzi.io/v1",
+    kind: "KafkaTopic",
+    metadata: {
+      name: "shared",
+      namespace: "ns",
+      labels: {
+        "strimzi.io/cluster": "c",
+        "jobpool.dev/pool-uid": "other",
+        "jobpool.dev/pool-namespace": "ns",
+        "jobpool.dev/pool-name": "q",
+      },
+    },
+    spec: { topicName: "shared", partitions: 12, replicas: 3 },
+    status: HEALTHY_STATUS["kafkatopics"],
+  });
+  await reconciler.reconcile("ns/p", signal);
+  assert.equal(cond("TopicReady")?.status, "True");
+  assert.match(cond("TopicReady")?.message ?? "", /shared with JobWorkerPool ns\/q/);
+  assert.equal(cond("Ready")?.status, "True");
+  assert.equal(client.applied.some((a) => a.plural === "kafkatopics"), false, "q's object");
+});
+
+Deno.test("PoolReconciler: a renamed topic's old KafkaTopic gets the deletion policy", async () => {
+  for (const policy of ["Delete", "Retain"] as const) {
+    const p = pool("p", {
+      topicProvisioning: { mode: "strimzi", strimzi: { clusterName: "c", deletionPolicy: policy } },
+    });
+    const { client, reconciler } = setup({ pools: [p] });
+    await reconciler.reconcile("ns/p", signal);
+    assert.ok(client.objects.has("kafkatopics/ns/p-jobs"));
+    const stored = client.objects.get("jobworkerpools/ns/p")!;
+    (stored["spec"] as JobWorkerPool["spec"]).kafka.topic.name = "renamed";
+    stored.metadata.generation = 2;
+    client.created = [];
+    await reconciler.reconcile("ns/p", signal);
+    assert.ok(client.objects.has("kafkatopics/ns/renamed"));
+    const old = client.objects.get("kafkatopics/ns/p-jobs");
+    const events = client.created.filter((c) => c.plural === "events").map((c) => c.object);
+    if (policy === "Delete") {
+      assert.equal(old, undefined, "Delete: the old KafkaTopic is gone");
+      assert.equal(events[0]?.["reason"], "TopicDeleted");
+    } else {
+      assert.ok(old, "Retain: the old KafkaTopic is kept");
+      assert.equal(old.metadata.labels?.["jobpool.dev/pool-uid"], undefined, "and released");
+      assert.equal(events[0]?.["reason"], "TopicLeftBehind");
+      assert.match(String(events[0]?.["message"]), /now uses KafkaTopic ns\/renamed/);
+    }
+  }
 });

@@ -19,7 +19,8 @@ import {
   type WatchOptions,
 } from "./kube_client.ts";
 import type { KubeConnection } from "./kube_config.ts";
-import { apiVersionOf, type KubeObject, resourcePath, type ResourceType } from "./resources.ts";
+import { apiVersionOf, resourcePath, type ResourceType } from "./resources.ts";
+import type { KubeObject } from "./object.ts";
 
 /**
  * A {@linkcode KubeClient} over HTTPS. Watches stream through `fetch`; all
@@ -168,6 +169,20 @@ export class HttpKubeClient implements KubeClient {
       contentType: "application/json",
       signal,
     });
+  }
+
+  async servedVersions(group: string, signal?: AbortSignal): Promise<string[]> {
+    try {
+      const found = await this.#request<{ versions?: Array<{ version: string }> }>(
+        "GET",
+        `/apis/${encodeURIComponent(group)}`,
+        { what: `Discovering API group ${group}`, signal },
+      );
+      return (found.versions ?? []).map((v) => v.version);
+    } catch (error) {
+      if (isApiError(error, 404)) return [];
+      throw error;
+    }
   }
 
   async delete(

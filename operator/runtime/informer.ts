@@ -12,7 +12,8 @@
 import { logger } from "../../src/observability/logging.ts";
 import { type Clock, sleep, systemClock } from "./clock.ts";
 import { isApiError, isResourceNotServed, KubeApiError, type KubeClient } from "./kube_client.ts";
-import { type KubeObject, objectKey, type ResourceType } from "./resources.ts";
+import { objectKey, type ResourceType } from "./resources.ts";
+import type { KubeObject } from "./object.ts";
 
 /** What happened to an object. */
 export type InformerEventType = "added" | "updated" | "deleted";
@@ -237,10 +238,11 @@ export class Informer {
         if (event.type !== "ERROR" && version) last = version;
         if (event.type === "BOOKMARK") continue;
         if (event.type === "ERROR") {
-          const status = event.object as unknown as { code?: number; message?: string };
+          // The object of an ERROR event is a metav1.Status.
+          const { code, message } = event.object;
           throw new KubeApiError(`Watching ${type.plural}`, {
-            code: status.code ?? 500,
-            message: status.message ?? "watch error",
+            code: typeof code === "number" ? code : 500,
+            message: typeof message === "string" ? message : "watch error",
           });
         }
         const object = (this.#options.transform ?? slimObject)(event.object);

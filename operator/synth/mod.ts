@@ -6,7 +6,7 @@
  */
 
 export { poolObjectList, type PoolObjects, synthesizePool } from "./synthesize.ts";
-export type { KubeObject } from "./kube_object.ts";
+export type { Manifest } from "../runtime/object.ts";
 export {
   commonLabels,
   kafkaTopicNamespace,

@@ -22,7 +22,7 @@ import {
   workerName,
 } from "./names.ts";
 import { KafkaTopic, STRIMZI_CLUSTER_LABEL } from "./strimzi.ts";
-import type { KubeObject } from "./kube_object.ts";
+import type { Manifest } from "../runtime/object.ts";
 import {
   addWorkerDeployment,
   finishWorkerDeployment,
@@ -32,18 +32,18 @@ import {
 /** What a pool is made of. */
 export interface PoolObjects {
   /** The worker Deployment, in the pool's namespace. */
-  deployment: KubeObject;
+  deployment: Manifest;
   /** The KEDA ScaledObject scaling the Deployment on consumer lag; none with `scaling.mode: none`. */
-  scaledObject?: KubeObject;
+  scaledObject?: Manifest;
   /** KEDA's credentials for Kafka, when the pool uses SASL or a TLS CA Secret. */
-  triggerAuthentication?: KubeObject;
+  triggerAuthentication?: Manifest;
   /**
    * The Strimzi KafkaTopic, with `topicProvisioning.mode: strimzi`. It lives in the
    * Kafka cluster's namespace and never has an owner reference (that would delete
    * the topic with the pool, whatever the deletion policy): it carries the
    * `jobpool.dev/pool-*` labels for finalizer-driven cleanup instead.
    */
-  kafkaTopic?: KubeObject;
+  kafkaTopic?: Manifest;
 }
 
 const SASL_TYPES = {
@@ -93,7 +93,7 @@ export function synthesizePool(pool: JobWorkerPool): PoolObjects {
     });
   }
 
-  const objects = chart.toJson() as KubeObject[];
+  const objects = chart.toJson() as Manifest[];
   const byKind = (kind: string) => objects.find((object) => object.kind === kind);
   const deployment = byKind("Deployment");
   if (!deployment) throw new Error("Synthesis lost the Deployment: this is a jobpool bug");
@@ -183,11 +183,11 @@ function flag(value: boolean): "true" | "false" {
 }
 
 /** The objects of a pool as one list, in apply order (auth before the scaler that uses it). */
-export function poolObjectList(objects: PoolObjects): KubeObject[] {
+export function poolObjectList(objects: PoolObjects): Manifest[] {
   return [
     objects.kafkaTopic,
     objects.deployment,
     objects.triggerAuthentication,
     objects.scaledObject,
-  ].filter((object): object is KubeObject => object !== undefined);
+  ].filter((object): object is Manifest => object !== undefined);
 }

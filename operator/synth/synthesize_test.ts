@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type JobWorkerPool, type JobWorkerPoolSpecInput, newJobWorkerPool } from "../api/mod.ts";
-import { type KubeObject, poolObjectList, synthesizePool } from "./mod.ts";
+import { type Manifest, poolObjectList, synthesizePool } from "./mod.ts";
 
 const SNAPSHOT_DIR = join(dirname(fileURLToPath(import.meta.url)), "__snapshots__");
 
@@ -98,7 +98,7 @@ Deno.test("snapshot: Strimzi v1beta2 topic with Retain in another namespace", as
   await assertSnapshot("strimzi_v1beta2_retain", synthesizePool(strimziRetain));
 });
 
-function container(deployment: KubeObject) {
+function container(deployment: Manifest) {
   const spec = deployment.spec as {
     replicas?: number;
     template: {
@@ -116,7 +116,7 @@ function container(deployment: KubeObject) {
   return first;
 }
 
-function envValue(deployment: KubeObject, name: string): string | undefined {
+function envValue(deployment: Manifest, name: string): string | undefined {
   return container(deployment).env.find((variable) => variable.name === name)?.value;
 }
 

@@ -17,7 +17,7 @@ import {
   WORKER_CONTAINER_NAME,
   workerName,
 } from "./names.ts";
-import type { KubeObject } from "./kube_object.ts";
+import type { Manifest } from "../runtime/object.ts";
 import { mountWritableTmp, RESTRICTED_CONTAINER_SECURITY } from "./restricted.ts";
 import { finishWorkerPod } from "./worker_pod.ts";
 
@@ -112,7 +112,7 @@ export function addWorkerDeployment(chart: Chart, pool: JobWorkerPool): kplus.De
  * sizes and would add its own defaults), and the construct-path label cdk8s
  * puts on pods even without `select` is dropped (the selector labels suffice).
  */
-export function finishWorkerDeployment(deployment: KubeObject, pool: JobWorkerPool): void {
+export function finishWorkerDeployment(deployment: Manifest, pool: JobWorkerPool): void {
   const template = (deployment.spec as PodTemplateHolder).template;
   delete template.metadata?.labels?.["cdk8s.io/metadata.addr"];
   const container = template.spec.containers.find((c) => c.name === WORKER_CONTAINER_NAME);

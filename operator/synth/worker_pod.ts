@@ -10,7 +10,7 @@
  */
 
 import type { JobWorkerPool } from "../api/mod.ts";
-import type { KubeObject } from "./kube_object.ts";
+import type { Manifest } from "../runtime/object.ts";
 import { selectorLabels } from "./names.ts";
 import { TMP_VOLUME } from "./restricted.ts";
 
@@ -24,7 +24,7 @@ interface PodTemplate {
 }
 
 /** Writes the pool's pod settings into `deployment` (synthesized JSON), in place. */
-export function finishWorkerPod(deployment: KubeObject, pool: JobWorkerPool): void {
+export function finishWorkerPod(deployment: Manifest, pool: JobWorkerPool): void {
   const { spec } = pool;
   const template = (deployment["spec"] as { template: PodTemplate }).template;
   const metadata = template.metadata ??= {};

@@ -38,7 +38,7 @@ import { join } from "node:path";
 import { ensureKubeBinaries, startKube } from "../env/kube.ts";
 import { freePort } from "../env/process.ts";
 import { HttpKubeClient, type KubeObject, loadKubeConnection } from "../../operator/runtime/mod.ts";
-import { POOL_RESOURCE } from "../../operator/reconcile/mod.ts";
+import { POOL_RESOURCE } from "../../operator/api/mod.ts";
 import { installPoolCrd, poolManifest } from "../integration/operator_support.ts";
 import {
   OPERATOR_NAME,

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CRD_NAME, jobWorkerPoolCrd } from "../../operator/api/mod.ts";
 import type { LagReader } from "../../operator/lag/mod.ts";
-import { type RunningOperator, startOperator } from "../../operator/reconcile/mod.ts";
+import { type RunningOperator, startOperator } from "../../operator/manager.ts";
 import { HttpKubeClient, type KubeObject, loadKubeConnection } from "../../operator/runtime/mod.ts";
 import { synthesizePool } from "../../operator/synth/mod.ts";
 import { startKube } from "../env/kube.ts";

@@ -23,7 +23,7 @@ import {
 } from "../../operator/api/mod.ts";
 import { examples } from "../../operator/synth/examples.ts";
 import { installObjectList, synthesizeInstall } from "../../operator/synth/install.ts";
-import { type KubeObject, poolObjectList, synthesizePool } from "../../operator/synth/mod.ts";
+import { type Manifest, poolObjectList, synthesizePool } from "../../operator/synth/mod.ts";
 import { CRD_FIXTURES, startKube } from "../env/kube.ts";
 import { kubectl, kubectlChecked, kubectlOk, type KubectlResult } from "../env/kubectl.ts";
 import { kubeName } from "./operator_support.ts";
@@ -230,7 +230,7 @@ Deno.test("the examples and the install bundle pass server-side dry-run", async 
     );
     for (const object of poolObjectList(synthesizePool(pool))) {
       // The example's Strimzi namespace need not exist here: check the topic in the pool's.
-      const copy: KubeObject = structuredClone(object);
+      const copy: Manifest = structuredClone(object);
       if (copy.kind === "KafkaTopic") copy.metadata.namespace = namespace;
       await dryRun(copy);
     }

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { newJobWorkerPool } from "../api/mod.ts";
 import { REASONS } from "./conditions.ts";
-import { synthesizeOrBlock } from "./synthesis.ts";
+import { synthesizePool } from "../synth/mod.ts";
+import { synthesizeOrBlock } from "./desired.ts";
 
 const pool = newJobWorkerPool({ name: "p", namespace: "ns" }, {
   image: "example/worker:1",
@@ -23,6 +24,6 @@ Deno.test("synthesizeOrBlock: other errors propagate; objects are returned", () 
     synthesizeOrBlock(() => {
       throw new Error("boom");
     }, pool), /boom/);
-  const objects = { deployment: {}, scaledObject: {} };
+  const objects = synthesizePool(pool);
   assert.equal(synthesizeOrBlock(() => objects, pool), objects);
 });
