@@ -15,7 +15,7 @@ import type { Admin } from "kafkajs";
 import { type Config, loadConfig } from "../../src/config/mod.ts";
 import { createKafkaClient } from "../../src/kafka/mod.ts";
 import { ensureTopic } from "../../src/producer/mod.ts";
-import type { RunningOperator } from "../../operator/reconcile/mod.ts";
+import type { RunningOperator } from "../../operator/mod.ts";
 import type { HttpKubeClient, KubeObject } from "../../operator/runtime/mod.ts";
 import { type KubeRest, kubeRest, watchCollection } from "../env/kube_rest.ts";
 import { startNode, type TestNode } from "../env/kubelet.ts";
