@@ -15,7 +15,7 @@
  * | `OPERATOR_METRICS_PORT` | 8080 | `/metrics`, `/healthz`, `/readyz` |
  * | `OPERATOR_CONCURRENCY` | 4 | reconciles at once |
  * | `OPERATOR_RESYNC_SECONDS` | 300 | full resync period |
- * | `OPERATOR_LAG` | `false` | read each pool's group lag from Kafka into `status.lag` |
+ * | `OPERATOR_LAG` | `false` | read each pool's group lag from Kafka into `status.lag`, apart from reconciles |
  * | `OPERATOR_LAG_INTERVAL_SECONDS` | 30 | how often the lag is refreshed |
  * | `LOG_LEVEL`, `LOG_FORMAT` | `info`, `json` | logging |
  *

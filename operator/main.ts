@@ -9,7 +9,8 @@
 import { closeLogging, configureLogging, logger } from "../src/observability/logging.ts";
 import { synthesizePool } from "./synth/mod.ts";
 import { loadOperatorConfig } from "./config.ts";
-import { createKafkaLagReader, startOperator } from "./reconcile/mod.ts";
+import { createKafkaLagReader } from "./lag/mod.ts";
+import { startOperator } from "./manager.ts";
 import { HttpKubeClient, loadKubeConnection } from "./runtime/mod.ts";
 
 async function main(): Promise<void> {
@@ -27,7 +28,7 @@ async function main(): Promise<void> {
   const lag = config.lag ? createKafkaLagReader({ client }) : undefined;
   const operator = await startOperator({
     client,
-    synthesize: (pool, options) => synthesizePool(pool, options),
+    synthesize: synthesizePool,
     identity: config.identity,
     lease: config.lease,
     watchNamespace: config.watchNamespace,

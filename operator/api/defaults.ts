@@ -14,8 +14,8 @@ import {
   type JobWorkerPoolSpec,
   type JobWorkerPoolSpecInput,
   KIND,
-  type ObjectMeta,
 } from "./types.ts";
+import type { ObjectMeta } from "../runtime/object.ts";
 
 /**
  * The spec with every schema default filled in, as the API server would.
@@ -32,7 +32,7 @@ export function applyDefaults(spec: JobWorkerPoolSpecInput | JobWorkerPoolSpec):
  * @throws {TypeError} when `metadata.name` is empty.
  */
 export function newJobWorkerPool(
-  metadata: ObjectMeta,
+  metadata: ObjectMeta & { name: string },
   spec: JobWorkerPoolSpecInput,
 ): JobWorkerPool {
   if (!metadata.name) throw new TypeError("A JobWorkerPool needs metadata.name: set it");

@@ -15,12 +15,18 @@ Deno.test("applyDefaults fills in every schema default", () => {
     pool: { min: 1, max: 10 },
     replicas: { min: 1, max: 10 },
     scaling: {
+      mode: "keda",
       lagThreshold: 50,
       activationLagThreshold: 0,
       pollingInterval: 30,
       cooldownPeriod: 300,
       allowIdleConsumers: false,
+      limitToPartitionsWithLag: false,
+      excludePersistentLag: false,
+      scaleToZeroOnInvalidOffset: false,
     },
+    podSecurityContext: { runAsUser: 65532, runAsGroup: 65532 },
+    tmpSizeLimit: "64Mi",
     resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } },
     topicProvisioning: { mode: "none" },
   });

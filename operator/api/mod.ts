@@ -17,8 +17,6 @@ export {
   type JobWorkerPoolStatus,
   KIND,
   LIST_KIND,
-  type ObjectMeta,
-  type OwnerReference,
   PLURAL,
   type ReservedEnvName,
   type SaslMechanism,
@@ -40,3 +38,4 @@ export {
   newJobWorkerPool,
 } from "./defaults.ts";
 export { applySchemaDefaults, type FromSchema, type SchemaNode } from "./schema_types.ts";
+export { isJobWorkerPool, POOL_RESOURCE, toPool } from "./resource.ts";

@@ -16,6 +16,16 @@ Deno.test("the reference lists nested fields with their defaults and rules", () 
 
 Deno.test("the markdown has one row per field", () => {
   const markdown = crdReferenceMarkdown();
-  const rows = markdown.split("\n").filter((line) => line.startsWith("| `"));
+  const fields = markdown.slice(0, markdown.indexOf("## Rules across fields"));
+  const rows = fields.split("\n").filter((line) => line.startsWith("| `"));
   assert.equal(rows.length, specFields().length);
+});
+
+Deno.test("the markdown lists the spec's cross-field rules and every condition reason", () => {
+  const markdown = crdReferenceMarkdown();
+  assert.match(markdown, /- `replicas.max`: replicas.max must not exceed kafka.topic.partitions/);
+  for (const type of ["Ready", "TopicReady", "ScalerReady", "Available"]) {
+    assert.match(markdown, new RegExp(`### \`${type}\``));
+  }
+  assert.match(markdown, /\| `FallbackActive` \| False \|/);
 });

@@ -11,6 +11,9 @@
  * @module
  */
 
+import { podFields } from "./schema_pod.ts";
+import { scalingSchema } from "./schema_scaling.ts";
+
 /** Environment variables the operator sets on the worker; a pool's `env` cannot set them. */
 export const RESERVED_ENV_NAMES = [
   "KAFKA_BROKERS",
@@ -23,6 +26,8 @@ export const RESERVED_ENV_NAMES = [
   "KAFKA_OFFSET_RESET",
   "KAFKA_TLS",
   "KAFKA_TLS_CA_FILE",
+  "KAFKA_TLS_CERT_FILE",
+  "KAFKA_TLS_KEY_FILE",
   "KAFKA_SASL_MECHANISM",
   "KAFKA_SASL_USERNAME",
   "KAFKA_SASL_PASSWORD",
@@ -107,6 +112,26 @@ export const jobWorkerPoolSpecSchema = {
   description: "A pool of jobpool workers consuming one Kafka topic with one consumer group.",
   required: ["image", "kafka"],
   "x-kubernetes-validations": [
+    {
+      rule: "self.scaling.mode != 'none' || self.replicas.min == self.replicas.max",
+      message: "scaling.mode none runs a fixed number of replicas: set replicas.min equal to " +
+        "replicas.max",
+      fieldPath: ".replicas.min",
+      reason: "FieldValueInvalid",
+    },
+    {
+      rule: "!has(self.scaling.fallback) || self.scaling.fallback.replicas <= self.replicas.max",
+      message: "scaling.fallback.replicas must not exceed replicas.max",
+      fieldPath: ".scaling.fallback.replicas",
+      reason: "FieldValueInvalid",
+    },
+    {
+      rule: "self.scaling.mode == 'keda' || !has(self.scaling.fallback)",
+      message: "scaling.fallback needs scaling.mode keda: without a scaler there is nothing to " +
+        "fall back from",
+      fieldPath: ".scaling.fallback",
+      reason: "FieldValueInvalid",
+    },
     {
       rule: "self.scaling.allowIdleConsumers || self.replicas.max <= self.kafka.topic.partitions",
       message: "replicas.max must not exceed kafka.topic.partitions: replicas beyond the " +
@@ -212,8 +237,9 @@ export const jobWorkerPoolSpecSchema = {
         },
         consumerGroup: {
           type: "string",
-          description: "The consumer group; defaults to jobpool.<namespace>.<name>. Two pools " +
-            "must not share one.",
+          description: "The consumer group; defaults to jobpool.<namespace>.<name>. Groups are " +
+            "cluster-wide: two pools on one Kafka cluster must not share one, whatever their " +
+            "namespaces (the later one is stopped with ConsumerGroupConflict).",
           minLength: 1,
           maxLength: 249,
           pattern: "^[a-zA-Z0-9._-]+$",
@@ -233,12 +259,29 @@ export const jobWorkerPoolSpecSchema = {
                 key: { ...dataKey, default: "ca.crt" },
               },
             },
+            clientCertSecretRef: {
+              type: "object",
+              description: "A Secret holding a client certificate and its key, for brokers " +
+                "that require mutual TLS (a kubernetes.io/tls Secret fits); the workers mount " +
+                "it and KEDA reads it through the TriggerAuthentication.",
+              required: ["name"],
+              properties: {
+                name: objectName,
+                certKey: { ...dataKey, default: "tls.crt" },
+                keyKey: { ...dataKey, default: "tls.key" },
+              },
+            },
           },
           "x-kubernetes-validations": [
             {
               rule: "self.enabled || !has(self.caSecretRef)",
               message: "caSecretRef needs enabled: true",
               fieldPath: ".caSecretRef",
+            },
+            {
+              rule: "self.enabled || !has(self.clientCertSecretRef)",
+              message: "clientCertSecretRef needs enabled: true",
+              fieldPath: ".clientCertSecretRef",
             },
           ],
         },
@@ -293,46 +336,7 @@ export const jobWorkerPoolSpecSchema = {
         max: { type: "integer", format: "int32", minimum: 1, maximum: 1000, default: 10 },
       },
     },
-    scaling: {
-      type: "object",
-      description: "The KEDA Kafka lag trigger.",
-      default: {},
-      properties: {
-        lagThreshold: {
-          type: "integer",
-          format: "int64",
-          description: "Target lag per replica.",
-          minimum: 1,
-          default: 50,
-        },
-        activationLagThreshold: {
-          type: "integer",
-          format: "int64",
-          description: "Lag above which the pool scales up from zero replicas.",
-          minimum: 0,
-          default: 0,
-        },
-        pollingInterval: {
-          type: "integer",
-          format: "int32",
-          description: "Seconds between lag checks.",
-          minimum: 1,
-          default: 30,
-        },
-        cooldownPeriod: {
-          type: "integer",
-          format: "int32",
-          description: "Seconds after the last activation before scaling to zero.",
-          minimum: 0,
-          default: 300,
-        },
-        allowIdleConsumers: {
-          type: "boolean",
-          description: "Allow more replicas than partitions (the extra ones sit idle).",
-          default: false,
-        },
-      },
-    },
+    scaling: scalingSchema,
     env: {
       type: "array",
       description: "Extra environment variables for the worker (database, SMTP, ...).",
@@ -398,6 +402,7 @@ export const jobWorkerPoolSpecSchema = {
         },
       },
     },
+    ...podFields,
     resources: {
       type: "object",
       description: "Worker container resources.",

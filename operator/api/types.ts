@@ -11,6 +11,7 @@ import type {
   RESERVED_ENV_NAMES,
 } from "./schema.ts";
 import type { FromSchema } from "./schema_types.ts";
+import type { Manifest } from "../runtime/object.ts";
 
 /** The API group. */
 export const GROUP = "jobpool.dev";
@@ -55,56 +56,12 @@ export type Condition = NonNullable<JobWorkerPoolStatus["conditions"]>[number];
 /** The SASL mechanisms a pool can use. */
 export type SaslMechanism = NonNullable<JobWorkerPoolSpec["kafka"]["sasl"]>["mechanism"];
 
-/** An owner reference, as in metav1.OwnerReference. */
-export interface OwnerReference {
-  /** The owner's `apiVersion`. */
-  apiVersion: string;
-  /** The owner's kind. */
-  kind: string;
-  /** The owner's name. */
-  name: string;
-  /** The owner's uid. */
-  uid: string;
-  /** Whether the owner is the managing controller. */
-  controller?: boolean;
-  /** Whether the owner's foreground deletion waits for this object. */
-  blockOwnerDeletion?: boolean;
-}
-
-/** The parts of metav1.ObjectMeta jobpool reads and writes. */
-export interface ObjectMeta {
-  /** The object's name. */
-  name: string;
-  /** The namespace; unset for cluster-scoped objects. */
-  namespace?: string;
-  /** Set by the API server on creation. */
-  uid?: string;
-  /** Incremented by the API server on every spec change. */
-  generation?: number;
-  /** The version for optimistic concurrency and watches. */
-  resourceVersion?: string;
-  /** When the object was created (RFC 3339). */
-  creationTimestamp?: string;
-  /** Set once deletion was requested and finalizers hold the object. */
-  deletionTimestamp?: string;
-  /** Labels. */
-  labels?: Record<string, string>;
-  /** Annotations. */
-  annotations?: Record<string, string>;
-  /** Finalizers that must be removed before the object goes away. */
-  finalizers?: string[];
-  /** The objects this one belongs to (garbage collection). */
-  ownerReferences?: OwnerReference[];
-}
-
-/** A `JobWorkerPool` object as stored (spec defaulted). */
-export interface JobWorkerPool {
+/** A `JobWorkerPool` object as stored (spec defaulted): a Kubernetes object with a typed spec. */
+export interface JobWorkerPool extends Manifest {
   /** Always `jobpool.dev/v1alpha1`. */
   apiVersion: typeof API_VERSION;
   /** Always `JobWorkerPool`. */
   kind: typeof KIND;
-  /** Name, namespace and the rest of the object's metadata. */
-  metadata: ObjectMeta;
   /** What the pool should run. */
   spec: JobWorkerPoolSpec;
   /** What the operator last observed; written through `/status`. */

@@ -1,20 +1,18 @@
 /**
- * Server-side apply of one generated object, with errors a person must fix
- * (a rejected object, missing RBAC, a missing topic namespace) turned into a
- * blocking condition instead of a throw; transient errors still throw.
+ * Server-side apply of one generated object, returning what came of it: the
+ * applied object, a kind the API server does not serve (its CRD is missing),
+ * or a refusal a person must fix (a rejected object, missing RBAC, a missing
+ * topic namespace) as a condition. Transient errors throw, for the work
+ * queue to retry with backoff.
  *
  * @module
  */
 
 import { isApiError, isResourceNotServed, KubeApiError } from "../runtime/kube_client.ts";
-import type { KubeClient } from "../runtime/kube_client.ts";
-import {
-  type KubeObject,
-  RESOURCES,
-  type ResourceType,
-  resourceTypeOf,
-} from "../runtime/resources.ts";
+import type { KubeObject, Manifest } from "../runtime/object.ts";
+import { RESOURCES, type ResourceType, resourceTypeOf } from "../runtime/resources.ts";
 import { type ConditionState, REASONS } from "./conditions.ts";
+import type { ReconcileContext } from "./context.ts";
 
 /** The kinds the operator applies. */
 export const APPLIED_TYPES: readonly ResourceType[] = [
@@ -25,56 +23,73 @@ export const APPLIED_TYPES: readonly ResourceType[] = [
   RESOURCES.kafkaTopicsV1beta2,
 ];
 
-/** The applied object; `"notServed"` when its CRD is missing; `undefined` when it blocked. */
-export type ApplyOutcome = KubeObject | "notServed" | undefined;
+/** What applying one object came to. */
+export type Applied =
+  | { kind: "applied"; object: KubeObject }
+  | { kind: "notServed"; type: ResourceType }
+  | { kind: "refused"; blocker: ConditionState };
 
-/** Applies one object (see {@linkcode blockingApplier}). */
-export type Applier = (object: object) => Promise<ApplyOutcome>;
-
-/** Where an applier records the first blocking condition it meets. */
-export interface BlockerSlot {
-  /** The first condition a person must act on. */
-  blocker?: ConditionState;
+/** Options of {@linkcode applyObject}. */
+export interface ApplyObjectOptions {
+  /**
+   * Fields set only when the object is created (by a create before the
+   * apply), e.g. a Deployment's `spec.replicas`: server-side apply then never
+   * owns them, and whoever changes them later (an HPA) keeps them.
+   */
+  onCreate?: (object: Manifest) => Manifest;
 }
 
-/**
- * An {@linkcode Applier} that records the first blocking error in `slot` and
- * returns `undefined` for it; a missing CRD gives `"notServed"`.
- */
-export function blockingApplier(
-  client: KubeClient,
-  slot: BlockerSlot,
-  signal: AbortSignal,
-): Applier {
-  return async (object) => {
-    try {
-      return await applyObject(client, object as KubeObject, signal);
-    } catch (error) {
-      if (isResourceNotServed(error)) return "notServed";
-      const state = blockingState(error, object as KubeObject);
-      if (!state) throw error;
-      slot.blocker ??= state;
-      return undefined;
-    }
-  };
-}
-
-async function applyObject(
-  client: KubeClient,
-  object: KubeObject,
-  signal: AbortSignal,
-): Promise<KubeObject> {
+/** The resource type of `object`, one the operator applies. */
+export function appliedTypeOf(object: Manifest): ResourceType {
   const type = resourceTypeOf(object, APPLIED_TYPES);
   if (!type) {
     throw new TypeError(
       `Cannot apply ${object.apiVersion}/${object.kind}: the operator does not know this kind`,
     );
   }
-  return await client.apply(type, object, { signal });
+  return type;
+}
+
+/** Applies `object` under the operator's field manager (creating it first with `onCreate`). */
+export async function applyObject(
+  context: ReconcileContext,
+  object: Manifest,
+  options: ApplyObjectOptions,
+  signal: AbortSignal,
+): Promise<Applied> {
+  const type = appliedTypeOf(object);
+  try {
+    if (options.onCreate) await createIfMissing(context, type, options.onCreate(object), signal);
+    return { kind: "applied", object: await context.client.apply(type, object, { signal }) };
+  } catch (error) {
+    if (isResourceNotServed(error)) return { kind: "notServed", type };
+    const blocker = refusal(error, object);
+    if (blocker) return { kind: "refused", blocker };
+    throw error;
+  }
+}
+
+async function createIfMissing(
+  context: ReconcileContext,
+  type: ResourceType,
+  object: Manifest,
+  signal: AbortSignal,
+): Promise<void> {
+  const key = { namespace: object.metadata.namespace ?? "", name: object.metadata.name };
+  // With a cache, a miss is worth a create (a 409 says the cache lagged); without one, a read.
+  const exists = context.cache
+    ? context.cache(type, `${key.namespace}/${key.name}`)
+    : await context.client.get(type, key, signal);
+  if (exists) return;
+  try {
+    await context.client.create(type, object, signal);
+  } catch (error) {
+    if (!isApiError(error, 409)) throw error; // Created meanwhile: applying it is enough.
+  }
 }
 
 /** A condition for errors a person must fix; `undefined` for transient ones. */
-function blockingState(error: unknown, object: KubeObject): ConditionState | undefined {
+function refusal(error: unknown, object: Manifest): ConditionState | undefined {
   if (!(error instanceof KubeApiError)) return undefined;
   const what = `${object.kind} ${object.metadata.namespace}/${object.metadata.name}`;
   if (error.code === 422 || error.code === 400) {

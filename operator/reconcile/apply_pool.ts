@@ -1,83 +1,63 @@
 /**
- * Applying a pool's generated objects: the workers' objects and the topic
- * side by side, each branch recording its own blocker.
+ * The apply phase of a reconcile: the topic, and side by side the scaler
+ * then the workers (the Deployment's replicas depend on whether a scaler
+ * runs). Both branches finish before this returns (the queue may then run the
+ * key again), and each returns its own outcome, so what is reported does not
+ * depend on timing.
  *
  * @module
  */
 
 import type { JobWorkerPool } from "../api/mod.ts";
-import { type BlockerSlot, blockingApplier } from "./apply.ts";
 import type { ConditionState } from "./conditions.ts";
+import { REASONS } from "./conditions.ts";
 import type { ReconcileContext } from "./context.ts";
-import type { DeploymentView } from "./status.ts";
-import type { Synthesize, SynthesizedObjects } from "./synthesis.ts";
-import { applyTopic } from "./topic_apply.ts";
-import { applyWorkers } from "./workers.ts";
+import type { Desired } from "./desired.ts";
+import type { PoolOutcome } from "./outcome.ts";
+import { applyScaler, fixedReplicas } from "./scaler.ts";
+import { applyTopic } from "./topic.ts";
+import { applyWorkers, stopWorkers } from "./workers.ts";
 
-/** What {@linkcode applyPool} needs besides the context. */
-export interface PoolObjectsInput {
-  /** The pool. */
-  pool: JobWorkerPool;
-  /** Its generated objects. */
-  objects: SynthesizedObjects;
-  /** Builds the fixed-replica Deployment when KEDA is missing. */
-  synthesize: Synthesize;
-}
+const NOT_RECONCILED: ConditionState = {
+  status: "Unknown",
+  reason: REASONS.notReconciled,
+  message: "Not reconciled: see the Ready condition",
+};
 
-/** What applying the objects came to, for the status. */
-export interface AppliedPool {
-  /** The first condition a person must act on (workers before topic). */
-  blocker: ConditionState | undefined;
-  /** `TopicReady`. */
-  topic: ConditionState;
-  /** `ScalerReady`. */
-  scaler: ConditionState;
-  /** The applied worker Deployment, if any. */
-  deploymentView: DeploymentView | undefined;
-  /** Notes for the Ready message. */
-  notes: string[];
-}
-
-/**
- * Applies the workers' objects and the topic side by side. The topic does
- * not depend on the rest; the Deployment waits for KEDA's answer. Both
- * branches finish before this returns (the queue may then run the key
- * again), and each records its own blocker, so the one reported does not
- * depend on timing.
- */
+/** Makes the world match `desired`: the pool's objects applied, its workers stopped, or nothing. */
 export async function applyPool(
   context: ReconcileContext,
-  { pool, objects, synthesize }: PoolObjectsInput,
+  { pool, desired }: { pool: JobWorkerPool; desired: Desired },
   signal: AbortSignal,
-): Promise<AppliedPool> {
-  const workerSlot: BlockerSlot = {};
-  const topicSlot: BlockerSlot = {};
-  const workerNotes: string[] = [];
-  const topicNotes: string[] = [];
+): Promise<PoolOutcome> {
+  if (desired.kind !== "run") {
+    if (desired.kind === "stop") await stopWorkers(context, pool, signal);
+    const { blocker } = desired;
+    return { blocker, topic: NOT_RECONCILED, scaler: NOT_RECONCILED, deployment: undefined };
+  }
+  const { objects } = desired;
+  const workers = async () => {
+    const scaler = await applyScaler(context, { pool, objects }, signal);
+    const fixed = scaler.scales ? undefined : fixedReplicas(pool);
+    const applied = await applyWorkers(
+      context,
+      { pool, deployment: objects.deployment, fixedReplicas: fixed },
+      signal,
+    );
+    return { scaler, ...applied };
+  };
   const [workersResult, topicResult] = await Promise.allSettled([
-    applyWorkers(context, {
-      pool,
-      objects,
-      synthesize,
-      apply: blockingApplier(context.client, workerSlot, signal),
-      notes: workerNotes,
-    }, signal),
-    applyTopic(context, {
-      pool,
-      kafkaTopic: objects.kafkaTopic,
-      apply: blockingApplier(context.client, topicSlot, signal),
-      notes: topicNotes,
-    }, signal),
+    workers(),
+    applyTopic(context, { pool, kafkaTopic: objects.kafkaTopic }, signal),
   ]);
   if (workersResult.status === "rejected") throw workersResult.reason;
   if (topicResult.status === "rejected") throw topicResult.reason;
+  const { scaler, deployment, blocker } = workersResult.value;
   const topic = topicResult.value;
-  if (topic.state.status === "False" && topic.blocking) topicSlot.blocker ??= topic.state;
   return {
-    blocker: workerSlot.blocker ?? topicSlot.blocker,
-    topic: topic.state,
-    scaler: workersResult.value.scaler,
-    deploymentView: workersResult.value.deploymentView,
-    notes: [...workerNotes, ...topicNotes],
+    blocker: scaler.blocker ?? blocker ?? topic.blocker,
+    topic: topic.condition,
+    scaler: scaler.condition,
+    deployment,
   };
 }

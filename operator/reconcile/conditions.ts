@@ -1,7 +1,8 @@
 /**
  * Status computation, pure: conditions that keep their `lastTransitionTime`
  * while their status does not change, `Available` read from the Deployment,
- * and `Ready` summarizing the rest.
+ * and `Ready` summarizing the rest: True only when the topic, the scaler and
+ * the workers all are.
  *
  * @module
  */
@@ -20,8 +21,12 @@ export interface ConditionState {
 
 /** Reasons the reconciler uses, so programs and tests can match on them. */
 export const REASONS = {
-  reconciled: "Reconciled",
+  poolReady: "PoolReady",
+  topicPartNotReady: "TopicNotReady",
+  scalerPartNotReady: "ScalerNotReady",
+  workersNotAvailable: "WorkersNotAvailable",
   crdNotInstalled: "CRDNotInstalled",
+  versionNotServed: "VersionNotServed",
   consumerGroupConflict: "ConsumerGroupConflict",
   invalidSpec: "InvalidSpec",
   generatedObjectRejected: "GeneratedObjectRejected",
@@ -36,6 +41,9 @@ export const REASONS = {
   waitingForKeda: "WaitingForKeda",
   scalerReady: "ScalerReady",
   scalerNotReady: "ScalerNotReady",
+  scalerNotManaged: "NotManaged",
+  fallbackActive: "FallbackActive",
+  scalerPaused: "ScalerPaused",
   deploymentPending: "DeploymentPending",
   notReconciled: "NotReconciled",
 } as const;
@@ -117,18 +125,14 @@ export interface StatusInput {
   now: string;
   /** The consumer group the pool uses. */
   consumerGroup: string;
-  /** Set when the pool cannot be reconciled at all (conflict, invalid spec, rejected object). */
-  blocked?: ConditionState | undefined;
+  /** A problem a person must fix (a conflict, an invalid spec, a rejected object). */
+  blocker?: ConditionState | undefined;
   /** `TopicReady`. */
   topic: ConditionState;
   /** `ScalerReady`. */
   scaler: ConditionState;
   /** Name and status of the worker Deployment, when it was applied. */
   deployment?: { name: string; status: DeploymentStatusView | undefined } | undefined;
-  /** Notes for the Ready message, e.g. that KEDA is missing. */
-  notes?: string[];
-  /** The group's total lag, when the operator could read it. */
-  lag?: number | undefined;
 }
 
 /** The status to write: conditions in the fixed order Ready, TopicReady, ScalerReady, Available. */
@@ -145,11 +149,11 @@ export function computeStatus(input: StatusInput): JobWorkerPoolStatus {
       reason: REASONS.notReconciled,
       message: "The worker Deployment was not applied: see the Ready condition",
     };
-  const ready: ConditionState = input.blocked ?? {
-    status: "True",
-    reason: REASONS.reconciled,
-    message: ["All objects are applied", ...(input.notes ?? [])].join("; "),
-  };
+  const ready = input.blocker ?? summarizeReady({
+    topic: input.topic,
+    scaler: input.scaler,
+    available,
+  });
   set("Ready", ready);
   set("TopicReady", input.topic);
   set("ScalerReady", input.scaler);
@@ -162,7 +166,6 @@ export function computeStatus(input: StatusInput): JobWorkerPoolStatus {
     replicas: input.deployment?.status?.replicas ?? 0,
     consumerGroup: input.consumerGroup,
   };
-  if (input.lag !== undefined) status.lag = input.lag;
   return status;
 }
 
@@ -180,5 +183,45 @@ export function fromForeignReady(
     status: ready.status === "False" ? "False" : "Unknown",
     reason: options.notReadyReason,
     message: `${options.what} is not ready: ${ready.message ?? "no message"}`,
+  };
+}
+
+/** What `Ready` summarizes, each part a condition of its own. */
+export interface ReadyParts {
+  /** `TopicReady`. */
+  topic: ConditionState;
+  /** `ScalerReady`. */
+  scaler: ConditionState;
+  /** `Available`. */
+  available: ConditionState;
+}
+
+/**
+ * `Ready`: True only when every part is; otherwise it names the first part
+ * that is False (else the first that is Unknown), in the order a pool depends
+ * on them: the topic, the scaler that reads its lag, the workers.
+ */
+export function summarizeReady(parts: ReadyParts): ConditionState {
+  const named = [
+    { type: "TopicReady", state: parts.topic, reason: REASONS.topicPartNotReady },
+    { type: "ScalerReady", state: parts.scaler, reason: REASONS.scalerPartNotReady },
+    { type: "Available", state: parts.available, reason: REASONS.workersNotAvailable },
+  ] as const;
+  const failing = named.find((part) => part.state.status === "False") ??
+    named.find((part) => part.state.status === "Unknown");
+  if (!failing) {
+    return {
+      status: "True",
+      reason: REASONS.poolReady,
+      message: "The topic, the scaler and the workers are ready",
+    };
+  }
+  const others = named.filter((part) => part !== failing && part.state.status !== "True")
+    .map((part) => `${part.type} is ${part.state.status} (${part.state.reason})`);
+  return {
+    status: failing.state.status,
+    reason: failing.reason,
+    message: `${failing.type} is ${failing.state.status} (${failing.state.reason}): ` +
+      failing.state.message + (others.length > 0 ? `; also ${others.join(", ")}` : ""),
   };
 }

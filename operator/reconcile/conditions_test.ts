@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { CONDITION_DOCS } from "../api/conditions.ts";
 import {
   availableFromDeployment,
   computeStatus,
@@ -6,6 +7,7 @@ import {
   fromForeignReady,
   REASONS,
   setCondition,
+  summarizeReady,
 } from "./conditions.ts";
 
 const ok: ConditionState = { status: "True", reason: "Fine", message: "fine" };
@@ -42,7 +44,6 @@ Deno.test("computeStatus: all conditions in order, Ready summarizing, replicas f
     topic: ok,
     scaler: ok,
     deployment: { name: "p-worker", status: { replicas: 2 } },
-    notes: ["KEDA is not installed: running 1 replica(s)"],
   });
   assert.equal(status.observedGeneration, 3);
   assert.equal(status.replicas, 2);
@@ -54,10 +55,28 @@ Deno.test("computeStatus: all conditions in order, Ready summarizing, replicas f
     "Available",
   ]);
   const ready = status.conditions?.[0];
-  assert.equal(ready?.status, "True");
-  assert.match(ready?.message ?? "", /KEDA is not installed/);
+  assert.equal(ready?.status, "Unknown", "the Deployment has not reported yet");
+  assert.equal(ready?.reason, REASONS.workersNotAvailable);
   assert.equal(status.conditions?.[3]?.status, "Unknown");
   assert.equal(status.conditions?.[3]?.reason, REASONS.deploymentPending);
+});
+
+Deno.test("summarizeReady: True only when every part is, else the first False part", () => {
+  const unknown: ConditionState = { status: "Unknown", reason: "Waiting", message: "waiting" };
+  const bad: ConditionState = { status: "False", reason: "TriggerError", message: "broken" };
+  assert.deepEqual(summarizeReady({ topic: ok, scaler: ok, available: ok }).status, "True");
+  const scalerDown = summarizeReady({ topic: unknown, scaler: bad, available: ok });
+  assert.equal(scalerDown.status, "False");
+  assert.equal(scalerDown.reason, REASONS.scalerPartNotReady);
+  assert.match(
+    scalerDown.message,
+    /^ScalerReady is False \(TriggerError\): broken; also TopicReady/,
+  );
+  const waiting = summarizeReady({ topic: unknown, scaler: ok, available: unknown });
+  assert.equal(waiting.status, "Unknown");
+  assert.equal(waiting.reason, REASONS.topicPartNotReady);
+  const down = summarizeReady({ topic: ok, scaler: ok, available: { ...bad, reason: "X" } });
+  assert.equal(down.reason, REASONS.workersNotAvailable);
 });
 
 Deno.test("computeStatus: a blocked pool is Ready=False with the blocker's reason", () => {
@@ -66,7 +85,7 @@ Deno.test("computeStatus: a blocked pool is Ready=False with the blocker's reaso
     previous: undefined,
     now: "2026-01-01T00:00:00Z",
     consumerGroup: "g",
-    blocked: { status: "False", reason: REASONS.consumerGroupConflict, message: "taken" },
+    blocker: { status: "False", reason: REASONS.consumerGroupConflict, message: "taken" },
     topic: ok,
     scaler: ok,
   });
@@ -109,4 +128,11 @@ Deno.test("fromForeignReady reads a Strimzi or KEDA Ready condition", () => {
   );
   assert.equal(bad.reason, "N");
   assert.match(bad.message, /no/);
+});
+
+Deno.test("every reason the reconciler writes is documented in the API's condition catalogue", () => {
+  const documented = new Set(CONDITION_DOCS.flatMap((c) => c.reasons.map((r) => r.reason)));
+  for (const reason of Object.values(REASONS)) {
+    assert.ok(documented.has(reason), `${reason} is missing from operator/api/conditions.ts`);
+  }
 });

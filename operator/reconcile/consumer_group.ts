@@ -1,13 +1,48 @@
 /**
- * Consumer-group ownership within a namespace: when several pools claim one
- * group, the one already running it keeps it (else the oldest, by
- * creationTimestamp, then name) and the others are in conflict.
+ * Consumer-group ownership. Kafka consumer groups are cluster-wide, so pools
+ * claim a group on a Kafka cluster, whatever their namespace: when several
+ * pools on one cluster claim one group, the one already running it keeps it
+ * (else the oldest, by creationTimestamp, then namespace and name) and the
+ * others are in conflict.
+ *
+ * Two pools are on the same Kafka cluster when they share a bootstrap server
+ * (`host:port`, case-insensitive) or name the same Strimzi cluster.
  *
  * @module
  */
 
 import { consumerGroupOf, type JobWorkerPool } from "../api/mod.ts";
+import { kafkaTopicNamespace } from "../synth/names.ts";
 import { REASONS } from "./conditions.ts";
+
+/** Whether `a` and `b` consume from the same Kafka cluster. */
+export function sameKafkaCluster(a: JobWorkerPool, b: JobWorkerPool): boolean {
+  const servers = new Set(a.spec.kafka.bootstrapServers.map((s) => s.toLowerCase()));
+  if (b.spec.kafka.bootstrapServers.some((s) => servers.has(s.toLowerCase()))) return true;
+  const strimzi = (p: JobWorkerPool) =>
+    p.spec.topicProvisioning.mode === "strimzi" && p.spec.topicProvisioning.strimzi
+      ? `${kafkaTopicNamespace(p)}/${p.spec.topicProvisioning.strimzi.clusterName}`
+      : undefined;
+  const cluster = strimzi(a);
+  return cluster !== undefined && cluster === strimzi(b);
+}
+
+/** Whether `a` and `b` are one pool (the uid when both have one, else namespace and name). */
+export function samePool(a: JobWorkerPool, b: JobWorkerPool): boolean {
+  if (a.metadata.uid && b.metadata.uid) return a.metadata.uid === b.metadata.uid;
+  return a.metadata.namespace === b.metadata.namespace && a.metadata.name === b.metadata.name;
+}
+
+/** The other pools, in any namespace, that claim `pool`'s consumer group on its Kafka cluster. */
+export function sameGroupPools(
+  pool: JobWorkerPool,
+  others: readonly JobWorkerPool[],
+): JobWorkerPool[] {
+  const group = consumerGroupOf(pool);
+  return others.filter((other) =>
+    !samePool(other, pool) && consumerGroupOf(other) === group && sameKafkaCluster(pool, other)
+  );
+}
 
 /**
  * The pool that owns `pool`'s consumer group, when it is another one. The
@@ -22,22 +57,14 @@ export function consumerGroupWinner(
   options: { runsGroup?: (pool: JobWorkerPool, group: string) => boolean } = {},
 ): JobWorkerPool | undefined {
   const group = consumerGroupOf(pool);
-  const namespace = pool.metadata.namespace;
-  const claimants = others.filter((other) =>
-    other.metadata.namespace === namespace &&
-    other.metadata.name !== pool.metadata.name &&
-    !other.metadata.deletionTimestamp &&
-    consumerGroupOf(other) === group
-  );
+  const claimants = sameGroupPools(pool, others).filter((o) => !o.metadata.deletionTimestamp);
   const incumbent = (p: JobWorkerPool) =>
     isRecordedOwner(p, group) || (options.runsGroup?.(p, group) ?? false);
   let winner = pool;
   let winnerIncumbent = incumbent(pool);
   for (const other of claimants) {
     const otherIncumbent = incumbent(other);
-    if (
-      otherIncumbent !== winnerIncumbent ? otherIncumbent : isOlder(other, winner)
-    ) {
+    if (otherIncumbent !== winnerIncumbent ? otherIncumbent : isOlder(other, winner)) {
       winner = other;
       winnerIncumbent = otherIncumbent;
     }
@@ -51,41 +78,11 @@ function isRecordedOwner(pool: JobWorkerPool, group: string): boolean {
   return pool.status?.consumerGroup === group && ready?.reason !== REASONS.consumerGroupConflict;
 }
 
-/** The other pools in `pool`'s namespace that claim its consumer group. */
-export function sameGroupPools(
-  pool: JobWorkerPool,
-  others: readonly JobWorkerPool[],
-): JobWorkerPool[] {
-  const group = consumerGroupOf(pool);
-  return others.filter((other) =>
-    other.metadata.namespace === pool.metadata.namespace &&
-    other.metadata.name !== pool.metadata.name && consumerGroupOf(other) === group
-  );
-}
-
-/**
- * The pools to reconcile again when `pool` changes: those claiming its group,
- * and every pool in its namespace blocked by a consumer-group conflict (the
- * change may have freed the group that pool wants, e.g. a renamed group).
- */
-export function poolsToWake(
-  pool: JobWorkerPool,
-  others: readonly JobWorkerPool[],
-): JobWorkerPool[] {
-  const same = sameGroupPools(pool, others);
-  const conflicted = others.filter((other) =>
-    other.metadata.namespace === pool.metadata.namespace &&
-    other.metadata.name !== pool.metadata.name && !same.includes(other) &&
-    other.status?.conditions?.some((c) =>
-      c.type === "Ready" && c.reason === REASONS.consumerGroupConflict
-    )
-  );
-  return [...same, ...conflicted];
-}
-
 function isOlder(a: JobWorkerPool, b: JobWorkerPool): boolean {
   const ta = Date.parse(a.metadata.creationTimestamp ?? "") || Infinity;
   const tb = Date.parse(b.metadata.creationTimestamp ?? "") || Infinity;
   if (ta !== tb) return ta < tb;
-  return a.metadata.name < b.metadata.name;
+  const ka = `${a.metadata.namespace}/${a.metadata.name}`;
+  const kb = `${b.metadata.namespace}/${b.metadata.name}`;
+  return ka < kb;
 }

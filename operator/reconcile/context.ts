@@ -8,7 +8,8 @@
 import type { JobWorkerPool } from "../api/mod.ts";
 import type { EventRecorder } from "../runtime/events.ts";
 import type { KubeClient } from "../runtime/kube_client.ts";
-import type { KubeObject, ResourceType } from "../runtime/resources.ts";
+import type { ResourceType } from "../runtime/resources.ts";
+import type { KubeObject } from "../runtime/object.ts";
 
 /** The API access and caches one reconcile step works with. */
 export interface ReconcileContext {

@@ -11,7 +11,7 @@ import type { JobWorkerPool } from "../api/mod.ts";
 import type { ReconcileResult } from "../runtime/controller.ts";
 import { isApiError, isResourceNotServed, type KubeClient } from "../runtime/kube_client.ts";
 import type { ReconcileContext } from "./context.ts";
-import { POOL_RESOURCE, poolObject, toPool } from "./pool_resource.ts";
+import { POOL_RESOURCE, toPool } from "../api/mod.ts";
 import { deleteTopics } from "./topic_cleanup.ts";
 
 /** The finalizer that lets the operator clean up the KafkaTopic before a pool goes away. */
@@ -100,7 +100,7 @@ export class TopicFinalizer {
         throw error;
       }
       this.#failures.delete(id);
-      await this.#context.events.record(poolObject(pool), {
+      await this.#context.events.record(pool, {
         type: "Warning",
         reason: "TopicCleanupAbandoned",
         message:

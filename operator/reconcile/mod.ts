@@ -1,7 +1,7 @@
 /**
- * Reconciling JobWorkerPools: the level-based reconciler, status and
- * condition computation, consumer-group conflicts, and `startOperator`, which
- * wires them to the runtime.
+ * Reconciling JobWorkerPools: the watches that say which pool a change
+ * concerns, the level-based reconciler (read → desired → apply → status), and
+ * status and condition computation. `../manager.ts` wires them to the runtime.
  *
  * @module
  */
@@ -17,15 +17,7 @@ export {
   type StatusInput,
 } from "./conditions.ts";
 export { consumerGroupWinner, sameGroupPools } from "./consumer_group.ts";
-export { createKafkaLagReader, type KafkaLagReaderOptions, type LagReader } from "./lag.ts";
-export {
-  type OperatorOptions,
-  ownerKey,
-  type RunningOperator,
-  startOperator,
-  topicOwnerKey,
-} from "./operator.ts";
 export { TOPIC_FINALIZER } from "./finalizer.ts";
 export { PoolReconciler, type PoolReconcilerOptions } from "./pool_reconciler.ts";
-export { POOL_RESOURCE } from "./pool_resource.ts";
-export { type Synthesize, type SynthesizedObjects } from "./synthesis.ts";
+export { type Desired, type Synthesize, type SynthesizedObjects } from "./desired.ts";
+export { ownerKey, PoolWatches, type PoolWatchesOptions, topicOwnerKey } from "./watches.ts";

@@ -1,28 +1,31 @@
 /**
- * The JobWorkerPool reconciler: given only `namespace/name`, it re-reads the
- * pool and makes the world match it — finalizer, generated objects (server-side
- * apply under one field manager), topic cleanup on deletion, status last.
+ * The JobWorkerPool reconciler. Given only `namespace/name`, it walks:
+ *
+ * 1. **read** the pool (a deleted one runs its finalizer instead; a live one
+ *    holds the finalizer exactly when it needs it);
+ * 2. **desired**: its generated objects, or why it cannot run (`desired.ts`);
+ * 3. **apply** them, each step returning its outcome (`apply_pool.ts`);
+ * 4. **status**, last, from that outcome (`status.ts`).
+ *
  * Problems a person must fix become `Ready=False` with an actionable message
- * and an Event, never an endless fast retry; transient API errors throw so the
- * work queue retries with backoff.
+ * and an Event, and a late requeue, never a fast retry loop; transient API
+ * errors throw so the work queue retries with backoff.
  *
  * @module
  */
 
-import type { JobWorkerPool } from "../api/mod.ts";
+import { type JobWorkerPool, POOL_RESOURCE, toPool } from "../api/mod.ts";
 import { type Clock, kubeTime, systemClock } from "../runtime/clock.ts";
 import type { Reconciler, ReconcileResult } from "../runtime/controller.ts";
 import type { EventRecorder } from "../runtime/events.ts";
 import { isApiError, type KubeClient } from "../runtime/kube_client.ts";
-import { type KubeObject, type ResourceType, splitKey } from "../runtime/resources.ts";
+import type { KubeObject } from "../runtime/object.ts";
+import { type ResourceType, splitKey } from "../runtime/resources.ts";
 import { applyPool } from "./apply_pool.ts";
-import { type ConditionState, REASONS } from "./conditions.ts";
+import type { ReconcileContext } from "./context.ts";
+import { desiredState, type Synthesize } from "./desired.ts";
 import { syncFinalizer, TopicFinalizer } from "./finalizer.ts";
-import { consumerGroupConflict } from "./group_conflict.ts";
-import type { LagReader } from "./lag.ts";
-import { POOL_RESOURCE, poolObject, toPool } from "./pool_resource.ts";
-import { type StatusParts, writeStatus } from "./status.ts";
-import { type Synthesize, synthesizeOrBlock } from "./synthesis.ts";
+import { writeStatus } from "./status.ts";
 
 /** Options of {@linkcode PoolReconciler}. */
 export interface PoolReconcilerOptions {
@@ -32,7 +35,7 @@ export interface PoolReconcilerOptions {
   synthesize: Synthesize;
   /** Where Warning Events go. */
   events: EventRecorder;
-  /** The pools known to the informer cache (for consumer-group conflicts). */
+  /** The pools known to the informer cache (for consumer-group and topic conflicts). */
   knownPools: () => JobWorkerPool[];
   /**
    * Cached objects by type and `namespace/name` (the informers), to skip reads
@@ -40,10 +43,6 @@ export interface PoolReconcilerOptions {
    * KafkaTopic this pool already owns.
    */
   cache?: (type: ResourceType, key: string) => KubeObject | undefined;
-  /** Reads the group's lag into `status.lag`; without it the field stays unset. */
-  lag?: LagReader | undefined;
-  /** With `lag`: reconcile again this often to refresh it. @default 30000 */
-  lagRefreshMs?: number;
   /**
    * Failed attempts to delete a deleted pool's KafkaTopic before the finalizer
    * is removed anyway (403 and a missing namespace give up at once). @default 12
@@ -55,21 +54,17 @@ export interface PoolReconcilerOptions {
   clock?: Clock;
 }
 
-const NOT_RECONCILED: ConditionState = {
-  status: "Unknown",
-  reason: REASONS.notReconciled,
-  message: "Not reconciled: see the Ready condition",
-};
-
 /** Reconciles JobWorkerPools. */
 export class PoolReconciler implements Reconciler {
   readonly #options: PoolReconcilerOptions;
+  readonly #context: ReconcileContext;
   readonly #clock: Clock;
   readonly #finalizer: TopicFinalizer;
 
   /** A reconciler with `options`. */
   constructor(options: PoolReconcilerOptions) {
     this.#options = options;
+    this.#context = options;
     this.#clock = options.clock ?? systemClock;
     this.#finalizer = new TopicFinalizer(options, { maxAttempts: options.finalizeMaxAttempts });
   }
@@ -98,56 +93,16 @@ export class PoolReconciler implements Reconciler {
     }
   }
 
-  /** Group conflict, synthesis, apply, lag, then status. */
+  /** Desired state, apply, then status. */
   async #reconcileLive(pool: JobWorkerPool, signal: AbortSignal): Promise<ReconcileResult> {
-    const { lag, synthesize } = this.#options;
-    const objects = await consumerGroupConflict(this.#options, pool, signal) ??
-      synthesizeOrBlock(synthesize, pool);
-    if ("status" in objects) return await this.#blocked(pool, objects, signal);
-    const applied = await applyPool(this.#options, { pool, objects, synthesize }, signal);
-    if (applied.blocker) await this.#warn(pool, applied.blocker);
-    await this.#writeStatus(pool, {
-      blocked: applied.blocker,
-      topic: applied.topic,
-      scaler: applied.scaler,
-      deployment: applied.deploymentView,
-      notes: applied.notes,
-      lag: lag ? await lag.read(pool, signal) : undefined,
-    }, signal);
-    if (applied.blocker) return { requeueAfterMs: this.#blockedRequeueMs() };
-    return lag ? { requeueAfterMs: this.#options.lagRefreshMs ?? 30_000 } : {};
-  }
-
-  /** A pool nothing was applied for: a Warning Event, `Ready=False`, a late requeue. */
-  async #blocked(
-    pool: JobWorkerPool,
-    state: ConditionState,
-    signal: AbortSignal,
-  ): Promise<ReconcileResult> {
-    await this.#warn(pool, state);
-    await this.#writeStatus(pool, {
-      blocked: state,
-      topic: NOT_RECONCILED,
-      scaler: NOT_RECONCILED,
-      deployment: undefined,
-    }, signal);
-    return { requeueAfterMs: this.#blockedRequeueMs() };
-  }
-
-  async #warn(pool: JobWorkerPool, state: ConditionState): Promise<void> {
-    await this.#options.events.record(poolObject(pool), {
-      type: "Warning",
-      reason: state.reason,
-      message: state.message,
-    });
-  }
-
-  async #writeStatus(pool: JobWorkerPool, parts: StatusParts, signal: AbortSignal): Promise<void> {
+    const desired = desiredState(this.#context, this.#options.synthesize, pool);
+    const outcome = await applyPool(this.#context, { pool, desired }, signal);
+    if (outcome.blocker) {
+      const { reason, message } = outcome.blocker;
+      await this.#options.events.record(pool, { type: "Warning", reason, message });
+    }
     const now = kubeTime(this.#clock.now());
-    await writeStatus(this.#options.client, { pool, now, parts }, signal);
-  }
-
-  #blockedRequeueMs(): number {
-    return this.#options.blockedRequeueMs ?? 300_000;
+    await writeStatus(this.#options.client, { pool, now, outcome }, signal);
+    return outcome.blocker ? { requeueAfterMs: this.#options.blockedRequeueMs ?? 300_000 } : {};
   }
 }

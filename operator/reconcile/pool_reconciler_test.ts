@@ -11,18 +11,49 @@ import {
   type ObjectList,
   type WatchEvent,
 } from "../runtime/kube_client.ts";
-import { type KubeObject, type ResourceType } from "../runtime/resources.ts";
+import { type ResourceType } from "../runtime/resources.ts";
+import type { KubeObject } from "../runtime/object.ts";
 import { TOPIC_FINALIZER } from "./finalizer.ts";
 import { PoolReconciler } from "./pool_reconciler.ts";
-import { POOL_RESOURCE } from "./pool_resource.ts";
-import type { Synthesize } from "./synthesis.ts";
+import { POOL_RESOURCE } from "../api/mod.ts";
+import type { Synthesize } from "./desired.ts";
+
+/**
+ * Status the other controllers write, as they would report a healthy object:
+ * kube-controller-manager on Deployments, KEDA on ScaledObjects, Strimzi on KafkaTopics.
+ */
+const HEALTHY_STATUS: Record<string, unknown> = {
+  deployments: {
+    replicas: 1,
+    conditions: [{ type: "Available", status: "True", reason: "MinimumReplicasAvailable" }],
+  },
+  scaledobjects: { conditions: [{ type: "Ready", status: "True", reason: "ScaledObjectReady" }] },
+  kafkatopics: { conditions: [{ type: "Ready", status: "True" }] },
+};
+
+/** RFC 7386 JSON merge patch. */
+function mergePatch(target: unknown, patch: unknown): unknown {
+  if (patch === null || typeof patch !== "object" || Array.isArray(patch)) return patch;
+  const result: Record<string, unknown> =
+    target && typeof target === "object" && !Array.isArray(target)
+      ? { ...(target as Record<string, unknown>) }
+      : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete result[key];
+    else result[key] = mergePatch(result[key], value);
+  }
+  return result;
+}
 
 /** An in-memory API: objects by `plural/namespace/name`; some plurals "not served". */
 class MemoryClient implements KubeClient {
   objects = new Map<string, KubeObject>();
+  /** Whether new Deployments, ScaledObjects and KafkaTopics get a healthy status at once. */
+  healthy = true;
   notServed = new Set<string>();
   rejected = new Map<string, string>();
   applied: Array<{ plural: string; object: KubeObject; subresource?: string }> = [];
+  created: Array<{ plural: string; object: KubeObject }> = [];
   #rv = 1;
 
   #key(type: ResourceType, namespace: string | undefined, name: string): string {
@@ -64,12 +95,15 @@ class MemoryClient implements KubeClient {
       ...(options.subresource ? { subresource: options.subresource } : {}),
     });
     const existing = this.objects.get(key);
-    const merged = options.subresource === "status" ? { ...existing!, status: object["status"] } : {
-      ...existing,
-      ...structuredClone(object),
-      metadata: { ...existing?.metadata, ...object.metadata },
-    };
+    // Fields the applied object leaves out stay as they are (as with server-side apply,
+    // for fields other managers own).
+    const merged = options.subresource === "status"
+      ? { ...existing!, status: object["status"] }
+      : mergePatch(existing, structuredClone(object)) as KubeObject;
     merged.metadata.resourceVersion = String(++this.#rv);
+    if (this.healthy && !existing && HEALTHY_STATUS[type.plural]) {
+      (merged as KubeObject)["status"] = structuredClone(HEALTHY_STATUS[type.plural]);
+    }
     this.objects.set(key, merged as KubeObject);
     return Promise.resolve(structuredClone(merged as KubeObject));
   }
@@ -79,17 +113,43 @@ class MemoryClient implements KubeClient {
     patch: unknown,
   ): Promise<KubeObject> {
     const k = this.#key(type, key.namespace, key.name);
-    const existing = this.objects.get(k)!;
-    const meta = (patch as { metadata: Record<string, unknown> }).metadata;
-    const { resourceVersion: _rv, ...rest } = meta;
-    existing.metadata = { ...existing.metadata, ...rest, resourceVersion: String(++this.#rv) };
-    return Promise.resolve(structuredClone(existing));
+    const { metadata = {}, ...rest } = patch as { metadata?: Record<string, unknown> };
+    const { resourceVersion: _rv, ...meta } = metadata;
+    const merged = mergePatch(this.objects.get(k)!, { ...rest, metadata: meta }) as KubeObject;
+    merged.metadata.resourceVersion = String(++this.#rv);
+    this.objects.set(k, merged);
+    return Promise.resolve(structuredClone(merged));
   }
-  create(_type: ResourceType, object: KubeObject): Promise<KubeObject> {
+  create(type: ResourceType, object: KubeObject): Promise<KubeObject> {
+    this.created.push({ plural: type.plural, object: structuredClone(object) });
+    if (object.metadata.name && type.plural !== "events") {
+      const key = this.#key(type, object.metadata.namespace, object.metadata.name);
+      if (this.objects.has(key)) {
+        throw new KubeApiError("create", { code: 409, reason: "AlreadyExists", message: key });
+      }
+      const stored: KubeObject = {
+        ...structuredClone(object),
+        metadata: { ...object.metadata, resourceVersion: String(++this.#rv) },
+      };
+      if (this.healthy && HEALTHY_STATUS[type.plural]) {
+        stored["status"] = structuredClone(HEALTHY_STATUS[type.plural]);
+      }
+      this.objects.set(key, stored);
+    }
     return Promise.resolve(object);
   }
   replace(_type: ResourceType, object: KubeObject): Promise<KubeObject> {
     return Promise.resolve(object);
+  }
+  /** Versions served by API group; the KEDA and Strimzi groups by default, unless not served. */
+  servedVersions(group: string): Promise<string[]> {
+    const versions: Record<string, [string, string][]> = {
+      "keda.sh": [["v1alpha1", "scaledobjects"]],
+      "kafka.strimzi.io": [["v1", "kafkatopics"], ["v1beta2", "kafkatopics"]],
+    };
+    return Promise.resolve(
+      (versions[group] ?? []).filter(([, plural]) => !this.notServed.has(plural)).map(([v]) => v),
+    );
   }
   delete(type: ResourceType, key: { namespace?: string; name: string }): Promise<boolean> {
     this.#check(type);
@@ -133,7 +193,7 @@ function setup(
   const clock = new FakeClock();
   const reconciler = new PoolReconciler({
     client,
-    synthesize: options.synthesize ?? ((p, o) => synthesizePool(p, o)),
+    synthesize: options.synthesize ?? synthesizePool,
     events: new EventRecorder({ client, component: "test", instance: "t", clock }),
     knownPools: () => pools,
     clock,
@@ -172,7 +232,9 @@ Deno.test("PoolReconciler: missing KEDA and Strimzi → CRDNotInstalled, fixed r
   await reconciler.reconcile("ns/p", signal);
   assert.equal(cond("ScalerReady")?.reason, "CRDNotInstalled");
   assert.equal(cond("TopicReady")?.reason, "CRDNotInstalled");
-  assert.equal(cond("Ready")?.status, "True");
+  assert.equal(cond("Ready")?.status, "False", "the topic is not provisioned, nothing scales");
+  assert.equal(cond("Ready")?.reason, "TopicNotReady");
+  assert.match(cond("Ready")?.message ?? "", /also ScalerReady is False \(CRDNotInstalled\)/);
   const deployment = client.objects.get("deployments/ns/p-worker");
   assert.equal((deployment?.["spec"] as { replicas?: number }).replicas, 1);
 });
@@ -244,6 +306,7 @@ Deno.test("PoolReconciler: a topic retained from a deleted pool is adopted", asy
         "jobpool.dev/pool-name": "old",
       },
     },
+    status: HEALTHY_STATUS["kafkatopics"],
   });
   await reconciler.reconcile("ns/p", signal);
   assert.equal(cond("Ready")?.status, "True");
@@ -309,19 +372,50 @@ Deno.test("PoolReconciler: a failing branch does not end the reconcile while the
   assert.ok(client.objects.has("deployments/ns/p-worker"));
 });
 
-Deno.test("PoolReconciler: ScalerReady is Unknown until KEDA reports on the ScaledObject", async () => {
+Deno.test("PoolReconciler: Ready waits for KEDA, Strimzi and the Deployment to report", async () => {
   const { client, reconciler, cond } = setup();
+  client.healthy = false;
   await reconciler.reconcile("ns/p", signal);
   assert.equal(cond("ScalerReady")?.status, "Unknown");
   assert.equal(cond("ScalerReady")?.reason, "WaitingForKeda");
-  assert.equal(cond("Ready")?.status, "True");
-  const scaled = client.objects.get("scaledobjects/ns/p-scaler")!;
-  scaled["status"] = {
-    conditions: [{ type: "Ready", status: "True", reason: "ScaledObjectReady" }],
-  };
+  assert.equal(cond("Ready")?.status, "Unknown");
+  assert.equal(cond("Ready")?.reason, "TopicNotReady");
+  for (const [key, status] of Object.entries(HEALTHY_STATUS)) {
+    const object = [...client.objects.entries()].find(([k]) => k.startsWith(`${key}/`))?.[1];
+    object!["status"] = structuredClone(status);
+  }
   await reconciler.reconcile("ns/p", signal);
   assert.equal(cond("ScalerReady")?.status, "True");
   assert.equal(cond("ScalerReady")?.reason, "ScalerReady");
+  assert.equal(cond("Ready")?.status, "True");
+  client.objects.get("scaledobjects/ns/p-scaler")!["status"] = {
+    conditions: [{ type: "Ready", status: "False", reason: "TriggerError", message: "no topic" }],
+  };
+  await reconciler.reconcile("ns/p", signal);
+  assert.equal(cond("Ready")?.status, "False");
+  assert.equal(cond("Ready")?.reason, "ScalerNotReady");
+  assert.match(cond("Ready")?.message ?? "", /ScalerReady is False.*\(TriggerError\): no topic/);
+});
+
+Deno.test("PoolReconciler: scaling.mode none → no KEDA objects, ScalerReady NotManaged", async () => {
+  const p = pool("p", { replicas: { min: 2, max: 2 }, scaling: { mode: "none" } });
+  const { client, reconciler, cond } = setup({ pools: [p] });
+  client.objects.set("scaledobjects/ns/p-scaler", {
+    apiVersion: "keda.sh/v1alpha1",
+    kind: "ScaledObject",
+    metadata: {
+      name: "p-scaler",
+      namespace: "ns",
+      ownerReferences: [{ apiVersion: "jobpool.dev/v1alpha1", kind: "x", name: "p", uid: "uid-p" }],
+    },
+  });
+  await reconciler.reconcile("ns/p", signal);
+  assert.equal(client.objects.has("scaledobjects/ns/p-scaler"), false, "the old scaler is gone");
+  assert.equal(cond("ScalerReady")?.status, "True");
+  assert.equal(cond("ScalerReady")?.reason, "NotManaged");
+  assert.equal(cond("Ready")?.status, "True");
+  const deployment = client.objects.get("deployments/ns/p-worker");
+  assert.equal((deployment?.["spec"] as { replicas?: number }).replicas, 2);
 });
 
 Deno.test("PoolReconciler: the pool that loses a group conflict has its workers stopped", async () => {
@@ -445,4 +539,84 @@ Deno.test("PoolReconciler: without KEDA a pool with replicas.min 0 still runs on
   await reconciler.reconcile("ns/p", signal);
   const deployment = client.objects.get("deployments/ns/p-worker");
   assert.equal((deployment?.["spec"] as { replicas?: number }).replicas, 1);
+});
+
+Deno.test("PoolReconciler: replicas are set when the Deployment is created, never applied", async () => {
+  const { client, reconciler } = setup({ pools: [pool("p", { replicas: { min: 0, max: 3 } })] });
+  await reconciler.reconcile("ns/p", signal);
+  const created = client.created.find((c) => c.plural === "deployments");
+  assert.equal((created?.object["spec"] as { replicas?: number }).replicas, 0);
+  const applied = client.applied.filter((a) => a.plural === "deployments");
+  assert.ok(applied.length > 0);
+  for (const { object } of applied) {
+    assert.equal((object["spec"] as { replicas?: number }).replicas, undefined);
+  }
+  // The HPA scales; the next reconcile leaves its count alone.
+  const stored = client.objects.get("deployments/ns/p-worker")!;
+  (stored["spec"] as { replicas?: number }).replicas = 3;
+  client.created = [];
+  await reconciler.reconcile("ns/p", signal);
+  assert.equal(client.created.filter((c) => c.plural === "deployments").length, 0);
+  const after = client.objects.get("deployments/ns/p-worker")!;
+  assert.equal((after["spec"] as { replicas?: number }).replicas, 3);
+});
+
+Deno.test("PoolReconciler: a topic another pool declares alike is shared, not taken", async () => {
+  const { client, reconciler, cond } = setup({
+    pools: [pool("p", { kafka: { bootstrapServers: ["k:9092"], topic: { name: "shared" } } })],
+  });
+  client.objects.set("jobworkerpools/ns/q", {
+    apiVersion: "jobpool.dev/v1alpha1",
+    kind: "JobWorkerPool",
+    metadata: { name: "q", namespace: "ns", uid: "other" },
+  });
+  client.objects.set("kafkatopics/ns/shared", {
+    apiVersion: "kafka.strimzi.io/v1",
+    kind: "KafkaTopic",
+    metadata: {
+      name: "shared",
+      namespace: "ns",
+      labels: {
+        "strimzi.io/cluster": "c",
+        "jobpool.dev/pool-uid": "other",
+        "jobpool.dev/pool-namespace": "ns",
+        "jobpool.dev/pool-name": "q",
+      },
+    },
+    spec: { topicName: "shared", partitions: 12, replicas: 3 },
+    status: HEALTHY_STATUS["kafkatopics"],
+  });
+  await reconciler.reconcile("ns/p", signal);
+  assert.equal(cond("TopicReady")?.status, "True");
+  assert.match(cond("TopicReady")?.message ?? "", /shared with JobWorkerPool ns\/q/);
+  assert.equal(cond("Ready")?.status, "True");
+  assert.equal(client.applied.some((a) => a.plural === "kafkatopics"), false, "q's object");
+});
+
+Deno.test("PoolReconciler: a renamed topic's old KafkaTopic gets the deletion policy", async () => {
+  for (const policy of ["Delete", "Retain"] as const) {
+    const p = pool("p", {
+      topicProvisioning: { mode: "strimzi", strimzi: { clusterName: "c", deletionPolicy: policy } },
+    });
+    const { client, reconciler } = setup({ pools: [p] });
+    await reconciler.reconcile("ns/p", signal);
+    assert.ok(client.objects.has("kafkatopics/ns/p-jobs"));
+    const stored = client.objects.get("jobworkerpools/ns/p")!;
+    (stored["spec"] as JobWorkerPool["spec"]).kafka.topic.name = "renamed";
+    stored.metadata.generation = 2;
+    client.created = [];
+    await reconciler.reconcile("ns/p", signal);
+    assert.ok(client.objects.has("kafkatopics/ns/renamed"));
+    const old = client.objects.get("kafkatopics/ns/p-jobs");
+    const events = client.created.filter((c) => c.plural === "events").map((c) => c.object);
+    if (policy === "Delete") {
+      assert.equal(old, undefined, "Delete: the old KafkaTopic is gone");
+      assert.equal(events[0]?.["reason"], "TopicDeleted");
+    } else {
+      assert.ok(old, "Retain: the old KafkaTopic is kept");
+      assert.equal(old.metadata.labels?.["jobpool.dev/pool-uid"], undefined, "and released");
+      assert.equal(events[0]?.["reason"], "TopicLeftBehind");
+      assert.match(String(events[0]?.["message"]), /now uses KafkaTopic ns\/renamed/);
+    }
+  }
 });

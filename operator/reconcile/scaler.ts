@@ -1,107 +1,103 @@
 /**
- * The KEDA side of the workers: the TriggerAuthentication and ScaledObject,
- * `ScalerReady` from KEDA's answer, and the fixed replica count used when
- * KEDA is not installed.
+ * The scaler step: KEDA's TriggerAuthentication and ScaledObject applied (or
+ * deleted with `scaling.mode: none`), and `ScalerReady` from KEDA's answer.
  *
  * @module
  */
 
 import type { JobWorkerPool } from "../api/mod.ts";
-import { triggerAuthenticationName } from "../synth/names.ts";
-import { isResourceNotServed } from "../runtime/kube_client.ts";
-import { type KubeObject, RESOURCES } from "../runtime/resources.ts";
-import type { Applier } from "./apply.ts";
-import { type ConditionState, fromForeignReady, REASONS } from "./conditions.ts";
+import { scalerName, triggerAuthenticationName } from "../synth/names.ts";
+import { RESOURCES } from "../runtime/resources.ts";
+import { applyObject } from "./apply.ts";
+import { REASONS } from "./conditions.ts";
 import type { ReconcileContext } from "./context.ts";
-import type { SynthesizedObjects } from "./synthesis.ts";
+import type { SynthesizedObjects } from "./desired.ts";
+import { type ScaledObjectStatusView, scalerFromKeda } from "./keda_status.ts";
+import { notServedState } from "./not_served.ts";
+import type { StepOutcome } from "./outcome.ts";
+import { deleteOwned } from "./owned.ts";
 
-/** What {@linkcode applyScaler} needs besides the context. */
-export interface ScalerInput {
-  /** The pool. */
-  pool: JobWorkerPool;
-  /** Its generated objects (the KEDA ones are applied). */
-  objects: SynthesizedObjects;
-  /** Applies one object. */
-  apply: Applier;
-  /** Notes for the Ready message (appended to). */
-  notes: string[];
+/** `ScalerReady`, and whether a scaler runs the Deployment's replicas. */
+export interface ScalerOutcome extends StepOutcome {
+  /** Whether KEDA scales the workers (false: KEDA is missing, or `scaling.mode: none`). */
+  scales: boolean;
 }
 
-/** `ScalerReady`, and whether KEDA's CRDs are missing (so nothing scales the workers). */
-export interface ScalerOutcome {
-  /** The condition. */
-  scaler: ConditionState;
-  /** KEDA is not installed. */
-  kedaMissing: boolean;
-}
-
-/** Replicas of the Deployment when nothing scales it: `replicas.min`, at least one. */
+/**
+ * Replicas of the Deployment when nothing scales it: with `scaling.mode: none`
+ * `replicas.min` (which equals `replicas.max`); when KEDA is missing
+ * `replicas.min`, at least one (nothing would wake a pool from zero).
+ */
 export function fixedReplicas(pool: JobWorkerPool): number {
-  return Math.max(1, pool.spec.replicas.min);
+  const { min } = pool.spec.replicas;
+  return pool.spec.scaling.mode === "none" ? min : Math.max(1, min);
 }
 
 /**
  * Applies the TriggerAuthentication (if any) and the ScaledObject, and deletes
- * a TriggerAuthentication the pool no longer needs.
+ * a TriggerAuthentication the pool no longer needs; with `scaling.mode: none`
+ * deletes both.
  */
 export async function applyScaler(
   context: ReconcileContext,
-  { pool, objects, apply, notes }: ScalerInput,
+  { pool, objects }: { pool: JobWorkerPool; objects: SynthesizedObjects },
   signal: AbortSignal,
 ): Promise<ScalerOutcome> {
+  const authName = triggerAuthenticationName(pool);
+  if (!objects.scaledObject) {
+    await deleteOwned(context, pool, RESOURCES.scaledObjects, scalerName(pool), signal);
+    await deleteOwned(context, pool, RESOURCES.triggerAuthentications, authName, signal);
+    return {
+      scales: false,
+      condition: {
+        status: "True",
+        reason: REASONS.scalerNotManaged,
+        message: "No scaler (spec.scaling.mode is none): the workers run a fixed " +
+          `${pool.spec.replicas.min} replica(s)`,
+      },
+    };
+  }
   const auth = objects.triggerAuthentication
-    ? await apply(objects.triggerAuthentication)
+    ? await applyObject(context, objects.triggerAuthentication, {}, signal)
     : undefined;
-  const scaled = auth === "notServed" ? "notServed" : await apply(objects.scaledObject);
-  const kedaMissing = scaled === "notServed";
-  if (kedaMissing) notes.push(`KEDA is not installed: running ${fixedReplicas(pool)} replica(s)`);
-  const scaler = scaled === "notServed" ? kedaMissingState(pool) : scalerCondition(scaled);
-  if (!objects.triggerAuthentication && !kedaMissing) await deleteStaleAuth(context, pool, signal);
-  return { scaler, kedaMissing };
-}
-
-function kedaMissingState(pool: JobWorkerPool): ConditionState {
+  if (auth?.kind === "refused") {
+    return { scales: true, condition: applyFailed, blocker: auth.blocker };
+  }
+  const scaled = auth?.kind === "notServed"
+    ? auth
+    : await applyObject(context, objects.scaledObject, {}, signal);
+  if (scaled.kind === "refused") {
+    return { scales: true, condition: applyFailed, blocker: scaled.blocker };
+  }
+  if (scaled.kind === "notServed") {
+    return {
+      scales: false,
+      condition: await notServedState(context, {
+        type: RESOURCES.scaledObjects,
+        missing: "KEDA's ScaledObject CRD (scaledobjects.keda.sh) is not installed, so the " +
+          `workers run a fixed ${fixedReplicas(pool)} replica(s) (spec.replicas.min, at least ` +
+          "one): install KEDA to scale on consumer lag",
+        otherVersions: () =>
+          "jobpool writes keda.sh/v1alpha1 (KEDA 2.x): install a KEDA 2.x release; meanwhile " +
+          `the workers run a fixed ${fixedReplicas(pool)} replica(s)`,
+      }, signal),
+    };
+  }
+  if (!objects.triggerAuthentication) {
+    await deleteOwned(context, pool, RESOURCES.triggerAuthentications, authName, signal);
+  }
+  const { object } = scaled;
   return {
-    status: "False",
-    reason: REASONS.crdNotInstalled,
-    message: "KEDA's ScaledObject CRD (scaledobjects.keda.sh) is not installed, so the " +
-      `workers run a fixed ${fixedReplicas(pool)} replica(s) (spec.replicas.min, at least ` +
-      "one): install KEDA to scale on consumer lag",
+    scales: true,
+    condition: scalerFromKeda(
+      object.metadata.name ?? "",
+      object["status"] as ScaledObjectStatusView | undefined,
+    ),
   };
 }
 
-/** `ScalerReady` from the applied ScaledObject (`undefined` when applying it blocked). */
-function scalerCondition(scaled: KubeObject | undefined): ConditionState {
-  if (scaled === undefined) {
-    return { status: "False", reason: REASONS.applyFailed, message: "See the Ready condition" };
-  }
-  return fromForeignReady(scaled["status"] as never, {
-    readyReason: REASONS.scalerReady,
-    notReadyReason: REASONS.scalerNotReady,
-    what: `ScaledObject ${scaled.metadata.name}`,
-    missing: {
-      status: "Unknown",
-      reason: REASONS.waitingForKeda,
-      message: `ScaledObject ${scaled.metadata.name} is applied; waiting for KEDA to report ` +
-        "on it",
-    },
-  });
-}
-
-/** Deletes the pool's TriggerAuthentication when it owns one (no SASL or TLS CA any more). */
-async function deleteStaleAuth(
-  context: ReconcileContext,
-  pool: JobWorkerPool,
-  signal: AbortSignal,
-): Promise<void> {
-  const { client, cache } = context;
-  const key = { namespace: pool.metadata.namespace ?? "", name: triggerAuthenticationName(pool) };
-  if (cache && !cache(RESOURCES.triggerAuthentications, `${key.namespace}/${key.name}`)) return;
-  try {
-    const existing = await client.get(RESOURCES.triggerAuthentications, key, signal);
-    const owned = existing?.metadata.ownerReferences?.some((r) => r.uid === pool.metadata.uid);
-    if (owned) await client.delete(RESOURCES.triggerAuthentications, key, signal);
-  } catch (error) {
-    if (!isResourceNotServed(error)) throw error;
-  }
-}
+const applyFailed = {
+  status: "False",
+  reason: REASONS.applyFailed,
+  message: "See the Ready condition",
+} as const;

@@ -6,40 +6,22 @@
  * @module
  */
 
-import { consumerGroupOf, type JobWorkerPool, type JobWorkerPoolStatus, KIND } from "../api/mod.ts";
+import {
+  consumerGroupOf,
+  type JobWorkerPool,
+  type JobWorkerPoolStatus,
+  KIND,
+  POOL_RESOURCE,
+} from "../api/mod.ts";
 import type { KubeClient } from "../runtime/kube_client.ts";
 import { apiVersionOf } from "../runtime/resources.ts";
-import { computeStatus, type ConditionState } from "./conditions.ts";
-import { POOL_RESOURCE } from "./pool_resource.ts";
+import { computeStatus } from "./conditions.ts";
+import type { PoolOutcome } from "./outcome.ts";
 
-/** The applied worker Deployment's name and (unchecked) status. */
-export interface DeploymentView {
-  /** Its name. */
-  name: string;
-  /** Its status as the API server returned it. */
-  status: never;
-}
-
-/** The outcome of a reconcile that the status reports. */
-export interface StatusParts {
-  /** Set when a person must act (the Ready condition says why). */
-  blocked: ConditionState | undefined;
-  /** `TopicReady`. */
-  topic: ConditionState;
-  /** `ScalerReady`. */
-  scaler: ConditionState;
-  /** The applied worker Deployment, if any. */
-  deployment: DeploymentView | undefined;
-  /** Notes for the Ready message. */
-  notes?: string[];
-  /** The group's lag, when read. */
-  lag?: number | undefined;
-}
-
-/** Writes `pool`'s status from `parts`, with `now` as the time of new transitions. */
+/** Writes `pool`'s status from `outcome`, with `now` as the time of new transitions. */
 export async function writeStatus(
   client: KubeClient,
-  { pool, now, parts }: { pool: JobWorkerPool; now: string; parts: StatusParts },
+  { pool, now, outcome }: { pool: JobWorkerPool; now: string; outcome: PoolOutcome },
   signal: AbortSignal,
 ): Promise<void> {
   const status: JobWorkerPoolStatus = computeStatus({
@@ -47,9 +29,11 @@ export async function writeStatus(
     previous: pool.status,
     now,
     consumerGroup: consumerGroupOf(pool),
-    ...parts,
+    ...outcome,
   });
-  if (pool.status && stableJson(pool.status) === stableJson(status)) return;
+  // `lag` belongs to the lag monitor (its own field manager), so it is neither written nor compared.
+  const { lag: _lag, ...previous } = pool.status ?? {};
+  if (pool.status && stableJson(previous) === stableJson(status)) return;
   await client.apply(POOL_RESOURCE, {
     apiVersion: apiVersionOf(POOL_RESOURCE),
     kind: KIND,

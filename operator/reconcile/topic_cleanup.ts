@@ -6,11 +6,11 @@
  */
 
 import type { JobWorkerPool } from "../api/mod.ts";
-import { kafkaTopicNamespace, LABELS } from "../synth/names.ts";
+import { LABELS } from "../synth/names.ts";
 import { isResourceNotServed } from "../runtime/kube_client.ts";
-import { RESOURCES } from "../runtime/resources.ts";
+import { RESOURCES, type ResourceType } from "../runtime/resources.ts";
+import { sameKafkaCluster } from "./consumer_group.ts";
 import type { ReconcileContext } from "./context.ts";
-import { poolObject } from "./pool_resource.ts";
 
 /** Deletes the KafkaTopics made for `pool`, except one another live pool still uses. */
 export async function deleteTopics(
@@ -20,8 +20,8 @@ export async function deleteTopics(
 ): Promise<void> {
   const { client, events } = context;
   const preferred = pool.spec.topicProvisioning.strimzi?.apiVersion === "v1beta2"
-    ? [RESOURCES.kafkaTopicsV1beta2, RESOURCES.kafkaTopicsV1]
-    : [RESOURCES.kafkaTopicsV1, RESOURCES.kafkaTopicsV1beta2];
+    ? [...TOPIC_TYPES].reverse()
+    : TOPIC_TYPES;
   for (const type of preferred) {
     try {
       const topics = await client.list(type, {
@@ -32,7 +32,7 @@ export async function deleteTopics(
         const where = `${topic.metadata.namespace}/${topic.metadata.name}`;
         const user = topicUser(pool, context.knownPools());
         if (user) {
-          await events.record(poolObject(pool), {
+          await events.record(pool, {
             type: "Warning",
             reason: "TopicKept",
             message: `Kept KafkaTopic ${where} despite deletionPolicy Delete: JobWorkerPool ` +
@@ -46,7 +46,7 @@ export async function deleteTopics(
           name: topic.metadata.name ?? "",
         }, signal);
         if (deleted) {
-          await events.record(poolObject(pool), {
+          await events.record(pool, {
             type: "Normal",
             reason: "TopicDeleted",
             message: `Deleted KafkaTopic ${where} (deletionPolicy Delete)`,
@@ -60,6 +60,12 @@ export async function deleteTopics(
   }
 }
 
+/** The KafkaTopic versions the operator works with (one of them may be not served). */
+export const TOPIC_TYPES: readonly ResourceType[] = [
+  RESOURCES.kafkaTopicsV1,
+  RESOURCES.kafkaTopicsV1beta2,
+];
+
 /**
  * Another live pool that uses `pool`'s topic on the same Kafka cluster: the
  * same Strimzi cluster, or a bootstrap server in common.
@@ -68,15 +74,17 @@ export function topicUser(
   pool: JobWorkerPool,
   pools: readonly JobWorkerPool[],
 ): JobWorkerPool | undefined {
-  const servers = new Set(pool.spec.kafka.bootstrapServers);
-  const cluster = (p: JobWorkerPool) =>
-    p.spec.topicProvisioning.mode === "strimzi" && p.spec.topicProvisioning.strimzi
-      ? `${kafkaTopicNamespace(p)}/${p.spec.topicProvisioning.strimzi.clusterName}`
-      : undefined;
+  return topicUserOf(pool, pool.spec.kafka.topic.name, pools);
+}
+
+/** Another live pool that uses the topic `topicName` on `pool`'s Kafka cluster. */
+export function topicUserOf(
+  pool: JobWorkerPool,
+  topicName: string,
+  pools: readonly JobWorkerPool[],
+): JobWorkerPool | undefined {
   return pools.find((other) =>
     other.metadata.uid !== pool.metadata.uid && !other.metadata.deletionTimestamp &&
-    other.spec.kafka.topic.name === pool.spec.kafka.topic.name &&
-    ((cluster(other) !== undefined && cluster(other) === cluster(pool)) ||
-      other.spec.kafka.bootstrapServers.some((server) => servers.has(server)))
+    other.spec.kafka.topic.name === topicName && sameKafkaCluster(pool, other)
   );
 }

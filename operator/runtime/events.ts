@@ -10,7 +10,8 @@
 import { logger } from "../../src/observability/logging.ts";
 import { type Clock, kubeTime, systemClock } from "./clock.ts";
 import type { KubeClient } from "./kube_client.ts";
-import { type KubeObject, RESOURCES } from "./resources.ts";
+import { RESOURCES } from "./resources.ts";
+import type { KubeObject } from "./object.ts";
 import { microTime } from "./leader_election.ts";
 
 /** One Event to record. */

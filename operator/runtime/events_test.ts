@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { FakeClock } from "./clock.ts";
 import { EventRecorder } from "./events.ts";
 import type { KubeClient } from "./kube_client.ts";
-import type { KubeObject, ResourceType } from "./resources.ts";
+import type { ResourceType } from "./resources.ts";
+import type { KubeObject } from "./object.ts";
 
 Deno.test("EventRecorder writes core/v1 Events, once per window, and never throws", async () => {
   const created: KubeObject[] = [];

@@ -19,7 +19,8 @@ import {
   type WatchOptions,
 } from "./kube_client.ts";
 import type { KubeConnection } from "./kube_config.ts";
-import { apiVersionOf, type KubeObject, resourcePath, type ResourceType } from "./resources.ts";
+import { apiVersionOf, resourcePath, type ResourceType } from "./resources.ts";
+import type { KubeObject } from "./object.ts";
 
 /**
  * A {@linkcode KubeClient} over HTTPS. Watches stream through `fetch`; all
@@ -138,7 +139,8 @@ export class HttpKubeClient implements KubeClient {
     patch: unknown,
     signal?: AbortSignal,
   ): Promise<KubeObject> {
-    return this.#request<KubeObject>("PATCH", resourcePath(type, key), {
+    const query = new URLSearchParams({ fieldManager: FIELD_MANAGER });
+    return this.#request<KubeObject>("PATCH", `${resourcePath(type, key)}?${query}`, {
       what: `Patching ${type.kind} ${key.namespace ?? ""}/${key.name}`,
       body: JSON.stringify(patch),
       contentType: "application/merge-patch+json",
@@ -147,7 +149,8 @@ export class HttpKubeClient implements KubeClient {
   }
 
   create(type: ResourceType, object: KubeObject, signal?: AbortSignal): Promise<KubeObject> {
-    const path = resourcePath(type, { namespace: object.metadata.namespace });
+    const query = new URLSearchParams({ fieldManager: FIELD_MANAGER });
+    const path = `${resourcePath(type, { namespace: object.metadata.namespace })}?${query}`;
     return this.#request<KubeObject>("POST", path, {
       what: `Creating ${type.kind} ${object.metadata.namespace ?? ""}/${
         object.metadata.name ?? object.metadata["generateName"]
@@ -166,6 +169,20 @@ export class HttpKubeClient implements KubeClient {
       contentType: "application/json",
       signal,
     });
+  }
+
+  async servedVersions(group: string, signal?: AbortSignal): Promise<string[]> {
+    try {
+      const found = await this.#request<{ versions?: Array<{ version: string }> }>(
+        "GET",
+        `/apis/${encodeURIComponent(group)}`,
+        { what: `Discovering API group ${group}`, signal },
+      );
+      return (found.versions ?? []).map((v) => v.version);
+    } catch (error) {
+      if (isApiError(error, 404)) return [];
+      throw error;
+    }
   }
 
   async delete(

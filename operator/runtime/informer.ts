@@ -12,13 +12,21 @@
 import { logger } from "../../src/observability/logging.ts";
 import { type Clock, sleep, systemClock } from "./clock.ts";
 import { isApiError, isResourceNotServed, KubeApiError, type KubeClient } from "./kube_client.ts";
-import { type KubeObject, objectKey, type ResourceType } from "./resources.ts";
+import { objectKey, type ResourceType } from "./resources.ts";
+import type { KubeObject } from "./object.ts";
 
 /** What happened to an object. */
 export type InformerEventType = "added" | "updated" | "deleted";
 
-/** Called for every change; `object` is the new state (the last known one for `deleted`). */
-export type InformerHandler = (type: InformerEventType, object: KubeObject) => void;
+/**
+ * Called for every change; `object` is the new state (the last known one for
+ * `deleted`), `old` the cached state an update replaced.
+ */
+export type InformerHandler = (
+  type: InformerEventType,
+  object: KubeObject,
+  old?: KubeObject,
+) => void;
 
 /** Options of {@linkcode Informer}. */
 export interface InformerOptions {
@@ -183,7 +191,7 @@ export class Informer {
       this.#cache.set(key, object);
       if (!old) onEvent("added", object);
       else if (old.metadata.resourceVersion !== object.metadata.resourceVersion) {
-        onEvent("updated", object);
+        onEvent("updated", object, old);
       }
     }
     for (const [key, object] of [...this.#cache]) {
@@ -230,10 +238,11 @@ export class Informer {
         if (event.type !== "ERROR" && version) last = version;
         if (event.type === "BOOKMARK") continue;
         if (event.type === "ERROR") {
-          const status = event.object as unknown as { code?: number; message?: string };
+          // The object of an ERROR event is a metav1.Status.
+          const { code, message } = event.object;
           throw new KubeApiError(`Watching ${type.plural}`, {
-            code: status.code ?? 500,
-            message: status.message ?? "watch error",
+            code: typeof code === "number" ? code : 500,
+            message: typeof message === "string" ? message : "watch error",
           });
         }
         const object = (this.#options.transform ?? slimObject)(event.object);
@@ -242,9 +251,10 @@ export class Informer {
           this.#cache.delete(key);
           onEvent("deleted", object);
         } else {
-          const existed = this.#cache.has(key);
+          const old = this.#cache.get(key);
           this.#cache.set(key, object);
-          onEvent(existed ? "updated" : "added", object);
+          if (old) onEvent("updated", object, old);
+          else onEvent("added", object);
         }
       }
       return last;

@@ -9,7 +9,8 @@ import {
   type WatchEvent,
   type WatchOptions,
 } from "./kube_client.ts";
-import { type KubeObject, RESOURCES } from "./resources.ts";
+import { RESOURCES } from "./resources.ts";
+import type { KubeObject } from "./object.ts";
 
 function obj(name: string, resourceVersion: string): KubeObject {
   return {

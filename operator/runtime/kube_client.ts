@@ -7,7 +7,8 @@
  * @module
  */
 
-import type { KubeObject, ResourceType } from "./resources.ts";
+import type { ResourceType } from "./resources.ts";
+import type { KubeObject } from "./object.ts";
 
 /** The field manager under which the operator applies everything. */
 export const FIELD_MANAGER = "jobpool-operator";
@@ -87,6 +88,8 @@ export interface KubeClient {
     key: { namespace?: string; name: string },
     signal?: AbortSignal,
   ): Promise<boolean>;
+  /** The versions the API server serves of API group `group` (discovery); none when it serves none. */
+  servedVersions(group: string, signal?: AbortSignal): Promise<string[]>;
 }
 
 /** The API server answered with an error status. */

@@ -13,6 +13,7 @@ import {
   type LeaseStore,
   type StoredLease,
 } from "./leader_election.ts";
+import type { KubeObject } from "./object.ts";
 import { RESOURCES } from "./resources.ts";
 
 /** Options of {@linkcode KubeLeaseStore}. */
@@ -23,11 +24,6 @@ export interface KubeLeaseStoreOptions {
   namespace: string;
   /** The Lease's name. */
   name: string;
-}
-
-interface LeaseObject {
-  metadata: { resourceVersion?: string };
-  spec?: Partial<LeaseRecord>;
 }
 
 /** A {@linkcode LeaseStore} on a real `coordination.k8s.io/v1` Lease. */
@@ -43,7 +39,7 @@ export class KubeLeaseStore implements LeaseStore {
   async get(signal?: AbortSignal): Promise<StoredLease | undefined> {
     const { client, namespace, name } = this.#options;
     const lease = await client.get(RESOURCES.leases, { namespace, name }, signal);
-    return lease ? toStored(lease as unknown as LeaseObject) : undefined;
+    return lease ? toStored(lease) : undefined;
   }
 
   /** Creates the Lease; a 409 becomes a {@linkcode LeaseConflictError}. */
@@ -55,7 +51,7 @@ export class KubeLeaseStore implements LeaseStore {
         { metadata: { name, namespace }, spec: record },
         signal,
       );
-      return toStored(created as unknown as LeaseObject);
+      return toStored(created);
     } catch (error) {
       if (isApiError(error, 409)) throw new LeaseConflictError(error.message);
       throw error;
@@ -75,7 +71,7 @@ export class KubeLeaseStore implements LeaseStore {
         { metadata: { name, namespace, resourceVersion }, spec: record },
         signal,
       );
-      return toStored(replaced as unknown as LeaseObject);
+      return toStored(replaced);
     } catch (error) {
       if (isApiError(error, 409)) throw new LeaseConflictError(error.message);
       throw error;
@@ -83,8 +79,8 @@ export class KubeLeaseStore implements LeaseStore {
   }
 }
 
-function toStored(lease: LeaseObject): StoredLease {
-  const spec = lease.spec ?? {};
+function toStored(lease: KubeObject): StoredLease {
+  const spec = (lease["spec"] ?? {}) as Partial<LeaseRecord>;
   return {
     resourceVersion: lease.metadata.resourceVersion ?? "",
     record: {

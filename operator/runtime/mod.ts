@@ -51,12 +51,10 @@ export {
   type StoredLease,
 } from "./leader_election.ts";
 export { createOperatorMetrics, type OperatorMetrics } from "./metrics.ts";
+export type { KubeObject, Manifest, ObjectMeta, OwnerReference } from "./object.ts";
 export {
   apiVersionOf,
-  type KubeObject,
   objectKey,
-  type ObjectMeta,
-  type OwnerReference,
   resourcePath,
   type ResourcePathOptions,
   RESOURCES,

@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { KubeObject } from "./object.ts";
+
 /** A resource type: where it lives in the API and what its objects are called. */
 export interface ResourceType {
   /** API group; `""` for the core group. */
@@ -17,64 +19,6 @@ export interface ResourceType {
   kind: string;
   /** Whether its objects live in a namespace. */
   namespaced: boolean;
-}
-
-/** A Kubernetes object as JSON (only the fields the runtime relies on are typed). */
-export interface KubeObject {
-  /** `group/version`, e.g. `apps/v1`. */
-  apiVersion?: string;
-  /** e.g. `Deployment`. */
-  kind?: string;
-  /** Name, namespace, labels, owners and the rest of `metadata`. */
-  metadata: ObjectMeta;
-  /** `spec`, `status` and any other top-level field. */
-  [field: string]: unknown;
-}
-
-/** The metadata fields the runtime uses. */
-export interface ObjectMeta {
-  /** Object name. */
-  name?: string;
-  /** Namespace; unset for cluster-scoped objects. */
-  namespace?: string;
-  /** Unique id the API server assigned. */
-  uid?: string;
-  /** Version for optimistic concurrency and watches. */
-  resourceVersion?: string;
-  /** Bumped by the API server on every spec change. */
-  generation?: number;
-  /** RFC 3339 creation time (second precision). */
-  creationTimestamp?: string;
-  /** Set once deletion was requested and finalizers hold the object. */
-  deletionTimestamp?: string;
-  /** Labels. */
-  labels?: Record<string, string>;
-  /** Annotations. */
-  annotations?: Record<string, string>;
-  /** Finalizers that must be removed before the object goes away. */
-  finalizers?: string[];
-  /** Owners, for garbage collection. */
-  ownerReferences?: OwnerReference[];
-  /** Server-side apply field ownership. */
-  managedFields?: unknown[];
-  /** Any other metadata field. */
-  [field: string]: unknown;
-}
-
-/** An owner reference in `metadata.ownerReferences`. */
-export interface OwnerReference {
-  /** The owner's `apiVersion`. */
-  apiVersion: string;
-  /** The owner's kind. */
-  kind: string;
-  /** The owner's name (same namespace). */
-  name: string;
-  /** The owner's uid. */
-  uid: string;
-  /** Whether the owner is the managing controller. */
-  controller?: boolean;
-  /** Whether foreground deletion of the owner waits for this object. */
-  blockOwnerDeletion?: boolean;
 }
 
 /** `apiVersion` of a resource type, e.g. `apps/v1` or `v1`. */
@@ -106,7 +50,7 @@ export function resourcePath(type: ResourceType, options: ResourcePathOptions = 
 }
 
 /** `namespace/name` of an object (just `name` for cluster-scoped ones). */
-export function objectKey(object: { metadata: { name?: string; namespace?: string } }): string {
+export function objectKey(object: Pick<KubeObject, "metadata">): string {
   const { namespace, name = "" } = object.metadata;
   return namespace ? `${namespace}/${name}` : name;
 }

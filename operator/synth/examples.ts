@@ -36,9 +36,10 @@ export function examples(): Example[] {
   return [
     {
       file: "email-pool.yaml",
-      description: "Email jobs on a managed cluster (e.g. MSK) with SASL/SCRAM over TLS. " +
-        "Needs the Secrets kafka-credentials (username, password), jobpool-database (url) " +
-        "and jobpool-smtp (SMTP_* variables).",
+      description: "Email jobs on a managed cluster (e.g. MSK) with SASL/SCRAM over TLS, " +
+        "spread over zones, scaling down slowly, and held at 2 replicas while KEDA cannot " +
+        "read the lag. Needs the Secrets kafka-credentials (username, password), " +
+        "jobpool-database (url) and jobpool-smtp (SMTP_* variables).",
       pool: {
         apiVersion: API_VERSION,
         kind: KIND,
@@ -54,7 +55,22 @@ export function examples(): Example[] {
           },
           pool: { min: 5, max: 20 },
           replicas: { min: 1, max: 12 },
-          scaling: { lagThreshold: 100 },
+          scaling: {
+            lagThreshold: 100,
+            // Scale down no faster than one pod a minute, after ten calm minutes.
+            behavior: {
+              scaleDown: {
+                stabilizationWindowSeconds: 600,
+                policies: [{ type: "Pods", value: 1, periodSeconds: 60 }],
+              },
+            },
+            fallback: { replicas: 2 },
+          },
+          topologySpreadConstraints: [{
+            maxSkew: 1,
+            topologyKey: "topology.kubernetes.io/zone",
+            whenUnsatisfiable: "ScheduleAnyway",
+          }],
           env: [
             {
               name: "DATABASE_URL",

@@ -9,7 +9,7 @@
 import { ApiObject, App, Chart, Size } from "cdk8s";
 import * as kplus from "cdk8s-plus-28";
 import { GROUP, PLURAL } from "../api/mod.ts";
-import type { KubeObject } from "./kube_object.ts";
+import type { Manifest } from "../runtime/object.ts";
 import { LABELS } from "./names.ts";
 import { mountWritableTmp, RESTRICTED_CONTAINER_SECURITY } from "./restricted.ts";
 
@@ -91,11 +91,11 @@ export interface InstallOptions {
 /** The install bundle, grouped the way `manifests/install/` stores it. */
 export interface InstallObjects {
   /** The operator's Namespace (`00-namespace.yaml`). */
-  namespace: KubeObject;
+  namespace: Manifest;
   /** ServiceAccount, ClusterRole, Role and their bindings (`01-rbac.yaml`). */
-  rbac: KubeObject[];
+  rbac: Manifest[];
   /** The operator Deployment (`02-operator.yaml`). */
-  operator: KubeObject[];
+  operator: Manifest[];
 }
 
 /** The operator's install manifests. Pure and deterministic. */
@@ -173,9 +173,9 @@ export function synthesizeInstall(options: InstallOptions = {}): InstallObjects 
     selector: { [LABELS.name]: OPERATOR_NAME, [LABELS.instance]: OPERATOR_NAME },
   });
 
-  const [namespaceObject] = nsChart.toJson() as KubeObject[];
+  const [namespaceObject] = nsChart.toJson() as Manifest[];
   if (!namespaceObject) throw new Error("Synthesis lost the Namespace: this is a jobpool bug");
-  const operator = operatorChart.toJson() as KubeObject[];
+  const operator = operatorChart.toJson() as Manifest[];
   for (const object of operator) {
     if (object.kind !== "Deployment") continue;
     const template = (object.spec as { template: { metadata?: { labels?: object } } }).template;
@@ -183,11 +183,11 @@ export function synthesizeInstall(options: InstallOptions = {}): InstallObjects 
       "cdk8s.io/metadata.addr"
     ];
   }
-  return { namespace: namespaceObject, rbac: rbacChart.toJson() as KubeObject[], operator };
+  return { namespace: namespaceObject, rbac: rbacChart.toJson() as Manifest[], operator };
 }
 
 /** Every install object, in apply order. */
-export function installObjectList(objects: InstallObjects): KubeObject[] {
+export function installObjectList(objects: InstallObjects): Manifest[] {
   return [objects.namespace, ...objects.rbac, ...objects.operator];
 }
 
@@ -232,5 +232,5 @@ function addOperatorDeployment(
       DENO_NO_UPDATE_CHECK: kplus.EnvValue.fromValue("1"),
     },
   });
-  mountWritableTmp(chart, container);
+  mountWritableTmp(chart, container, Size.mebibytes(64));
 }

@@ -29,6 +29,12 @@ export interface KafkaTriggerMetadata {
   offsetResetPolicy: "earliest" | "latest";
   /** Whether replicas beyond the partition count are allowed (they sit idle). */
   allowIdleConsumers: "true" | "false";
+  /** Whether only partitions with lag count towards the replica cap. */
+  limitToPartitionsWithLag: "true" | "false";
+  /** Whether partitions whose offset does not move are left out of the lag. */
+  excludePersistentLag: "true" | "false";
+  /** Whether a partition without a valid committed offset lets the pool scale to zero. */
+  scaleToZeroOnInvalidOffset: "true" | "false";
   /** `plaintext`, `scram_sha256` or `scram_sha512`; credentials come from the authentication. */
   sasl?: "plaintext" | "scram_sha256" | "scram_sha512";
   /** `enable` for TLS to the brokers. */
@@ -45,6 +51,16 @@ export interface KafkaTrigger {
   authenticationRef?: { name: string; kind?: "TriggerAuthentication" };
 }
 
+/** What KEDA does while a trigger keeps failing. */
+export interface ScaledObjectFallback {
+  /** Failed reads in a row before the fallback applies. */
+  failureThreshold: number;
+  /** Replicas to hold meanwhile. */
+  replicas: number;
+  /** `static` (exactly `replicas`) or one of the current-replicas variants. */
+  behavior?: "static" | "currentReplicas" | "currentReplicasIfHigher" | "currentReplicasIfLower";
+}
+
 /** The `spec` of a ScaledObject, as far as jobpool uses it. */
 export interface ScaledObjectSpec {
   /** The Deployment KEDA scales. */
@@ -57,6 +73,10 @@ export interface ScaledObjectSpec {
   minReplicaCount?: number;
   /** The most replicas. */
   maxReplicaCount?: number;
+  /** Replicas to hold while the triggers fail. */
+  fallback?: ScaledObjectFallback;
+  /** The HPA KEDA creates: its scaling behavior (autoscaling/v2, passed through). */
+  advanced?: { horizontalPodAutoscalerConfig?: { behavior?: unknown } };
   /** The lag triggers. */
   triggers: KafkaTrigger[];
 }

@@ -5,13 +5,8 @@
  * @module
  */
 
-export {
-  poolObjectList,
-  type PoolObjects,
-  type SynthesizeOptions,
-  synthesizePool,
-} from "./synthesize.ts";
-export type { KubeObject } from "./kube_object.ts";
+export { poolObjectList, type PoolObjects, synthesizePool } from "./synthesize.ts";
+export type { Manifest } from "../runtime/object.ts";
 export {
   commonLabels,
   kafkaTopicNamespace,
@@ -33,6 +28,8 @@ export {
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
   KAFKA_CA_DIR,
   KAFKA_CA_FILE,
+  KAFKA_CLIENT_CERT_DIR,
+  KAFKA_CLIENT_CERT_FILES,
   OFFSET_RESET_POLICY,
   terminationGraceSeconds,
   workerEnv,
@@ -49,6 +46,7 @@ export {
   type KafkaTriggerMetadata,
   KEDA_API_VERSION,
   ScaledObject,
+  type ScaledObjectFallback,
   type ScaledObjectProps,
   type ScaledObjectSpec,
   type SecretTargetRef,

@@ -6,7 +6,8 @@
  * @module
  */
 
-import { API_VERSION, type JobWorkerPool, KIND, type OwnerReference } from "../api/mod.ts";
+import { API_VERSION, type JobWorkerPool, KIND } from "../api/mod.ts";
+import type { OwnerReference } from "../runtime/object.ts";
 
 /** Label keys jobpool puts on what it generates. */
 export const LABELS = {

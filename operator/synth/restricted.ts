@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { Size } from "cdk8s";
 import type { Construct } from "constructs";
 import * as kplus from "cdk8s-plus-28";
 
@@ -20,7 +21,23 @@ export const RESTRICTED_CONTAINER_SECURITY: kplus.ContainerSecurityContextProps 
   seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
 };
 
-/** Mounts an emptyDir at `/tmp`: the only writable path under a read-only root. */
-export function mountWritableTmp(scope: Construct, container: kplus.Container): void {
-  container.mount("/tmp", kplus.Volume.fromEmptyDir(scope, "tmp", "tmp"));
+/** The name of the `/tmp` volume. */
+export const TMP_VOLUME = "tmp";
+
+/**
+ * Mounts an emptyDir at `/tmp`, the only writable path under a read-only
+ * root, limited to `sizeLimit` (a pod writing more is evicted).
+ */
+export function mountWritableTmp(
+  scope: Construct,
+  container: kplus.Container,
+  sizeLimit?: Size,
+): void {
+  const volume = kplus.Volume.fromEmptyDir(
+    scope,
+    TMP_VOLUME,
+    TMP_VOLUME,
+    sizeLimit ? { sizeLimit } : {},
+  );
+  container.mount("/tmp", volume);
 }

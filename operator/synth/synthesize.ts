@@ -22,7 +22,7 @@ import {
   workerName,
 } from "./names.ts";
 import { KafkaTopic, STRIMZI_CLUSTER_LABEL } from "./strimzi.ts";
-import type { KubeObject } from "./kube_object.ts";
+import type { Manifest } from "../runtime/object.ts";
 import {
   addWorkerDeployment,
   finishWorkerDeployment,
@@ -32,28 +32,18 @@ import {
 /** What a pool is made of. */
 export interface PoolObjects {
   /** The worker Deployment, in the pool's namespace. */
-  deployment: KubeObject;
-  /** The KEDA ScaledObject scaling the Deployment on consumer lag. */
-  scaledObject: KubeObject;
+  deployment: Manifest;
+  /** The KEDA ScaledObject scaling the Deployment on consumer lag; none with `scaling.mode: none`. */
+  scaledObject?: Manifest;
   /** KEDA's credentials for Kafka, when the pool uses SASL or a TLS CA Secret. */
-  triggerAuthentication?: KubeObject;
+  triggerAuthentication?: Manifest;
   /**
    * The Strimzi KafkaTopic, with `topicProvisioning.mode: strimzi`. It lives in the
    * Kafka cluster's namespace and never has an owner reference (that would delete
    * the topic with the pool, whatever the deletion policy): it carries the
    * `jobpool.dev/pool-*` labels for finalizer-driven cleanup instead.
    */
-  kafkaTopic?: KubeObject;
-}
-
-/** Options of {@linkcode synthesizePool}. */
-export interface SynthesizeOptions {
-  /**
-   * True (default) when KEDA owns the replica count: the Deployment has no
-   * `spec.replicas`. False when KEDA is missing: the Deployment runs
-   * `replicas.min` replicas (at least one, since nothing scales it up from zero).
-   */
-  kedaOwnsReplicas?: boolean;
+  kafkaTopic?: Manifest;
 }
 
 const SASL_TYPES = {
@@ -65,11 +55,12 @@ const SASL_TYPES = {
 /**
  * The manifests for `pool`. Pure and deterministic: the same pool gives the
  * same JSON. Applies the schema defaults first, so un-defaulted specs work.
+ *
+ * The Deployment has no `spec.replicas`: the operator sets it when it
+ * creates the Deployment (and where nothing scales it), never by server-side
+ * apply, so that KEDA's HPA owns it afterwards (see ADR 0008).
  */
-export function synthesizePool(
-  pool: JobWorkerPool,
-  options: SynthesizeOptions = {},
-): PoolObjects {
+export function synthesizePool(pool: JobWorkerPool): PoolObjects {
   const defaulted: JobWorkerPool = { ...pool, spec: applyDefaults(pool.spec) };
   const { spec } = defaulted;
   const app = new App({ outdir: "cdk8s.out", recordConstructMetadata: false });
@@ -78,65 +69,8 @@ export function synthesizePool(
     labels: commonLabels(defaulted),
     disableResourceNameHashes: true,
   });
-  const owners = ownerReferences(defaulted);
-
-  const kedaOwnsReplicas = options.kedaOwnsReplicas ?? true;
-  addWorkerDeployment(
-    chart,
-    defaulted,
-    kedaOwnsReplicas ? {} : { replicas: Math.max(1, spec.replicas.min) },
-  );
-
-  const secretRefs: SecretTargetRef[] = [];
-  if (spec.kafka.sasl) {
-    const { name, usernameKey, passwordKey } = spec.kafka.sasl.secretRef;
-    secretRefs.push({ parameter: "username", name, key: usernameKey });
-    secretRefs.push({ parameter: "password", name, key: passwordKey });
-  }
-  if (spec.kafka.tls.caSecretRef) {
-    const { name, key } = spec.kafka.tls.caSecretRef;
-    secretRefs.push({ parameter: "ca", name, key });
-  }
-  if (secretRefs.length > 0) {
-    new TriggerAuthentication(chart, "kafka-auth", {
-      metadata: { name: triggerAuthenticationName(defaulted), ownerReferences: owners },
-      spec: { secretTargetRef: secretRefs },
-    });
-  }
-
-  const trigger: KafkaTrigger = {
-    type: "kafka",
-    metadata: {
-      bootstrapServers: spec.kafka.bootstrapServers.join(","),
-      consumerGroup: consumerGroupOf(defaulted),
-      topic: spec.kafka.topic.name,
-      lagThreshold: String(spec.scaling.lagThreshold),
-      activationLagThreshold: String(spec.scaling.activationLagThreshold),
-      offsetResetPolicy: OFFSET_RESET_POLICY,
-      allowIdleConsumers: String(spec.scaling.allowIdleConsumers) as "true" | "false",
-      ...(spec.kafka.sasl ? { sasl: SASL_TYPES[spec.kafka.sasl.mechanism] } : {}),
-      ...(spec.kafka.tls.enabled ? { tls: "enable" as const } : {}),
-    },
-    ...(secretRefs.length > 0
-      ? {
-        authenticationRef: {
-          name: triggerAuthenticationName(defaulted),
-          kind: "TriggerAuthentication" as const,
-        },
-      }
-      : {}),
-  };
-  new ScaledObject(chart, "scaler", {
-    metadata: { name: scalerName(defaulted), ownerReferences: owners },
-    spec: {
-      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: workerName(defaulted) },
-      pollingInterval: spec.scaling.pollingInterval,
-      cooldownPeriod: spec.scaling.cooldownPeriod,
-      minReplicaCount: spec.replicas.min,
-      maxReplicaCount: spec.replicas.max,
-      triggers: [trigger],
-    },
-  });
+  addWorkerDeployment(chart, defaulted);
+  if (spec.scaling.mode === "keda") addScaler(chart, defaulted);
 
   const strimzi = spec.topicProvisioning.mode === "strimzi"
     ? spec.topicProvisioning.strimzi
@@ -159,30 +93,101 @@ export function synthesizePool(
     });
   }
 
-  const objects = chart.toJson() as KubeObject[];
+  const objects = chart.toJson() as Manifest[];
   const byKind = (kind: string) => objects.find((object) => object.kind === kind);
   const deployment = byKind("Deployment");
-  const scaledObject = byKind("ScaledObject");
-  if (!deployment || !scaledObject) {
-    throw new Error("Synthesis lost the Deployment or the ScaledObject: this is a jobpool bug");
-  }
+  if (!deployment) throw new Error("Synthesis lost the Deployment: this is a jobpool bug");
   finishWorkerDeployment(deployment, defaulted);
+  const scaledObject = byKind("ScaledObject");
   const triggerAuthentication = byKind("TriggerAuthentication");
   const kafkaTopic = byKind("KafkaTopic");
   return {
     deployment,
-    scaledObject,
+    ...(scaledObject ? { scaledObject } : {}),
     ...(triggerAuthentication ? { triggerAuthentication } : {}),
     ...(kafkaTopic ? { kafkaTopic } : {}),
   };
 }
 
+/** The KEDA ScaledObject and, for SASL or a TLS CA, its TriggerAuthentication. */
+function addScaler(chart: Chart, pool: JobWorkerPool): void {
+  const { spec } = pool;
+  const owners = ownerReferences(pool);
+  const secretRefs: SecretTargetRef[] = [];
+  if (spec.kafka.sasl) {
+    const { name, usernameKey, passwordKey } = spec.kafka.sasl.secretRef;
+    secretRefs.push({ parameter: "username", name, key: usernameKey });
+    secretRefs.push({ parameter: "password", name, key: passwordKey });
+  }
+  if (spec.kafka.tls.caSecretRef) {
+    const { name, key } = spec.kafka.tls.caSecretRef;
+    secretRefs.push({ parameter: "ca", name, key });
+  }
+  if (spec.kafka.tls.clientCertSecretRef) {
+    const { name, certKey, keyKey } = spec.kafka.tls.clientCertSecretRef;
+    secretRefs.push({ parameter: "cert", name, key: certKey });
+    secretRefs.push({ parameter: "key", name, key: keyKey });
+  }
+  if (secretRefs.length > 0) {
+    new TriggerAuthentication(chart, "kafka-auth", {
+      metadata: { name: triggerAuthenticationName(pool), ownerReferences: owners },
+      spec: { secretTargetRef: secretRefs },
+    });
+  }
+
+  const trigger: KafkaTrigger = {
+    type: "kafka",
+    metadata: {
+      bootstrapServers: spec.kafka.bootstrapServers.join(","),
+      consumerGroup: consumerGroupOf(pool),
+      topic: spec.kafka.topic.name,
+      lagThreshold: String(spec.scaling.lagThreshold),
+      activationLagThreshold: String(spec.scaling.activationLagThreshold),
+      offsetResetPolicy: OFFSET_RESET_POLICY,
+      allowIdleConsumers: flag(spec.scaling.allowIdleConsumers),
+      limitToPartitionsWithLag: flag(spec.scaling.limitToPartitionsWithLag),
+      excludePersistentLag: flag(spec.scaling.excludePersistentLag),
+      scaleToZeroOnInvalidOffset: flag(spec.scaling.scaleToZeroOnInvalidOffset),
+      ...(spec.kafka.sasl ? { sasl: SASL_TYPES[spec.kafka.sasl.mechanism] } : {}),
+      ...(spec.kafka.tls.enabled ? { tls: "enable" as const } : {}),
+    },
+    ...(secretRefs.length > 0
+      ? {
+        authenticationRef: {
+          name: triggerAuthenticationName(pool),
+          kind: "TriggerAuthentication" as const,
+        },
+      }
+      : {}),
+  };
+  new ScaledObject(chart, "scaler", {
+    metadata: { name: scalerName(pool), ownerReferences: owners },
+    spec: {
+      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: workerName(pool) },
+      pollingInterval: spec.scaling.pollingInterval,
+      cooldownPeriod: spec.scaling.cooldownPeriod,
+      minReplicaCount: spec.replicas.min,
+      maxReplicaCount: spec.replicas.max,
+      ...(spec.scaling.fallback ? { fallback: { ...spec.scaling.fallback } } : {}),
+      ...(spec.scaling.behavior
+        ? { advanced: { horizontalPodAutoscalerConfig: { behavior: spec.scaling.behavior } } }
+        : {}),
+      triggers: [trigger],
+    },
+  });
+}
+
+/** KEDA's trigger metadata is all strings. */
+function flag(value: boolean): "true" | "false" {
+  return value ? "true" : "false";
+}
+
 /** The objects of a pool as one list, in apply order (auth before the scaler that uses it). */
-export function poolObjectList(objects: PoolObjects): KubeObject[] {
+export function poolObjectList(objects: PoolObjects): Manifest[] {
   return [
     objects.kafkaTopic,
     objects.deployment,
     objects.triggerAuthentication,
     objects.scaledObject,
-  ].filter((object): object is KubeObject => object !== undefined);
+  ].filter((object): object is Manifest => object !== undefined);
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type JobWorkerPool, type JobWorkerPoolSpecInput, newJobWorkerPool } from "../api/mod.ts";
-import { type KubeObject, poolObjectList, synthesizePool } from "./mod.ts";
+import { type Manifest, poolObjectList, synthesizePool } from "./mod.ts";
 
 const SNAPSHOT_DIR = join(dirname(fileURLToPath(import.meta.url)), "__snapshots__");
 
@@ -98,7 +98,7 @@ Deno.test("snapshot: Strimzi v1beta2 topic with Retain in another namespace", as
   await assertSnapshot("strimzi_v1beta2_retain", synthesizePool(strimziRetain));
 });
 
-function container(deployment: KubeObject) {
+function container(deployment: Manifest) {
   const spec = deployment.spec as {
     replicas?: number;
     template: {
@@ -116,7 +116,7 @@ function container(deployment: KubeObject) {
   return first;
 }
 
-function envValue(deployment: KubeObject, name: string): string | undefined {
+function envValue(deployment: Manifest, name: string): string | undefined {
   return container(deployment).env.find((variable) => variable.name === name)?.value;
 }
 
@@ -133,13 +133,6 @@ Deno.test("the Deployment leaves replicas to KEDA and is hardened", () => {
     seccompProfile: { type: "RuntimeDefault" },
   });
   assert.ok(worker.volumeMounts.some((mount) => mount.mountPath === "/tmp"));
-});
-
-Deno.test("without KEDA the Deployment runs the minimum replicas, at least one", () => {
-  const { deployment } = synthesizePool(saslTls, { kedaOwnsReplicas: false });
-  assert.equal((deployment.spec as { replicas?: number }).replicas, 1);
-  const fixed = synthesizePool(strimziRetain, { kedaOwnsReplicas: false });
-  assert.equal((fixed.deployment.spec as { replicas?: number }).replicas, 1);
 });
 
 Deno.test("the worker gets its Kafka settings, Secrets by reference", () => {
@@ -160,7 +153,7 @@ Deno.test("the worker gets its Kafka settings, Secrets by reference", () => {
 Deno.test("the default consumer group is the pool's own, in worker and scaler alike", () => {
   const { deployment, scaledObject } = synthesizePool(minimal);
   assert.equal(envValue(deployment, "KAFKA_JOB_CONSUMER_GROUP"), "jobpool.shop.minimal");
-  const triggers = (scaledObject.spec as { triggers: { metadata: Record<string, string> }[] })
+  const triggers = (scaledObject?.spec as { triggers: { metadata: Record<string, string> }[] })
     .triggers;
   assert.equal(triggers[0]?.metadata.consumerGroup, "jobpool.shop.minimal");
   assert.equal(triggers[0]?.metadata.offsetResetPolicy, envValue(deployment, "KAFKA_OFFSET_RESET"));
@@ -175,7 +168,7 @@ Deno.test("a TriggerAuthentication exists only when KEDA needs credentials", () 
 Deno.test("same-namespace objects are owned by the pool; the topic never is", () => {
   const objects = synthesizePool(strimziRetain);
   for (const object of [objects.deployment, objects.scaledObject]) {
-    assert.deepEqual(object.metadata.ownerReferences, [{
+    assert.deepEqual(object?.metadata.ownerReferences, [{
       apiVersion: "jobpool.dev/v1alpha1",
       blockOwnerDeletion: true,
       controller: true,
@@ -226,4 +219,36 @@ Deno.test("worker Pods carry the labels the chart's PodMonitor selects on", () =
   const selector = (deployment.spec as { selector: { matchLabels: Record<string, string> } })
     .selector.matchLabels;
   assert.equal(selector["app.kubernetes.io/managed-by"], undefined, "the selector is unchanged");
+});
+
+Deno.test("scaling.mode none: no KEDA objects, a fixed replica count", () => {
+  const fixed = synthesizePool({
+    ...saslTls,
+    spec: { ...saslTls.spec, scaling: { ...saslTls.spec.scaling, mode: "none" } },
+  });
+  assert.equal(fixed.scaledObject, undefined);
+  assert.equal(fixed.triggerAuthentication, undefined);
+  assert.equal((fixed.deployment.spec as { replicas?: number }).replicas, undefined);
+});
+
+Deno.test("scaling.fallback becomes the ScaledObject's fallback", () => {
+  const withFallback = synthesizePool({
+    ...saslTls,
+    spec: {
+      ...saslTls.spec,
+      scaling: {
+        ...saslTls.spec.scaling,
+        fallback: { replicas: 2, failureThreshold: 3, behavior: "static" },
+      },
+    },
+  });
+  assert.deepEqual((withFallback.scaledObject?.spec as { fallback?: unknown }).fallback, {
+    replicas: 2,
+    failureThreshold: 3,
+    behavior: "static",
+  });
+  assert.equal(
+    (synthesizePool(saslTls).scaledObject?.spec as { fallback?: unknown }).fallback,
+    undefined,
+  );
 });

@@ -17,8 +17,9 @@ import {
   WORKER_CONTAINER_NAME,
   workerName,
 } from "./names.ts";
-import type { KubeObject } from "./kube_object.ts";
+import type { Manifest } from "../runtime/object.ts";
 import { mountWritableTmp, RESTRICTED_CONTAINER_SECURITY } from "./restricted.ts";
+import { finishWorkerPod } from "./worker_pod.ts";
 
 /** Where the Kafka CA certificate is mounted when `kafka.tls.caSecretRef` is set. */
 export const KAFKA_CA_DIR = "/etc/jobpool/kafka-ca";
@@ -26,21 +27,20 @@ export const KAFKA_CA_DIR = "/etc/jobpool/kafka-ca";
 /** Where the worker finds the CA certificate inside {@linkcode KAFKA_CA_DIR}. */
 export const KAFKA_CA_FILE = `${KAFKA_CA_DIR}/ca.crt`;
 
+/** Where the client certificate and key are mounted when `kafka.tls.clientCertSecretRef` is set. */
+export const KAFKA_CLIENT_CERT_DIR = "/etc/jobpool/kafka-client";
+
+/** The client certificate and key inside {@linkcode KAFKA_CLIENT_CERT_DIR}. */
+export const KAFKA_CLIENT_CERT_FILES = {
+  cert: `${KAFKA_CLIENT_CERT_DIR}/tls.crt`,
+  key: `${KAFKA_CLIENT_CERT_DIR}/tls.key`,
+} as const;
+
 /** The offset reset policy of the worker and of its scaler: a new group reads from the start. */
 export const OFFSET_RESET_POLICY = "earliest";
 
-/** Options of {@linkcode addWorkerDeployment}. */
-export interface WorkerDeploymentOptions {
-  /** Replicas to set; none (KEDA owns them) when undefined. */
-  replicas?: number;
-}
-
-/** Adds the pool's worker Deployment to `chart` and returns it. */
-export function addWorkerDeployment(
-  chart: Chart,
-  pool: JobWorkerPool,
-  options: WorkerDeploymentOptions = {},
-): kplus.Deployment {
+/** Adds the pool's worker Deployment, without `spec.replicas`, to `chart` and returns it. */
+export function addWorkerDeployment(chart: Chart, pool: JobWorkerPool): kplus.Deployment {
   const { spec } = pool;
   const deployment = new kplus.Deployment(chart, "worker", {
     metadata: { name: workerName(pool), ownerReferences: ownerReferences(pool) },
@@ -50,10 +50,9 @@ export function addWorkerDeployment(
     automountServiceAccountToken: false,
     securityContext: { ensureNonRoot: true },
     terminationGracePeriod: Duration.seconds(terminationGraceSeconds(pool)),
-    ...(options.replicas === undefined ? {} : { replicas: options.replicas }),
   });
   deployment.select(kplus.LabelSelector.of({ labels: selectorLabels(pool) }));
-  if (options.replicas === undefined) deployment.markHasAutoscaler();
+  deployment.markHasAutoscaler();
 
   const container = deployment.addContainer({
     name: WORKER_CONTAINER_NAME,
@@ -90,6 +89,18 @@ export function addWorkerDeployment(
     });
     container.mount(KAFKA_CA_DIR, volume, { readOnly: true });
   }
+  const clientCert = spec.kafka.tls.clientCertSecretRef;
+  if (clientCert) {
+    const secret = kplus.Secret.fromSecretName(chart, "kafka-client-secret", clientCert.name);
+    const volume = kplus.Volume.fromSecret(chart, "kafka-client-cert", secret, {
+      name: "kafka-client-cert",
+      items: {
+        [clientCert.certKey]: { path: "tls.crt" },
+        [clientCert.keyKey]: { path: "tls.key" },
+      },
+    });
+    container.mount(KAFKA_CLIENT_CERT_DIR, volume, { readOnly: true });
+  }
   addUserEnv(chart, container, pool);
 
   return deployment;
@@ -101,12 +112,13 @@ export function addWorkerDeployment(
  * sizes and would add its own defaults), and the construct-path label cdk8s
  * puts on pods even without `select` is dropped (the selector labels suffice).
  */
-export function finishWorkerDeployment(deployment: KubeObject, pool: JobWorkerPool): void {
+export function finishWorkerDeployment(deployment: Manifest, pool: JobWorkerPool): void {
   const template = (deployment.spec as PodTemplateHolder).template;
   delete template.metadata?.labels?.["cdk8s.io/metadata.addr"];
   const container = template.spec.containers.find((c) => c.name === WORKER_CONTAINER_NAME);
   if (!container) throw new Error("The worker container is missing: this is a jobpool bug");
   container.resources = structuredClone(pool.spec.resources);
+  finishWorkerPod(deployment, pool);
 }
 
 interface PodTemplateHolder {
@@ -147,6 +159,10 @@ export function workerEnv(pool: JobWorkerPool): Partial<Record<ReservedEnvName, 
     METRICS_PORT: String(METRICS_PORT),
   };
   if (kafka.tls.caSecretRef) env.KAFKA_TLS_CA_FILE = KAFKA_CA_FILE;
+  if (kafka.tls.clientCertSecretRef) {
+    env.KAFKA_TLS_CERT_FILE = KAFKA_CLIENT_CERT_FILES.cert;
+    env.KAFKA_TLS_KEY_FILE = KAFKA_CLIENT_CERT_FILES.key;
+  }
   if (kafka.sasl) env.KAFKA_SASL_MECHANISM = kafka.sasl.mechanism;
   return env;
 }

@@ -20,15 +20,36 @@ export interface KafkaConfig {
   topic: string;
   /** The client id reported to the brokers. */
   clientId: string;
-  /** TLS: off, on with the system trust store, or on with a CA file. */
-  tls: { enabled: false } | { enabled: true; caFile?: string; rejectUnauthorized: boolean };
+  /** TLS: off, or on with the system trust store or a CA, and maybe a client certificate (mTLS). */
+  tls: { enabled: false } | TlsSettings;
   /** SASL credentials, when the cluster asks for them. */
   sasl?: { mechanism: SaslMechanism; username: string; password: string };
 }
 
+/** TLS to the brokers. PEM text (`ca`, `cert`, `key`) wins over the matching file. */
+export interface TlsSettings {
+  /** Always true. */
+  enabled: true;
+  /** Verify the brokers' certificates. */
+  rejectUnauthorized: boolean;
+  /** PEM file of the CA; the system trust store when neither it nor `ca` is set. */
+  caFile?: string;
+  /** PEM text of the CA (e.g. read from a Kubernetes Secret). */
+  ca?: string;
+  /** PEM file of the client certificate, for mutual TLS (with `keyFile`). */
+  certFile?: string;
+  /** PEM file of the client certificate's private key. */
+  keyFile?: string;
+  /** PEM text of the client certificate. */
+  cert?: string;
+  /** PEM text of the client certificate's private key. */
+  key?: string;
+}
+
 /**
  * Reads `KAFKA_BROKERS`, `KAFKA_JOB_TOPIC`, `KAFKA_CLIENT_ID`, `KAFKA_TLS`,
- * `KAFKA_TLS_CA_FILE`, `KAFKA_TLS_REJECT_UNAUTHORIZED`, `KAFKA_SASL_MECHANISM`,
+ * `KAFKA_TLS_CA_FILE`, `KAFKA_TLS_CERT_FILE`, `KAFKA_TLS_KEY_FILE`,
+ * `KAFKA_TLS_REJECT_UNAUTHORIZED`, `KAFKA_SASL_MECHANISM`,
  * `KAFKA_SASL_USERNAME` and `KAFKA_SASL_PASSWORD`.
  */
 export function readKafkaConfig(env: EnvReader): KafkaConfig {
@@ -52,9 +73,17 @@ export function readKafkaConfig(env: EnvReader): KafkaConfig {
         enabled: true,
         rejectUnauthorized: env.bool("KAFKA_TLS_REJECT_UNAUTHORIZED", true),
         ...optionalField("caFile", env.optional("KAFKA_TLS_CA_FILE")),
+        ...optionalField("certFile", env.optional("KAFKA_TLS_CERT_FILE")),
+        ...optionalField("keyFile", env.optional("KAFKA_TLS_KEY_FILE")),
       }
       : { enabled: false },
   };
+  if (config.tls.enabled && !config.tls.certFile !== !config.tls.keyFile) {
+    env.problem(
+      config.tls.certFile ? "KAFKA_TLS_KEY_FILE" : "KAFKA_TLS_CERT_FILE",
+      "needed with the other one: a client certificate needs its key (mutual TLS)",
+    );
+  }
   const mechanism = env.oneOf("KAFKA_SASL_MECHANISM", SASL_MECHANISMS);
   if (mechanism) {
     config.sasl = {

@@ -55,6 +55,23 @@ Deno.test("TLS and SASL for managed clusters", () => {
   });
 });
 
+Deno.test("mutual TLS: a client certificate and its key, both or neither", () => {
+  const config = loadConfig({
+    KAFKA_TLS: "true",
+    KAFKA_TLS_CERT_FILE: "/etc/kafka/tls.crt",
+    KAFKA_TLS_KEY_FILE: "/etc/kafka/tls.key",
+  });
+  assert.deepEqual(config.kafka.tls, {
+    enabled: true,
+    rejectUnauthorized: true,
+    certFile: "/etc/kafka/tls.crt",
+    keyFile: "/etc/kafka/tls.key",
+  });
+  assert.deepEqual(problemsOf({ KAFKA_TLS: "true", KAFKA_TLS_CERT_FILE: "/etc/kafka/tls.crt" }), [
+    "KAFKA_TLS_KEY_FILE",
+  ]);
+});
+
 Deno.test("bad values fail naming every variable at once", () => {
   assert.deepEqual(
     problemsOf({

@@ -12,7 +12,12 @@ export {
   type ObservabilityConfig,
 } from "./load_config.ts";
 export { ConfigError, type ConfigProblem, type Env, EnvReader } from "./env_reader.ts";
-export { type KafkaConfig, SASL_MECHANISMS, type SaslMechanism } from "./kafka.ts";
+export {
+  type KafkaConfig,
+  SASL_MECHANISMS,
+  type SaslMechanism,
+  type TlsSettings,
+} from "./kafka.ts";
 export { DEFAULT_JOB_TIMEOUT_MS, type WorkerConfig } from "./worker.ts";
 export { type DatabaseConfig, DEFAULT_DATABASE_URL, readDatabaseConfig } from "./database.ts";
 export {

@@ -22,7 +22,20 @@ import { fixKafkaRequestQueue } from "./request_queue_fix.ts";
 export interface KafkaClientOptions {
   /** Overrides the configured client id, e.g. `jobpool-producer`. */
   clientId?: string;
+  /**
+   * kafkajs's own log lines from this level up; `nothing` for callers that
+   * report failures themselves. @default "warn"
+   */
+  logLevel?: "warn" | "error" | "nothing";
+  /** Retries of a failed request or connect (kafkajs's `retry.retries`). @default 5 */
+  retries?: number;
 }
+
+const LOG_LEVELS = {
+  warn: KafkaLogLevel.WARN,
+  error: KafkaLogLevel.ERROR,
+  nothing: KafkaLogLevel.NOTHING,
+} as const;
 
 /**
  * Builds a kafkajs client for `config` (TLS and SASL included), with
@@ -35,8 +48,9 @@ export function createKafkaClient(config: KafkaConfig, options: KafkaClientOptio
     brokers: config.brokers,
     ssl: tlsOptions(config),
     ...(config.sasl ? { sasl: saslOptions(config.sasl) } : {}),
-    logLevel: KafkaLogLevel.WARN,
+    logLevel: LOG_LEVELS[options.logLevel ?? "warn"],
     logCreator: () => logKafkaEntry,
+    ...(options.retries !== undefined ? { retry: { retries: options.retries } } : {}),
   });
 }
 
@@ -57,9 +71,18 @@ export function createIdempotentProducer(kafka: Kafka): Producer {
 }
 
 function tlsOptions(config: KafkaConfig) {
-  if (!config.tls.enabled) return false;
-  const ca = config.tls.caFile ? [Deno.readTextFileSync(config.tls.caFile)] : undefined;
-  return { rejectUnauthorized: config.tls.rejectUnauthorized, ...(ca ? { ca } : {}) };
+  const { tls } = config;
+  if (!tls.enabled) return false;
+  const pem = (text: string | undefined, file: string | undefined) =>
+    text ?? (file ? Deno.readTextFileSync(file) : undefined);
+  const ca = pem(tls.ca, tls.caFile);
+  const cert = pem(tls.cert, tls.certFile);
+  const key = pem(tls.key, tls.keyFile);
+  return {
+    rejectUnauthorized: tls.rejectUnauthorized,
+    ...(ca ? { ca: [ca] } : {}),
+    ...(cert && key ? { cert, key } : {}),
+  };
 }
 
 function saslOptions(sasl: NonNullable<KafkaConfig["sasl"]>): SASLOptions {

@@ -19,8 +19,15 @@
  * `--connection kubeconfig` (admin kubeconfig, which loads client-node: about
  * 70 MB more RSS).
  *
+ * With `--lag` the operator also reads each pool's lag (`OPERATOR_LAG=true`,
+ * every 5 s) from brokers that are not there: the pools' bootstrap servers do
+ * not resolve, and `--unreachable N` of them point at a non-routable address
+ * whose connects time out, so the run shows what lag reads cost reconciles.
+ *
  * Usage: `deno task bench:operator [--pools 200] [--concurrency 4]
- * [--connection in-cluster|kubeconfig]`
+ * [--connection in-cluster|kubeconfig] [--lag] [--unreachable 0] [--hold 0]`
+ * (`--hold S` keeps the operator running S seconds after the last pool is
+ * reconciled, counting its reconciles and log lines.)
  *
  * @module
  */
@@ -31,7 +38,7 @@ import { join } from "node:path";
 import { ensureKubeBinaries, startKube } from "../env/kube.ts";
 import { freePort } from "../env/process.ts";
 import { HttpKubeClient, type KubeObject, loadKubeConnection } from "../../operator/runtime/mod.ts";
-import { POOL_RESOURCE } from "../../operator/reconcile/mod.ts";
+import { POOL_RESOURCE } from "../../operator/api/mod.ts";
 import { installPoolCrd, poolManifest } from "../integration/operator_support.ts";
 import {
   OPERATOR_NAME,
@@ -48,8 +55,12 @@ const { values } = parseArgs({
     pools: { type: "string", default: "200" },
     concurrency: { type: "string", default: "4" },
     connection: { type: "string", default: "in-cluster" },
+    lag: { type: "boolean", default: false },
+    unreachable: { type: "string", default: "0" },
+    hold: { type: "string", default: "0" },
   },
 });
+const unreachable = Number(values.unreachable);
 const poolCount = Number(values.pools);
 const concurrency = Number(values.concurrency);
 if (values.connection !== "in-cluster" && values.connection !== "kubeconfig") {
@@ -159,11 +170,24 @@ try {
       OPERATOR_METRICS_PORT: String(metricsPort),
       OPERATOR_WATCH_NAMESPACE: namespace,
       OPERATOR_CONCURRENCY: String(concurrency),
+      ...(values.lag ? { OPERATOR_LAG: "true", OPERATOR_LAG_INTERVAL_SECONDS: "5" } : {}),
       LOG_LEVEL: "warning",
     },
     stdout: "null",
-    stderr: "inherit",
+    stderr: "piped",
   }).spawn();
+  // Count the operator's log lines (their number is part of the result), kept in the log folder.
+  let logLines = 0;
+  const logFile = await Deno.open(join(logDir, "operator.log"), { write: true, create: true });
+  const logs = operator.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
+    new WritableStream({
+      async write(chunk) {
+        logLines += chunk.split("\n").filter(Boolean).length;
+        await logFile.write(new TextEncoder().encode(chunk));
+      },
+      close: () => logFile.close(),
+    }),
+  ).catch(() => {});
   // `deno task` runs the operator as a child; measure the deno process serving the port.
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -222,6 +246,9 @@ try {
       const name = names[next++]!;
       const manifest = poolManifest(namespace, name, {
         topicProvisioning: { mode: "strimzi", strimzi: { clusterName: "events" } },
+        ...(Number(name.slice(5)) < unreachable
+          ? { kafka: { bootstrapServers: ["10.255.255.1:9092"], topic: { name: `${name}-jobs` } } }
+          : {}),
       });
       await client.create(POOL_RESOURCE, manifest);
       created.set(name, performance.now());
@@ -236,6 +263,7 @@ try {
     await new Promise((r) => setTimeout(r, 50));
   }
   const allReconciled = Math.max(...reconciled.values());
+  await new Promise((r) => setTimeout(r, Number(values.hold) * 1000));
   clearInterval(sampler);
   watchAbort.abort();
   await watching;
@@ -253,6 +281,9 @@ try {
     pools: poolCount,
     concurrency,
     connection: connectionMode,
+    lag: values.lag,
+    holdSeconds: Number(values.hold),
+    unreachablePools: unreachable,
     createSeconds: (createdAll - started) / 1000,
     allReconciledSeconds: (allReconciled - started) / 1000,
     createToReconciledMs: {
@@ -276,6 +307,7 @@ try {
     },
     reconciles: reconcileCount,
     operatorCpuSeconds: operatorCpu,
+    operatorLogLines: logLines,
     operatorRssMB: {
       idle: idleRss / 2 ** 20,
       peak: peakRss / 2 ** 20,
@@ -286,7 +318,9 @@ try {
 
   const fmt = (n: number | undefined, digits = 2) => n === undefined ? "-" : n.toFixed(digits);
   console.log(
-    `\nOperator benchmark: ${poolCount} JobWorkerPools, concurrency ${concurrency}, ${connectionMode} connection, ${kube.version}\n`,
+    `\nOperator benchmark: ${poolCount} JobWorkerPools, concurrency ${concurrency}, ${connectionMode} connection, ${
+      values.lag ? `lag on (${unreachable} pools on non-routable brokers), ` : ""
+    }${kube.version}\n`,
   );
   console.log("| metric | value | target |");
   console.log("| --- | --- | --- |");
@@ -307,8 +341,9 @@ try {
     `| reconcile duration p99 | ${fmt(result.reconcileDurationSeconds.p99, 3)} s | ≤ 1 s |`,
   );
   console.log(`| reconcile duration mean | ${fmt(result.reconcileDurationSeconds.mean, 4)} s | |`);
-  console.log(`| reconciles run | ${reconcileCount} | |`);
+  console.log(`| reconciles run (incl. ${values.hold} s held) | ${reconcileCount} | |`);
   console.log(`| operator CPU during the run | ${fmt(operatorCpu)} s | |`);
+  console.log(`| operator log lines, warning and up (incl. held) | ${logLines} | |`);
   console.log(
     `| operator RSS idle / peak / final | ${fmt(result.operatorRssMB.idle, 1)} / ${
       fmt(result.operatorRssMB.peak, 1)
@@ -318,13 +353,14 @@ try {
   const resultsDir = join(HERE, "results");
   await Deno.mkdir(resultsDir, { recursive: true });
   await Deno.writeTextFile(
-    join(resultsDir, "operator.json"),
+    join(resultsDir, values.lag ? "operator_lag.json" : "operator.json"),
     JSON.stringify(result, null, 2) + "\n",
   );
-  console.log(`\nwrote ${join(resultsDir, "operator.json")}`);
+  console.log(`\nwrote ${join(resultsDir, values.lag ? "operator_lag.json" : "operator.json")}`);
   // Graceful shutdown: SIGTERM ends the process cleanly and releases the Lease.
   Deno.kill(operatorPid, "SIGTERM");
   const exit = await operator.status;
+  await logs;
   const lease = await client.get(
     {
       group: "coordination.k8s.io",

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { fixKafkaRequestQueue } from "../../src/kafka/mod.ts";
 import { cacheDir, exists } from "./cache.ts";
+import { createCertificateAuthority, issueCertificate } from "./certs.ts";
 import { freePort, run, ServiceStartError, startProcess, waitFor } from "./process.ts";
 
 /** The Apache Kafka release the harness runs (`org.apache.kafka:kafka_2.13`). */
@@ -51,6 +52,10 @@ export interface KafkaService {
   saslUser: string;
   /** The password of {@linkcode KafkaService.saslUser}. */
   saslPassword: string;
+  /** Bootstrap servers of the SSL listener (TLS, no client authentication). */
+  tlsBrokers: string[];
+  /** The CA certificate (PEM) that verifies the SSL listener's certificate (for 127.0.0.1). */
+  tlsCaPem: string;
   /** The version the broker reports in its log, e.g. `4.4.0`. */
   version: string;
   /** The broker's log file (stdout, stderr and log4j2 output). */
@@ -134,10 +139,11 @@ export async function ensureKafkaJars(): Promise<string> {
  * on free ports of 127.0.0.1 and waits until it serves consumer groups and
  * idempotent producers.
  *
- * The broker has a PLAINTEXT listener and a SASL_PLAINTEXT listener taking
- * PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 for one user. Every internal topic
- * has replication factor 1 and topics are not created automatically: tests
- * create the topics they use.
+ * The broker has a PLAINTEXT listener, a SASL_PLAINTEXT listener taking
+ * PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 for one user, and an SSL listener
+ * whose certificate (for 127.0.0.1 and localhost) a CA of its own signs.
+ * Every internal topic has replication factor 1 and topics are not created
+ * automatically: tests create the topics they use.
  *
  * @throws {ServiceStartError} When the broker does not come up; the error
  * shows the tail of its log.
@@ -167,11 +173,15 @@ async function startBroker(libs: string, options: StartKafkaOptions): Promise<Ka
     ...(options.dataDir ? { dir: options.dataDir } : {}),
   });
   try {
-    const [plain = 0, sasl = 0, controller = 0] = distinctFreePorts(3);
-    const ports = { plain, sasl, controller };
+    const [plain = 0, sasl = 0, controller = 0, ssl = 0] = distinctFreePorts(4);
+    const ports = { plain, sasl, controller, ssl };
     const configPath = join(workDir, "server.properties");
     const log4jPath = join(workDir, "log4j2.properties");
-    await Deno.writeTextFile(configPath, serverProperties(join(workDir, "data"), ports));
+    const tls = await tlsKeystore(workDir);
+    await Deno.writeTextFile(
+      configPath,
+      serverProperties({ dataDir: join(workDir, "data"), ports, keystore: tls.keystore }),
+    );
     await Deno.writeTextFile(log4jPath, LOG4J2_PROPERTIES);
     const java = (mainClass: string) => [
       // Serial GC and C1 only: starts faster and needs ~20% less memory than
@@ -236,6 +246,8 @@ async function startBroker(libs: string, options: StartKafkaOptions): Promise<Ka
       saslMechanisms: SASL_MECHANISMS,
       saslUser: SASL_USER,
       saslPassword: SASL_PASSWORD,
+      tlsBrokers: [`127.0.0.1:${ports.ssl}`],
+      tlsCaPem: tls.caPem,
       version,
       logPath: broker.logPath,
       async kill() {
@@ -295,11 +307,38 @@ function kafkaPom(): string {
   ].join("\n");
 }
 
+/**
+ * A CA and a server certificate for the SSL listener, the key and chain in
+ * one PEM file (Kafka's PEM keystore, unencrypted PKCS#8 key).
+ */
+async function tlsKeystore(workDir: string): Promise<{ keystore: string; caPem: string }> {
+  const dir = join(workDir, "tls");
+  await Deno.mkdir(dir);
+  const ca = await createCertificateAuthority(dir, "kafka-ca");
+  const server = await issueCertificate(ca, dir, "kafka", {
+    commonName: "kafka",
+    hosts: ["127.0.0.1", "localhost"],
+    usage: "server",
+  });
+  const keystore = join(dir, "keystore.pem");
+  await Deno.writeTextFile(
+    keystore,
+    (await Deno.readTextFile(server.keyFile)) + (await Deno.readTextFile(server.certFile)) +
+      ca.certPem,
+  );
+  return { keystore, caPem: ca.certPem };
+}
+
+/** What {@linkcode serverProperties} needs. */
+interface BrokerSettings {
+  dataDir: string;
+  ports: { plain: number; sasl: number; controller: number; ssl: number };
+  /** The SSL listener's PEM keystore (key and certificate chain). */
+  keystore: string;
+}
+
 /** The broker's configuration. */
-function serverProperties(
-  dataDir: string,
-  ports: { plain: number; sasl: number; controller: number },
-): string {
+function serverProperties({ dataDir, ports, keystore }: BrokerSettings): string {
   const jaas = (module: string, extra = "") =>
     `org.apache.kafka.common.security.${module} required${extra};`;
   const settings: Record<string, string | number | boolean> = {
@@ -310,11 +349,15 @@ function serverProperties(
       `PLAINTEXT://127.0.0.1:${ports.plain}`,
       `SASL_PLAINTEXT://127.0.0.1:${ports.sasl}`,
       `CONTROLLER://127.0.0.1:${ports.controller}`,
+      `SSL://127.0.0.1:${ports.ssl}`,
     ].join(","),
-    "advertised.listeners":
-      `PLAINTEXT://127.0.0.1:${ports.plain},SASL_PLAINTEXT://127.0.0.1:${ports.sasl}`,
+    "advertised.listeners": [
+      `PLAINTEXT://127.0.0.1:${ports.plain}`,
+      `SASL_PLAINTEXT://127.0.0.1:${ports.sasl}`,
+      `SSL://127.0.0.1:${ports.ssl}`,
+    ].join(","),
     "listener.security.protocol.map":
-      "PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
+      "PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT,SSL:SSL",
     "controller.listener.names": "CONTROLLER",
     "inter.broker.listener.name": "PLAINTEXT",
     "log.dirs": dataDir,
@@ -341,6 +384,8 @@ function serverProperties(
     "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config": jaas(
       "scram.ScramLoginModule",
     ),
+    "listener.name.ssl.ssl.keystore.type": "PEM",
+    "listener.name.ssl.ssl.keystore.location": keystore,
   };
   return Object.entries(settings).map(([key, value]) => `${key}=${value}\n`).join("");
 }

@@ -170,6 +170,32 @@ Deno.test({
         await assert.rejects(admin.connect(), /SASL SCRAM SHA256 authentication failed/);
         await admin.disconnect();
       });
+
+      await t.step("connects over TLS, verifying the broker with the listener's CA", async () => {
+        const admin = new Kafka({
+          ...config,
+          brokers: kafka.tlsBrokers,
+          ssl: { ca: [kafka.tlsCaPem] },
+        }).admin();
+        await admin.connect();
+        try {
+          assert.ok((await admin.listTopics()).includes(topic));
+        } finally {
+          await admin.disconnect();
+        }
+      });
+
+      await t.step("refuses TLS without that CA", async () => {
+        const admin = new Kafka({
+          ...config,
+          logLevel: logLevel.NOTHING,
+          brokers: kafka.tlsBrokers,
+          retry: { retries: 0 },
+          ssl: true,
+        }).admin();
+        await assert.rejects(admin.connect(), /certificate|issuer/i);
+        await admin.disconnect();
+      });
       passed = true;
     } finally {
       await kafka.stop();

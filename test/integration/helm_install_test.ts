@@ -30,9 +30,12 @@ import {
   type KubeAccess,
   kubectl,
   kubeName,
+  newClient,
   observedPool,
   poolManifest,
 } from "./operator_support.ts";
+import { type StandIns, startStandIns } from "./operator_stand_ins.ts";
+import type { HttpKubeClient } from "../../operator/runtime/mod.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const CHART = join(ROOT, "charts", "jobpool-operator");
@@ -121,6 +124,8 @@ Deno.test("the chart installs, upgrades, passes restricted Pod Security and its 
   const leaseName = kubeName("lease");
   let operator: Deno.ChildProcess | undefined;
   let operatorOutput: Promise<Deno.CommandOutput> | undefined;
+  let standInClient: HttpKubeClient | undefined;
+  let standIns: StandIns | undefined;
 
   try {
     await t.step("helm install creates the objects and prints what to do next", async () => {
@@ -375,9 +380,12 @@ Deno.test("the chart installs, upgrades, passes restricted Pod Security and its 
           },
           topicProvisioning: { mode: "strimzi", strimzi: { ...strimzi, deletionPolicy: "Delete" } },
         });
+        standInClient = await newClient(admin);
+        standIns = startStandIns(standInClient, [poolNamespace, kafkaNamespace]);
         await applyObjects(admin, first);
         const reconciled = await observedPool(admin, { namespace: poolNamespace, name: "emails" }, {
-          what: "the first pool's status",
+          what: "the first pool to be Ready once KEDA, Strimzi and the workers report",
+          until: (pool) => condition(pool, "Ready")?.status === "True",
         });
         assert.ok(reconciled.metadata.finalizers?.includes("jobpool.dev/topic-cleanup"));
         assert.equal(condition(reconciled, "Ready")?.status, "True", JSON.stringify(reconciled));
@@ -480,6 +488,8 @@ Deno.test("the chart installs, upgrades, passes restricted Pod Security and its 
       assert.ok(await getJson(admin, ["crd", CRD_NAME]), "helm uninstall deleted the CRD");
     });
   } finally {
+    await standIns?.stop();
+    standInClient?.close();
     if (operator) {
       operator.kill("SIGKILL");
       await operatorOutput;

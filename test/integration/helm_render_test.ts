@@ -26,8 +26,8 @@ const CHART = join(
 type Manifest = any;
 
 /** `helm template` of the chart with `--set` values, parsed; fails when helm does. */
-async function render(sets: string[]): Promise<Manifest[]> {
-  const result = await tryRender(sets);
+async function render(sets: string[], extra: string[] = []): Promise<Manifest[]> {
+  const result = await tryRender(sets, extra);
   assert.ok(result.success, `helm template failed: ${result.stderr}`);
   return result.objects;
 }
@@ -35,6 +35,7 @@ async function render(sets: string[]): Promise<Manifest[]> {
 /** `helm template` of the chart with `--set` values. */
 async function tryRender(
   sets: string[],
+  extra: string[] = [],
 ): Promise<{ success: boolean; stderr: string; objects: Manifest[] }> {
   const result = await helm([
     "template",
@@ -42,6 +43,7 @@ async function tryRender(
     CHART,
     "--namespace=jobpool-system",
     ...sets.map((s) => `--set=${s}`),
+    ...extra,
   ]);
   if (!result.success) return { success: false, stderr: result.stderr, objects: [] };
   return {
@@ -52,7 +54,9 @@ async function tryRender(
 }
 
 Deno.test("the workers' PodMonitor selects the worker Pods the operator generates", async () => {
-  const objects = await render(["serviceMonitor.workers.enabled=true"]);
+  const objects = await render(["serviceMonitor.workers.enabled=true"], [
+    "--api-versions=monitoring.coreos.com/v1/PodMonitor",
+  ]);
   const podMonitor = objects.find((o) => o.kind === "PodMonitor");
   assert.ok(podMonitor, "serviceMonitor.workers.enabled renders a PodMonitor");
   const selector = podMonitor.spec?.selector?.matchLabels ?? {};

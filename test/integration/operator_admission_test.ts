@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { POOL_RESOURCE } from "../../operator/reconcile/mod.ts";
+import { POOL_RESOURCE } from "../../operator/api/mod.ts";
 import { KubeApiError } from "../../operator/runtime/mod.ts";
 import {
   createNamespace,

@@ -14,12 +14,16 @@ import {
   eventually,
   getJson,
   installPoolCrd,
+  kubectl,
   newClient,
   observedPool,
   poolManifest,
   sharedKube,
+  startPrivateKube,
   startTestOperator,
 } from "./operator_support.ts";
+import { DEFAULT_CRDS } from "../env/kube.ts";
+import { startStandIns } from "./operator_stand_ins.ts";
 
 Deno.test("the incumbent keeps a contested consumer group; freeing it wakes the loser", async () => {
   const access = sharedKube();
@@ -33,6 +37,7 @@ Deno.test("the incumbent keeps a contested consumer group; freeing it wakes the 
     resyncPeriodMs: 3_600_000,
     watchdogMs: 90_000,
   });
+  const standIns = startStandIns(client, [namespace]);
   const pool = (name: string, consumerGroup: string) =>
     poolManifest(namespace, name, {
       kafka: {
@@ -75,7 +80,76 @@ Deno.test("the incumbent keeps a contested consumer group; freeing it wakes the 
       () => getJson(access, ["deployment", "older-worker", "-n", namespace]),
     );
   } finally {
+    await standIns.stop();
     await operator.stop();
     client.close();
+  }
+});
+
+Deno.test("consumer groups are cluster-wide: pools in other namespaces on the same brokers conflict", async () => {
+  // A server of its own: an operator watching every namespace must not meet other tests' pools.
+  const { access, client, stop } = await startPrivateKube([...DEFAULT_CRDS]);
+  try {
+    const system = await createNamespace(access, "op-system");
+    const teamA = await createNamespace(access, "team-a");
+    const teamB = await createNamespace(access, "team-b");
+    const teamC = await createNamespace(access, "team-c");
+    const operator = await startTestOperator({
+      client,
+      namespace: system,
+      watchAllNamespaces: true,
+      resyncPeriodMs: 3_600_000,
+      watchdogMs: 90_000,
+    });
+    const standIns = startStandIns(client, [teamA, teamB, teamC]);
+    const pool = (namespace: string, brokers: string[]) =>
+      poolManifest(namespace, "orders", {
+        kafka: {
+          bootstrapServers: brokers,
+          topic: { name: "orders-jobs", partitions: 6 },
+          consumerGroup: "orders",
+        },
+      });
+    const settled = (namespace: string, what: string, until: (pool: KubeObject) => boolean) =>
+      observedPool(access, { namespace, name: "orders" }, { what, until });
+    try {
+      await applyObjects(access, pool(teamA, ["kafka-0.kafka:9092", "kafka-1.kafka:9092"]));
+      await settled(
+        teamA,
+        "team-a's pool to be Ready",
+        (p) => condition(p, "Ready")?.status === "True",
+      );
+      // Same group, a bootstrap server in common, another namespace: the group is taken.
+      await applyObjects(access, pool(teamB, ["KAFKA-1.kafka:9092"]));
+      const loser = await settled(
+        teamB,
+        "team-b's pool to report the conflict",
+        (p) => condition(p, "Ready")?.reason === "ConsumerGroupConflict",
+      );
+      assert.equal(condition(loser, "Ready")?.status, "False");
+      assert.match(condition(loser, "Ready")?.message ?? "", new RegExp(`${teamA}/orders`));
+      assert.equal(await getJson(access, ["deployment", "orders-worker", "-n", teamB]), undefined);
+      // Same group on another Kafka cluster: no conflict.
+      await applyObjects(access, pool(teamC, ["other-kafka:9092"]));
+      await settled(
+        teamC,
+        "team-c's pool to be Ready",
+        (p) => condition(p, "Ready")?.status === "True",
+      );
+
+      // The owner goes: the loser in the other namespace is woken at once and takes the group.
+      await kubectl(access, ["delete", "jwp", "orders", "-n", teamA, "--wait=false"]);
+      await settled(
+        teamB,
+        "team-b's pool to take the group",
+        (p) => condition(p, "Ready")?.status === "True",
+      );
+      assert.ok(await getJson(access, ["deployment", "orders-worker", "-n", teamB]));
+    } finally {
+      await standIns.stop();
+      await operator.stop();
+    }
+  } finally {
+    await stop();
   }
 });

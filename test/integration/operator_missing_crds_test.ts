@@ -43,7 +43,8 @@ Deno.test("missing KEDA and Strimzi CRDs: conditions explain, replicas.min runs,
       assert.equal(topic?.status, "False");
       assert.equal(topic?.reason, "CRDNotInstalled");
       assert.match(topic?.message ?? "", /Strimzi/);
-      assert.equal(condition(pool, "Ready")?.status, "True", "the workers still run");
+      assert.equal(condition(pool, "Ready")?.status, "False", "nothing provisions or scales");
+      assert.equal(condition(pool, "Ready")?.reason, "TopicNotReady");
       const deployment = await getJson(access, ["deployment", "bare-worker", "-n", namespace]);
       assert.equal((deployment?.["spec"] as { replicas?: number }).replicas, 2);
 

@@ -20,6 +20,7 @@ import {
   sharedKube,
   startTestOperator,
 } from "./operator_support.ts";
+import { type StandIns, startStandIns } from "./operator_stand_ins.ts";
 
 type Json = Record<string, unknown>;
 const field = (object: unknown, path: string): unknown =>
@@ -31,6 +32,7 @@ Deno.test("operator reconciles JobWorkerPools on a real API server", async (t) =
   const namespace = await createNamespace(access, "op-rec");
   const client = await newClient(access);
   const operator = await startTestOperator({ client, namespace });
+  let standIns: StandIns | undefined;
   try {
     await t.step(
       "create → Deployment, ScaledObject, KafkaTopic with the expected fields",
@@ -46,7 +48,8 @@ Deno.test("operator reconciles JobWorkerPools on a real API server", async (t) =
         );
         const pool = await observedPool(access, { namespace, name: "mailer" });
         assert.ok(pool.metadata.finalizers?.includes("jobpool.dev/topic-cleanup"));
-        assert.equal(condition(pool, "Ready")?.status, "True");
+        assert.equal(condition(pool, "Ready")?.status, "Unknown", "nothing reported yet");
+        assert.equal(condition(pool, "Ready")?.reason, "TopicNotReady");
         assert.equal(condition(pool, "ScalerReady")?.status, "Unknown", "no KEDA reports here");
         assert.equal(condition(pool, "ScalerReady")?.reason, "WaitingForKeda");
         assert.equal(condition(pool, "TopicReady")?.reason, "WaitingForTopicOperator");
@@ -88,6 +91,13 @@ Deno.test("operator reconciles JobWorkerPools on a real API server", async (t) =
         assert.equal(topic.metadata.labels?.["jobpool.dev/pool-uid"], pool.metadata.uid);
         assert.equal(topic.metadata.labels?.["jobpool.dev/pool-name"], "mailer");
         assert.equal(field(topic, "spec.partitions"), 6);
+
+        // From here on, stand-ins report what the other controllers would.
+        standIns = startStandIns(client, [namespace]);
+        await observedPool(access, { namespace, name: "mailer" }, {
+          what: "mailer to be Ready once its parts report",
+          until: (pool) => condition(pool, "Ready")?.status === "True",
+        });
       },
     );
 
@@ -228,8 +238,9 @@ Deno.test("operator reconciles JobWorkerPools on a real API server", async (t) =
         );
         await applyObjects(
           access,
+          // Declared differently (more partitions): not shareable.
           poolManifest(namespace, "copycat", {
-            kafka: { bootstrapServers: ["k:9092"], topic: { name: "owned-jobs" } },
+            kafka: { bootstrapServers: ["k:9092"], topic: { name: "owned-jobs", partitions: 24 } },
             topicProvisioning: { mode: "strimzi", strimzi: { clusterName: "events" } },
           }),
         );
@@ -237,7 +248,7 @@ Deno.test("operator reconciles JobWorkerPools on a real API server", async (t) =
           const pool = await getJson(access, ["jwp", "copycat", "-n", namespace]);
           return condition(pool, "Ready")?.reason === "TopicOwnedByAnotherPool" ? pool : undefined;
         });
-        assert.match(condition(copycat, "Ready")?.message ?? "", /owner/);
+        assert.match(condition(copycat, "Ready")?.message ?? "", /owner.*partitions/);
 
         // The topic kept (Retain) from the deleted pool "keeper" is adopted by a new pool.
         await applyObjects(
@@ -310,6 +321,7 @@ Deno.test("operator reconciles JobWorkerPools on a real API server", async (t) =
       },
     );
   } finally {
+    await standIns?.stop();
     await operator.stop();
     client.close();
   }

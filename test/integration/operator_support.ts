@@ -10,11 +10,8 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CRD_NAME, jobWorkerPoolCrd } from "../../operator/api/mod.ts";
-import {
-  type LagReader,
-  type RunningOperator,
-  startOperator,
-} from "../../operator/reconcile/mod.ts";
+import type { LagReader } from "../../operator/lag/mod.ts";
+import { type RunningOperator, startOperator } from "../../operator/manager.ts";
 import { HttpKubeClient, type KubeObject, loadKubeConnection } from "../../operator/runtime/mod.ts";
 import { synthesizePool } from "../../operator/synth/mod.ts";
 import { startKube } from "../env/kube.ts";
@@ -105,7 +102,10 @@ export async function newClient(access: KubeAccess): Promise<HttpKubeClient> {
 /** Options of {@linkcode startTestOperator}. */
 export interface TestOperatorOptions {
   client: HttpKubeClient;
+  /** The Lease's namespace, and the only one watched unless `watchAllNamespaces`. */
   namespace: string;
+  /** Watch pools in every namespace (as the operator does by default). */
+  watchAllNamespaces?: boolean;
   identity?: string;
   metricsPort?: number;
   lag?: LagReader;
@@ -120,7 +120,7 @@ export interface TestOperatorOptions {
 export function startTestOperator(options: TestOperatorOptions): Promise<RunningOperator> {
   return startOperator({
     client: options.client,
-    synthesize: (pool, opts) => synthesizePool(pool, opts),
+    synthesize: synthesizePool,
     identity: options.identity ?? kubeName("operator"),
     lease: {
       namespace: options.namespace,
@@ -129,7 +129,7 @@ export function startTestOperator(options: TestOperatorOptions): Promise<Running
       renewDeadlineMs: 3_000,
       retryPeriodMs: 500,
     },
-    watchNamespace: options.namespace,
+    watchNamespace: options.watchAllNamespaces ? undefined : options.namespace,
     metricsPort: options.metricsPort,
     resyncPeriodMs: options.resyncPeriodMs ?? 30_000,
     watchdogMs: options.watchdogMs ?? 30_000,

@@ -2,7 +2,8 @@
  * A Strimzi that serves KafkaTopic `v1beta2` only (as before Strimzi 0.49): a
  * kube-apiserver of its own with such a CRD. The operator's topic informer on
  * `v1beta2` notices a deleted KafkaTopic and puts it back; resync is off, so
- * only the watch can do it.
+ * only the watch can do it. And the opposite case: a pool asking for a version
+ * the cluster does not serve is told which versions it does serve.
  */
 
 import assert from "node:assert/strict";
@@ -10,13 +11,17 @@ import { join } from "node:path";
 import { CRD_FIXTURES } from "../env/kube.ts";
 import {
   applyObjects,
+  condition,
   crdDir,
   createNamespace,
   eventually,
   getJson,
+  installPoolCrd,
   kubectl,
+  newClient,
   observedPool,
   poolManifest,
+  sharedKube,
   startPrivateKube,
   startTestOperator,
 } from "./operator_support.ts";
@@ -90,5 +95,37 @@ Deno.test("KafkaTopics served as v1beta2 only are watched: a deleted topic comes
     }
   } finally {
     await stop();
+  }
+});
+
+Deno.test("a KafkaTopic version the cluster does not serve is named with the ones it does", async () => {
+  // The shared server has Strimzi 1.2.0's CRD: KafkaTopic v1 only.
+  const access = sharedKube();
+  await installPoolCrd(access);
+  const namespace = await createNamespace(access, "op-topic-version");
+  const client = await newClient(access);
+  const operator = await startTestOperator({ client, namespace });
+  try {
+    await applyObjects(
+      access,
+      poolManifest(namespace, "legacy", {
+        topicProvisioning: {
+          mode: "strimzi",
+          strimzi: { clusterName: "events", apiVersion: "v1beta2" },
+        },
+      }),
+    );
+    const pool = await observedPool(access, { namespace, name: "legacy" });
+    const topic = condition(pool, "TopicReady");
+    assert.equal(topic?.status, "False");
+    assert.equal(topic?.reason, "VersionNotServed");
+    assert.match(
+      topic?.message ?? "",
+      /serves KafkaTopic of kafka\.strimzi\.io in v1, not v1beta2: set spec\.topicProvisioning\.strimzi\.apiVersion to v1/,
+    );
+    assert.equal(condition(pool, "Ready")?.reason, "TopicNotReady");
+  } finally {
+    await operator.stop();
+    client.close();
   }
 });

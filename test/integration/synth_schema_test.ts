@@ -23,7 +23,7 @@ import {
 } from "../../operator/api/mod.ts";
 import { examples } from "../../operator/synth/examples.ts";
 import { installObjectList, synthesizeInstall } from "../../operator/synth/install.ts";
-import { type KubeObject, poolObjectList, synthesizePool } from "../../operator/synth/mod.ts";
+import { type Manifest, poolObjectList, synthesizePool } from "../../operator/synth/mod.ts";
 import { CRD_FIXTURES, startKube } from "../env/kube.ts";
 import { kubectl, kubectlChecked, kubectlOk, type KubectlResult } from "../env/kubectl.ts";
 import { kubeName } from "./operator_support.ts";
@@ -83,11 +83,65 @@ function rejection(result: KubectlResult): string {
 
 const IMAGE = "ghcr.io/jobpool/worker:0.1.0";
 
+/** Every scheduling, security and scaling option a production pool may set. */
+const PRODUCTION_SPEC: JobWorkerPoolSpecInput = {
+  image: IMAGE,
+  kafka: {
+    bootstrapServers: ["b-1.example:9094", "b-2.example:9094"],
+    tls: {
+      enabled: true,
+      caSecretRef: { name: "kafka-ca" },
+      clientCertSecretRef: { name: "kafka-client" },
+    },
+  },
+  replicas: { min: 1, max: 6 },
+  scaling: {
+    limitToPartitionsWithLag: true,
+    excludePersistentLag: true,
+    scaleToZeroOnInvalidOffset: true,
+    behavior: {
+      scaleDown: {
+        stabilizationWindowSeconds: 600,
+        policies: [{ type: "Pods", value: 1, periodSeconds: 60 }],
+      },
+      scaleUp: {
+        selectPolicy: "Max",
+        policies: [{ type: "Percent", value: 100, periodSeconds: 15 }],
+      },
+    },
+    fallback: { replicas: 2 },
+  },
+  imagePullSecrets: [{ name: "regcred" }],
+  serviceAccountName: "jobpool-worker",
+  priorityClassName: "jobs",
+  nodeSelector: { "kubernetes.io/arch": "arm64" },
+  tolerations: [{ key: "dedicated", operator: "Equal", value: "jobs", effect: "NoSchedule" }],
+  affinity: {
+    podAntiAffinity: {
+      preferredDuringSchedulingIgnoredDuringExecution: [{
+        weight: 100,
+        podAffinityTerm: {
+          topologyKey: "kubernetes.io/hostname",
+          labelSelector: { matchLabels: { "app.kubernetes.io/name": "jobpool-worker" } },
+        },
+      }],
+    },
+  },
+  topologySpreadConstraints: [
+    { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway" },
+  ],
+  podLabels: { team: "growth" },
+  podAnnotations: { "example.com/owner": "growth" },
+  podSecurityContext: { runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001 },
+  tmpSizeLimit: "32Mi",
+};
+
 Deno.test("the API server defaults a pool exactly like applyDefaults", async () => {
   await installCrd();
   const namespace = await restrictedNamespace("synth-defaults");
   const specs: JobWorkerPoolSpecInput[] = [
     { image: IMAGE, kafka: { bootstrapServers: ["kafka:9092"] } },
+    PRODUCTION_SPEC,
     {
       image: IMAGE,
       kafka: {
@@ -122,6 +176,7 @@ Deno.test("every synthesized object passes the real KEDA, Strimzi v1 and apps/v1
         sasl: { mechanism: "scram-sha-512", secretRef: { name: "kafka-credentials" } },
       },
       replicas: { min: 0, max: 24 },
+      scaling: { fallback: { replicas: 2, behavior: "currentReplicasIfHigher" } },
       env: [
         { name: "DATABASE_URL", valueFrom: { secretKeyRef: { name: "db", key: "url" } } },
         { name: "SMTP_HOST", valueFrom: { configMapKeyRef: { name: "smtp", key: "host" } } },
@@ -130,6 +185,7 @@ Deno.test("every synthesized object passes the real KEDA, Strimzi v1 and apps/v1
       envFrom: [{ secretRef: { name: "smtp" }, prefix: "SMTP_" }, { configMapRef: { name: "x" } }],
       resources: { requests: { cpu: "250m", memory: "256Mi" }, limits: { cpu: 2 } },
     },
+    production: PRODUCTION_SPEC,
     strimzi: {
       image: IMAGE,
       kafka: { bootstrapServers: ["main-kafka-bootstrap:9092"], topic: { partitions: 3 } },
@@ -157,8 +213,6 @@ Deno.test("every synthesized object passes the real KEDA, Strimzi v1 and apps/v1
     const pool = await createPool(namespace, name, spec);
     const objects = poolObjectList(synthesizePool(pool));
     for (const object of objects) await dryRun(object);
-    const withoutKeda = synthesizePool(pool, { kedaOwnsReplicas: false });
-    await dryRun(withoutKeda.deployment);
   }
 });
 
@@ -176,7 +230,7 @@ Deno.test("the examples and the install bundle pass server-side dry-run", async 
     );
     for (const object of poolObjectList(synthesizePool(pool))) {
       // The example's Strimzi namespace need not exist here: check the topic in the pool's.
-      const copy: KubeObject = structuredClone(object);
+      const copy: Manifest = structuredClone(object);
       if (copy.kind === "KafkaTopic") copy.metadata.namespace = namespace;
       await dryRun(copy);
     }
@@ -225,6 +279,54 @@ Deno.test("CEL rules reject bad pools with messages that say what to change", as
   assert.match(
     rejection(await tryCreate({ ...base, kafka: { bootstrapServers: ["no-port"] } })),
     /bootstrapServers/,
+  );
+  assert.match(
+    rejection(
+      await tryCreate({
+        ...base,
+        scaling: { allowIdleConsumers: true, limitToPartitionsWithLag: true },
+      }),
+    ),
+    /allowIdleConsumers and limitToPartitionsWithLag cannot both be set/,
+  );
+  assert.match(
+    rejection(await tryCreate({ ...base, podLabels: { "app.kubernetes.io/instance": "x" } })),
+    /the operator sets app\.kubernetes\.io\/name, .* on worker pods/,
+  );
+  assert.match(
+    rejection(
+      await tryCreate({
+        ...base,
+        kafka: { ...base.kafka, tls: { clientCertSecretRef: { name: "client" } } },
+      }),
+    ),
+    /clientCertSecretRef needs enabled: true/,
+  );
+  assert.match(
+    rejection(await tryCreate({ ...base, podSecurityContext: { runAsUser: 0 } })),
+    /runAsUser/,
+  );
+  assert.match(
+    rejection(await tryCreate({ ...base, env: [{ name: "KAFKA_TLS_CERT_FILE", value: "/x" }] })),
+    /the operator sets .*KAFKA_TLS_CERT_FILE/,
+  );
+  assert.match(
+    rejection(await tryCreate({ ...base, scaling: { mode: "none" } })),
+    /scaling\.mode none runs a fixed number of replicas: set replicas\.min equal/,
+  );
+  assert.match(
+    rejection(await tryCreate({ ...base, scaling: { fallback: { replicas: 11 } } })),
+    /scaling\.fallback\.replicas must not exceed replicas\.max/,
+  );
+  assert.match(
+    rejection(
+      await tryCreate({
+        ...base,
+        replicas: { min: 2, max: 2 },
+        scaling: { mode: "none", fallback: { replicas: 1 } },
+      }),
+    ),
+    /scaling\.fallback needs scaling\.mode keda/,
   );
 
   const name = kubeName("grow");

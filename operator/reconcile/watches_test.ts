@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { RESOURCES } from "../runtime/resources.ts";
-import { ownerKey, TOPIC_TYPES, topicOwnerKey } from "./operator.ts";
+import { ownerKey, topicOwnerKey } from "./watches.ts";
+import { TOPIC_TYPES } from "./topic_cleanup.ts";
 
 Deno.test("TOPIC_TYPES: KafkaTopics are watched in v1 and v1beta2 (Strimzi serves one or both)", () => {
   assert.deepEqual(

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { newJobWorkerPool } from "../api/mod.ts";
 import { REASONS } from "./conditions.ts";
-import { synthesizeOrBlock } from "./synthesis.ts";
+import { synthesizePool } from "../synth/mod.ts";
+import { synthesizeOrBlock } from "./desired.ts";
 
 const pool = newJobWorkerPool({ name: "p", namespace: "ns" }, {
   image: "example/worker:1",
@@ -18,17 +19,11 @@ Deno.test("synthesizeOrBlock: a spec the synthesizer refuses is Ready=False Inva
   assert.match(state.message, /replicas\.max below replicas\.min/);
 });
 
-Deno.test("synthesizeOrBlock: other errors propagate; objects come with KEDA owning replicas", () => {
+Deno.test("synthesizeOrBlock: other errors propagate; objects are returned", () => {
   assert.throws(() =>
     synthesizeOrBlock(() => {
       throw new Error("boom");
     }, pool), /boom/);
-  const objects = { deployment: {}, scaledObject: {} };
-  let kedaOwnsReplicas: boolean | undefined;
-  const result = synthesizeOrBlock((_pool, options) => {
-    kedaOwnsReplicas = options.kedaOwnsReplicas;
-    return objects;
-  }, pool);
-  assert.equal(result, objects);
-  assert.equal(kedaOwnsReplicas, true);
+  const objects = synthesizePool(pool);
+  assert.equal(synthesizeOrBlock(() => objects, pool), objects);
 });
