@@ -34,16 +34,16 @@ function setup(options: { bufferSize: number; keyCap: number; deferLimit?: numbe
   const running = new Map<number, () => void>();
   const consumer = new Consumer();
   const owner = new OwnedPartition("t", 0);
-  let intake!: Intake;
+  const late: { intake?: Intake } = {};
   const pool = new KeyedPool<WorkerJob>({
     size: 100,
     run: (job) =>
       new Promise<void>((resolve) => running.set(job.offset, () => resolve())).then(() => {
         job.result = "finished";
       }),
-    onSettled: (job) => intake.jobEnded(job.owner, job.key),
+    onSettled: (job) => late.intake?.jobEnded(job.owner, job.key),
   });
-  intake = new Intake({
+  const intake = late.intake = new Intake({
     pool,
     consumer,
     bufferSize: options.bufferSize,
