@@ -16,6 +16,7 @@ import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { csrf } from "hono/csrf";
 import { getConnInfo } from "hono/deno";
+import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import { delay } from "../async/mod.ts";
 import { type DeadLetter, parsePosition } from "../cli/dead_letters.ts";
@@ -89,7 +90,9 @@ export function createConsoleApp(services: ConsoleServices): Hono {
     strictTransportSecurity: false,
   }));
   // Refuses form posts whose Origin is another site (CSRF), before any route runs.
-  app.use(csrf());
+  // A bearer token is never sent by a browser on its own, so such requests need no check.
+  const sameOrigin = csrf();
+  app.use((c, next) => c.req.header("authorization") ? next() : sameOrigin(c, next));
 
   const view = (c: Context): ViewContext => {
     const session = auth.session(getCookie(c, SESSION_COOKIE));
@@ -102,6 +105,18 @@ export function createConsoleApp(services: ConsoleServices): Hono {
   };
 
   app.onError((error, c) => {
+    if (error instanceof HTTPException && error.status === 403) {
+      audit.warn("Refused {method} {path} from {remote}: not from this console's pages", {
+        outcome: "refused",
+        method: c.req.method,
+        path: new URL(c.req.url).pathname,
+        remote: remoteAddress(c),
+      });
+      return c.html(
+        messagePage({ title: "Refused", message: CROSS_SITE, view: view(c), back: "/" }),
+        403,
+      );
+    }
     if (error instanceof InputError) {
       return c.html(
         messagePage({ title: "Bad input", message: error.message, view: view(c), back: "/" }),
@@ -363,6 +378,9 @@ export function createConsoleApp(services: ConsoleServices): Hono {
 
   return app;
 }
+
+const CROSS_SITE = "Refused: this request did not come from the console's own pages " +
+  "(its Origin is another site, or missing)";
 
 const READ_ONLY = "Refused: this console is read-only because CONSOLE_TOKEN is not set; " +
   "set it to allow replays";

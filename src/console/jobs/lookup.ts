@@ -166,6 +166,23 @@ export async function lookUpJob(id: string, options: LookUpJobOptions): Promise<
   return report;
 }
 
+/**
+ * The job's outcome in a few words, from the strongest evidence: the ledger
+ * (positions and rewards record there), then the email record (email jobs'
+ * idempotency record), then the reward, then the dead letters.
+ */
+export function jobOutcome(report: JobReport): string {
+  if (report.ledger) return `done: ${report.ledger.outcome} (ledger)`;
+  const finished = report.emails.find((email) =>
+    email.status === "sent" || email.status === "skipped"
+  );
+  if (finished) return `done: email ${finished.status}`;
+  if (report.reward?.status === "delivered") return "done: reward delivered";
+  if (report.deadLetters.length > 0) return "dead-lettered";
+  if (report.emails.length > 0 || report.reward) return "not done yet";
+  return "unknown: no record of it";
+}
+
 /** `alice@example.com` → `a…@example.com`: enough to recognise, not to harvest. */
 export function maskEmail(address: string | null): string | null {
   if (address === null) return null;

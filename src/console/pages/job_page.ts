@@ -7,7 +7,7 @@
 
 import { html } from "hono/html";
 import { formatPosition } from "../../cli/dead_letters.ts";
-import type { JobReport } from "../jobs/lookup.ts";
+import { jobOutcome, type JobReport } from "../jobs/lookup.ts";
 import { formatTime } from "./format.ts";
 import { type Html, page, type ViewContext } from "./layout.ts";
 
@@ -31,11 +31,7 @@ ${report ? reportSection(report) : ""}`,
 }
 
 function reportSection(report: JobReport): Html {
-  const outcome = report.ledger
-    ? `done: ${report.ledger.outcome}`
-    : report.deadLetters.length > 0
-    ? "dead-lettered"
-    : "not done (no ledger entry)";
+  const outcome = jobOutcome(report);
   const found = report.ledger || report.deadLetters.length > 0 || report.emails.length > 0;
   return html`<section id="job-report">
 <h2>Job <code>${report.id}</code></h2>
