@@ -14,8 +14,8 @@
     if (kind === "lag") {
       return {
         ...common,
-        scales: { x: { time: false } },
-        axes: [{ label: "partition" }, { label: "messages" }],
+        scales: { x: { time: false, range: (_u, min, max) => [min - 0.5, max + 0.5] } },
+        axes: [{ label: "partition", incrs: [1, 2, 5, 10, 20, 50, 100] }, { label: "messages" }],
         series: [{ label: "partition" }, {
           label: "lag",
           fill: "rgba(36,89,200,0.35)",
