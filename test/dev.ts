@@ -2,8 +2,9 @@
  * `deno task dev`: the whole picture on one machine. Starts a local Kafka,
  * PostgreSQL and a mail catcher (the test environment's tooling), migrates
  * and seeds a demo campaign, runs `deno task worker` against them, streams
- * sample jobs of every type and prints a live progress line. Ctrl-C stops
- * everything.
+ * sample jobs of every type and prints a live progress line. It also serves
+ * the web console (`deno task console`) on the stack and prints its URL and
+ * token. Ctrl-C stops everything.
  *
  * Options: `--rate <jobs/s>` (default 20), `--duration <s>` (stop by itself).
  *
@@ -79,9 +80,14 @@ function mirrorMail(messages: readonly { raw: string }[], dir: string): () => vo
 }
 
 function startWorker(env: Record<string, string>, logDir: string): Deno.ChildProcess {
-  const logFile = Deno.openSync(join(logDir, "worker.log"), { create: true, append: true });
+  return startTask("worker", env, logDir);
+}
+
+/** Runs `deno task <task>` with `env`, its stderr (the JSON log) appended to `<logDir>/<task>.log`. */
+function startTask(task: string, env: Record<string, string>, logDir: string): Deno.ChildProcess {
+  const logFile = Deno.openSync(join(logDir, `${task}.log`), { create: true, append: true });
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["task", "--quiet", "worker"],
+    args: ["task", "--quiet", task],
     cwd: ROOT,
     env,
     stdin: "null",
@@ -114,6 +120,7 @@ async function main(): Promise<number> {
   Deno.addSignalListener("SIGTERM", onSignal);
   if (values.duration) setTimeout(onSignal, Number(values.duration) * 1000);
   let worker: Deno.ChildProcess | undefined;
+  let consoleProcess: Deno.ChildProcess | undefined;
   try {
     const config = loadConfig(stack.env);
     await ensureTopic({ kafka: config.kafka });
@@ -129,10 +136,29 @@ async function main(): Promise<number> {
       },
     );
     console.log(`Worker metrics: ${metricsUrl} (health: /healthz, /readyz)`);
+    const consolePort = freePort();
+    const token = crypto.randomUUID();
+    consoleProcess = startTask("console", {
+      ...stack.env,
+      CONSOLE_PORT: String(consolePort),
+      CONSOLE_TOKEN: token,
+      CONSOLE_WORKER_METRICS_URLS: metricsUrl,
+      CONSOLE_SCRAPE_INTERVAL_MS: "2000",
+    }, logDir);
+    const consoleUrl = `http://127.0.0.1:${consolePort}/`;
+    await waitFor(
+      async () => (await fetch(`${consoleUrl}healthz`).then((r) => r.body?.cancel())) === undefined,
+      { timeoutMs: 60_000, what: "the console" },
+    );
+    console.log(`Console: ${consoleUrl} (token for replays: ${token})`);
     console.log(`Worker log: ${join(logDir, "worker.log")}. Ctrl-C stops everything.\n`);
     await streamJobs({ config, demos, rate, metricsUrl, stopping: stopping.promise });
     return 0;
   } finally {
+    if (consoleProcess) {
+      consoleProcess.kill("SIGTERM");
+      await consoleProcess.status;
+    }
     if (worker) {
       console.log("\nStopping the worker (graceful)…");
       worker.kill("SIGTERM");

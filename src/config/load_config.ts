@@ -6,6 +6,7 @@
  */
 
 import { type Env, EnvReader } from "./env_reader.ts";
+import { type ConsoleConfig, readConsoleConfig } from "./console.ts";
 import { type DatabaseConfig, readDatabaseConfig } from "./database.ts";
 import { type KafkaConfig, readKafkaConfig } from "./kafka.ts";
 import { type MailConfig, readMailConfig } from "./mail.ts";
@@ -63,6 +64,43 @@ function readKafkaToolConfig(reader: EnvReader): KafkaToolConfig {
   return { kafka, worker: readWorkerConfig(reader, kafka.topic) };
 }
 
+/** What the web console (`deno task console`) reads: Kafka, the database, logging and its own. */
+export interface ConsoleAppConfig extends KafkaToolConfig {
+  /** PostgreSQL, for the ledger and the handlers' records of a job. */
+  database: DatabaseConfig;
+  /** Logging (the console serves no `/metrics` of its own). */
+  observability: Pick<ObservabilityConfig, "logLevel" | "logFormat">;
+  /** Where it listens, its token, the workers it scrapes, groups and pools. */
+  console: ConsoleConfig;
+}
+
+/**
+ * Reads and validates what the console needs: `KAFKA_*` and `JOB_*` (the
+ * topics and the workers' group), `DATABASE_*`, `LOG_LEVEL`, `LOG_FORMAT`
+ * and `CONSOLE_*`. Mail and worker-only settings are not read.
+ *
+ * @throws {ConfigError} listing every bad variable by name.
+ */
+export function loadConsoleConfig(env: Env): ConsoleAppConfig {
+  const reader = new EnvReader(env);
+  const tools = readKafkaToolConfig(reader);
+  const config: ConsoleAppConfig = {
+    ...tools,
+    database: readDatabaseConfig(reader),
+    observability: readLogging(reader),
+    console: readConsoleConfig(reader, tools.worker.consumerGroup),
+  };
+  reader.done();
+  return config;
+}
+
+function readLogging(reader: EnvReader): Pick<ObservabilityConfig, "logLevel" | "logFormat"> {
+  return {
+    logLevel: reader.oneOf("LOG_LEVEL", ["debug", "info", "warning", "error"] as const, "info"),
+    logFormat: reader.oneOf("LOG_FORMAT", ["json", "pretty"] as const, "json"),
+  };
+}
+
 /**
  * Reads and validates the configuration.
  *
@@ -74,8 +112,7 @@ export function loadConfig(env: Env): Config {
     ...readKafkaToolConfig(reader),
     observability: {
       metricsPort: reader.int("METRICS_PORT", 9090, { min: 0, max: 65535 }),
-      logLevel: reader.oneOf("LOG_LEVEL", ["debug", "info", "warning", "error"] as const, "info"),
-      logFormat: reader.oneOf("LOG_FORMAT", ["json", "pretty"] as const, "json"),
+      ...readLogging(reader),
     },
     database: readDatabaseConfig(reader),
     mail: readMailConfig(reader),

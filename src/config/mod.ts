@@ -6,8 +6,10 @@
 
 export {
   type Config,
+  type ConsoleAppConfig,
   type KafkaToolConfig,
   loadConfig,
+  loadConsoleConfig,
   loadKafkaConfig,
   type ObservabilityConfig,
 } from "./load_config.ts";
@@ -19,6 +21,7 @@ export {
   type TlsSettings,
 } from "./kafka.ts";
 export { DEFAULT_JOB_TIMEOUT_MS, type WorkerConfig } from "./worker.ts";
+export { type ConsoleConfig, MIN_CONSOLE_TOKEN_LENGTH, readConsoleConfig } from "./console.ts";
 export { type DatabaseConfig, DEFAULT_DATABASE_URL, readDatabaseConfig } from "./database.ts";
 export {
   DEFAULT_SMTP_URL,

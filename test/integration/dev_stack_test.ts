@@ -22,6 +22,7 @@ Deno.test("deno task dev runs jobs of every type and stops cleanly on Ctrl-C", a
   const stderr = new Response(child.stderr).text();
   let output = "";
   let interrupted = false;
+  let overview: { groups?: { group: string }[] } | undefined;
   const deadline = setTimeout(() => child.kill("SIGINT"), 150_000);
   try {
     for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
@@ -30,6 +31,10 @@ Deno.test("deno task dev runs jobs of every type and stops cleanly on Ctrl-C", a
       const counts = processedCounts(lines.at(-1) ?? "");
       if (!interrupted && JOB_TYPES.every((type) => (counts.get(type) ?? 0) > 0)) {
         interrupted = true;
+        const consoleUrl = /Console: (http:\S+)/.exec(output)?.[1];
+        overview = consoleUrl
+          ? await fetch(`${consoleUrl}api/overview`).then((r) => r.json()).catch(() => undefined)
+          : undefined;
         child.kill("SIGINT");
       }
     }
@@ -41,6 +46,12 @@ Deno.test("deno task dev runs jobs of every type and stops cleanly on Ctrl-C", a
   assert.ok(interrupted, `not every job type was processed:\n${output}\n${errors.slice(-3000)}`);
   assert.equal(status.code, 0, `deno task dev exited with ${status.code}:\n${errors.slice(-3000)}`);
   assert.match(output, /Worker metrics: http:\/\/127\.0\.0\.1:\d+\/metrics/);
+  assert.deepEqual(
+    overview?.groups?.map((g) => g.group),
+    ["job-workers"],
+    "the console serves the stack",
+  );
+  assert.match(output, /Console: http:\/\/127\.0\.0\.1:\d+\/ \(token for replays: [0-9a-f-]{36}\)/);
   assert.match(output, /captured emails are written to /);
   assert.match(output, /Worker exited with code 0/);
   assert.match(output, /Local stack stopped\./);
