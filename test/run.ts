@@ -1,8 +1,8 @@
 /**
- * `deno task test`: starts the real services (Kafka 4.x, PostgreSQL, a
+ * `deno task test`: starts the real services (Kafka 4.x, PostgreSQL, Redis, a
  * kube-apiserver with etcd), runs every test against them and tears them down.
  *
- * Usage: `deno task test [--services kafka,postgres,kube] [--keep-logs] [paths…]`
+ * Usage: `deno task test [--services kafka,postgres,redis,kube] [--keep-logs] [paths…]`
  *
  * A service that fails to start fails the run, naming the service and
  * showing its log; nothing is skipped.
@@ -14,10 +14,11 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { startKafka } from "./env/kafka.ts";
 import { startPostgres } from "./env/postgres.ts";
+import { startRedis } from "./env/redis.ts";
 import { ensureKubeBinaries, startKube } from "./env/kube.ts";
 import { SERVICE_VARIABLES } from "./env/services.ts";
 
-const ALL_SERVICES = ["kafka", "postgres", "kube"] as const;
+const ALL_SERVICES = ["kafka", "postgres", "redis", "kube"] as const;
 type ServiceName = typeof ALL_SERVICES[number];
 
 interface Started {
@@ -55,6 +56,15 @@ async function startService(name: ServiceName, logDir: string): Promise<Started>
         logPath: join(logDir, "postgres.log"),
         stop: () => postgres.stop(),
         env: { [SERVICE_VARIABLES.databaseUrl]: postgres.url },
+      };
+    }
+    case "redis": {
+      const redis = await startRedis({ logDir });
+      return {
+        describe: `Redis ${redis.version} on port ${redis.port} in ${seconds()} s`,
+        logPath: join(logDir, "redis.log"),
+        stop: () => redis.stop(),
+        env: { [SERVICE_VARIABLES.redisUrl]: redis.url },
       };
     }
     case "kube": {

@@ -9,6 +9,7 @@ import { type Env, EnvReader } from "./env_reader.ts";
 import { type DatabaseConfig, readDatabaseConfig } from "./database.ts";
 import { type KafkaConfig, readKafkaConfig } from "./kafka.ts";
 import { type MailConfig, readMailConfig } from "./mail.ts";
+import { type LegacyConfig, readLegacyConfig } from "./legacy.ts";
 import { readWorkerConfig, type WorkerConfig } from "./worker.ts";
 
 /** Observability settings. */
@@ -33,6 +34,8 @@ export interface Config {
   database: DatabaseConfig;
   /** SMTP, links, secrets and the position-update rule, for the handlers. */
   mail: MailConfig;
+  /** The legacy BullMQ queue and which job types go there. */
+  legacy: LegacyConfig;
 }
 
 /** What the Kafka tools (`enqueue`, `lag`, `dlq`, `replay`) need: no database or mail. */
@@ -58,6 +61,25 @@ export function loadKafkaConfig(env: Env): KafkaToolConfig {
   return config;
 }
 
+/** What the tools that enqueue or move jobs (`enqueue`, `bridge`) need: Kafka and the legacy queue. */
+export interface TransportToolConfig extends KafkaToolConfig {
+  /** The legacy BullMQ queue and which job types go there. */
+  legacy: LegacyConfig;
+}
+
+/**
+ * Reads and validates what {@linkcode loadKafkaConfig} reads plus the legacy
+ * queue's settings (`JOB_TRANSPORT*`, `BULLMQ_*`).
+ *
+ * @throws {ConfigError} listing every bad variable it reads by name.
+ */
+export function loadTransportConfig(env: Env): TransportToolConfig {
+  const reader = new EnvReader(env);
+  const config = { ...readKafkaToolConfig(reader), legacy: readLegacyConfig(reader) };
+  reader.done();
+  return config;
+}
+
 function readKafkaToolConfig(reader: EnvReader): KafkaToolConfig {
   const kafka = readKafkaConfig(reader);
   return { kafka, worker: readWorkerConfig(reader, kafka.topic) };
@@ -79,6 +101,7 @@ export function loadConfig(env: Env): Config {
     },
     database: readDatabaseConfig(reader),
     mail: readMailConfig(reader),
+    legacy: readLegacyConfig(reader),
   };
   reader.done();
   return config;

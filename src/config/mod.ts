@@ -9,8 +9,16 @@ export {
   type KafkaToolConfig,
   loadConfig,
   loadKafkaConfig,
+  loadTransportConfig,
   type ObservabilityConfig,
+  type TransportToolConfig,
 } from "./load_config.ts";
+export {
+  DEFAULT_REDIS_URL,
+  JOB_TRANSPORTS,
+  type JobTransport,
+  type LegacyConfig,
+} from "./legacy.ts";
 export { ConfigError, type ConfigProblem, type Env, EnvReader } from "./env_reader.ts";
 export { type KafkaConfig, SASL_MECHANISMS, type SaslMechanism } from "./kafka.ts";
 export { DEFAULT_JOB_TIMEOUT_MS, type WorkerConfig } from "./worker.ts";

@@ -14,6 +14,7 @@ export const SERVICE_VARIABLES = {
   kafkaSaslUser: "JOBPOOL_TEST_KAFKA_SASL_USER",
   kafkaSaslPassword: "JOBPOOL_TEST_KAFKA_SASL_PASSWORD",
   databaseUrl: "JOBPOOL_TEST_DATABASE_URL",
+  redisUrl: "JOBPOOL_TEST_REDIS_URL",
   kubeconfig: "JOBPOOL_TEST_KUBECONFIG",
   kubeServer: "JOBPOOL_TEST_KUBE_SERVER",
   kubeToken: "JOBPOOL_TEST_KUBE_TOKEN",
@@ -27,7 +28,7 @@ export class ServiceMissingError extends Error {
   constructor(service: string, variable: string) {
     super(
       `Test service "${service}" is not running (${variable} is unset): run the tests with ` +
-        "'deno task test', which starts Kafka, PostgreSQL and the Kubernetes API for them",
+        "'deno task test', which starts Kafka, PostgreSQL, Redis and the Kubernetes API for them",
     );
     this.name = "ServiceMissingError";
   }
@@ -56,6 +57,11 @@ export function kafkaSasl(): { brokers: string[]; username: string; password: st
 /** The admin URL of the real PostgreSQL server's `jobpool` database. */
 export function databaseUrl(): string {
   return need("postgres", SERVICE_VARIABLES.databaseUrl);
+}
+
+/** The URL of the real Redis server, `redis://127.0.0.1:PORT`. */
+export function redisUrl(): string {
+  return need("redis", SERVICE_VARIABLES.redisUrl);
 }
 
 /** Connection details of the real Kubernetes API server. */
