@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { Kafka } from "kafkajs";
+import type { Admin, Kafka } from "kafkajs";
 import { type Job, Queue } from "bullmq";
 import type { LegacyConfig } from "../config/mod.ts";
 import { createRedisClient, redisOptions } from "../bullmq/mod.ts";
@@ -102,11 +102,13 @@ export function runBridge(options: BridgeOptions): BridgeRun {
 async function bridgeAll(options: BridgeOptions, progress: BridgeProgress): Promise<void> {
   const redis = createRedisClient(options.legacy);
   const producer = createIdempotentProducer(options.kafka);
+  const admin = options.kafka.admin();
   const queues = options.queues.map((name) =>
     new Queue(name, { connection: redisOptions(options.legacy), prefix: options.legacy.prefix })
   );
   try {
     await producer.connect();
+    await admin.connect();
     for (const queue of queues) {
       progress.total += sum(await queue.getJobCounts(...states(options)));
     }
@@ -117,7 +119,7 @@ async function bridgeAll(options: BridgeOptions, progress: BridgeProgress): Prom
           options.onNotice?.(`Waiting up to ${ms} ms for the lock of an earlier bridge run`),
       });
       try {
-        const context: QueueContext = { ...options, queue, redis, producer, progress, lock };
+        const context: QueueContext = { ...options, queue, redis, producer, admin, progress, lock };
         await recover(context);
         await drain(context);
       } finally {
@@ -127,6 +129,7 @@ async function bridgeAll(options: BridgeOptions, progress: BridgeProgress): Prom
   } finally {
     await Promise.allSettled(queues.map((queue) => queue.close()));
     await producer.disconnect().catch(() => {});
+    await admin.disconnect().catch(() => {});
     redis.disconnect();
   }
 }
@@ -135,6 +138,7 @@ interface QueueContext extends BridgeOptions {
   queue: Queue;
   redis: ReturnType<typeof createRedisClient>;
   producer: ReturnType<typeof createIdempotentProducer>;
+  admin: Admin;
   progress: BridgeProgress;
   lock: { lost: AbortSignal };
 }
@@ -226,7 +230,7 @@ async function sendBatch(
   const key = journalKey(context.legacy.prefix, context.queue.name);
   await writeJournal(context.redis, key, {
     topic: context.topic,
-    offsets: await logEnds(context.kafka, context.topic),
+    offsets: await logEnds(context.admin, context.topic),
     jobs: batch.map(({ job, event }) => ({ jobId: job.id ?? "", eventId: event.id })),
   });
   await context.producer.send({

@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { Kafka } from "kafkajs";
+import type { Admin, Kafka } from "kafkajs";
 import type { Redis } from "ioredis";
 import { delay } from "../async/mod.ts";
 import { JOB_HEADERS } from "../jobs/mod.ts";
@@ -50,15 +50,9 @@ export async function clearJournal(redis: Redis, key: string): Promise<void> {
 }
 
 /** Each partition's log end of `topic`, as a journal records it. */
-export async function logEnds(kafka: Kafka, topic: string): Promise<Record<string, string>> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    return Object.fromEntries(offsets.map(({ partition, high }) => [String(partition), high]));
-  } finally {
-    await admin.disconnect();
-  }
+export async function logEnds(admin: Admin, topic: string): Promise<Record<string, string>> {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  return Object.fromEntries(offsets.map(({ partition, high }) => [String(partition), high]));
 }
 
 /** Options of {@linkcode sentEventIds}. */
@@ -80,7 +74,9 @@ export async function sentEventIds(
   const { entry } = options;
   const wanted = new Set(entry.jobs.map((job) => job.eventId));
   const found = new Set<string>();
-  const ends = await logEnds(kafka, entry.topic);
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await logEnds(admin, entry.topic).finally(() => admin.disconnect());
   const remaining = new Map<number, bigint>();
   for (const [partition, end] of Object.entries(ends)) {
     const from = BigInt(entry.offsets[partition] ?? "0");
