@@ -9,7 +9,9 @@ import { parseArgs } from "node:util";
 import { type Env, loadTransportConfig } from "../config/mod.ts";
 import { legacyQueues } from "../bullmq/mod.ts";
 import { createKafkaClient } from "../kafka/mod.ts";
-import { type BridgeProgress, runBridge } from "../legacy/bridge.ts";
+import { type BridgeProgress, runBridge } from "../legacy/mod.ts";
+
+export type { BridgeProgress };
 import { EXIT, parseCount, requireTopic, runCli, withAdmin } from "./common.ts";
 
 const HELP = `Usage: deno task bridge [options]

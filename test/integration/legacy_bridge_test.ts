@@ -3,9 +3,13 @@ import { fileURLToPath } from "node:url";
 import type { Queue } from "bullmq";
 import { createKafkaClient } from "../../src/kafka/mod.ts";
 import { createJobProducer } from "../../src/producer/mod.ts";
-import { type BridgeOptions, type InvalidJob, runBridge } from "../../src/legacy/bridge.ts";
-import { legacyEventId } from "../../src/legacy/mapping.ts";
-import { journalKey } from "../../src/legacy/bridge_journal.ts";
+import {
+  type BridgeOptions,
+  type InvalidJob,
+  journalKey,
+  legacyEventId,
+  runBridge,
+} from "../../src/legacy/mod.ts";
 import { createRedisClient } from "../../src/bullmq/mod.ts";
 import { waitUntil } from "./fixtures/worker_harness.ts";
 import { eventIdsInTopic, type LegacyStack, legacyStack } from "./_legacy_fixture.ts";

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { createJobProducer } from "../../src/producer/mod.ts";
 import { JobDecodeError } from "../../src/jobs/mod.ts";
-import { startLegacyWorker } from "../../src/legacy/worker.ts";
-import { withOwnContext } from "../../src/legacy/handler_context.ts";
+import { startLegacyWorker, withOwnContext } from "../../src/legacy/mod.ts";
 import { runWorker } from "../../src/worker/mod.ts";
 import { committedTotal, waitUntil } from "./fixtures/worker_harness.ts";
 import { eventIdsInTopic, legacyStack } from "./_legacy_fixture.ts";
