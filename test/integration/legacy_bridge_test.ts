@@ -148,7 +148,7 @@ Deno.test("bridge: a run that dies after a batch reached Kafka, before its jobs 
   }
 });
 
-Deno.test("bridge CLI killed with SIGKILL mid-run, twice: the re-run completes, nothing lost or doubled", async () => {
+Deno.test("bridge CLI killed with SIGKILL mid-run, twice: the re-run completes, nothing lost or doubled, the invalid job listed and kept", async () => {
   const stack = await legacyStack("legacy_bridge_kill");
   const queue = stack.queue();
   const outputs: string[] = [];
@@ -167,6 +167,7 @@ Deno.test("bridge CLI killed with SIGKILL mid-run, twice: the re-run completes, 
     return { child, output };
   };
   try {
+    const bad = await queue.add("send-sms", { account_id: stack.campaign.accountId });
     const ids = await enqueueOnBullmq(stack, 1_500);
     for (const remaining of [1_300, 700]) {
       const run = spawn();
@@ -182,14 +183,16 @@ Deno.test("bridge CLI killed with SIGKILL mid-run, twice: the re-run completes, 
         await run.output;
       }
     }
-    assert.ok((await queue.getJobCounts("wait")).wait! > 0, "killed too late: everything moved");
+    assert.ok((await queue.getJobCounts("wait")).wait! > 1, "killed too late: everything moved");
     const last = spawn();
     const status = await last.child.status;
-    const { stderr } = await last.output;
-    assert.equal(status.code, 0, stderr);
-    assert.match(stderr, /: \d+ of \d+ moved \(100%\), 0 invalid, \d+ jobs\/s/);
+    const { stdout, stderr } = await last.output;
+    assert.equal(status.code, 1, `exit 1 while an invalid job is left:\n${stderr}`);
+    assert.match(stderr, /: \d+ of \d+ moved \(100%\), 1 invalid, \d+ jobs\/s/);
+    assert.match(stderr, /1 invalid job\(s\) left in Redis/);
+    assert.match(stdout, new RegExp(`job ${bad.id} \\(send-sms\\): .*BULLMQ_JOB_NAMES`));
     assertOnce(await eventIdsInTopic(stack.config), ids);
-    assert.deepEqual(await queue.getJobCounts("wait"), { wait: 0 });
+    assert.deepEqual(await queue.getJobCounts("wait"), { wait: 1 });
   } catch (error) {
     throw new Error(`${(error as Error).message}\n${outputs.join("\n---\n").slice(-4_000)}`, {
       cause: error,
