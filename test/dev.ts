@@ -6,7 +6,10 @@
  * the web console (`deno task console`) on the stack and prints its URL and
  * token. Ctrl-C stops everything.
  *
- * Options: `--rate <jobs/s>` (default 20), `--duration <s>` (stop by itself).
+ * Options: `--rate <jobs/s>` (default 20), `--duration <s>` (stop by itself),
+ * `--redis` (also a local Redis and `deno task worker:legacy` on its BullMQ
+ * queue; sample jobs go to both transports, as during a cut-over, unless
+ * `JOB_TRANSPORT` says otherwise).
  *
  * @module
  */
@@ -16,6 +19,7 @@ import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { startKafka } from "./env/kafka.ts";
 import { startPostgres } from "./env/postgres.ts";
+import { startRedis } from "./env/redis.ts";
 import { startSmtp } from "./env/smtp.ts";
 import { freePort, waitFor } from "./env/process.ts";
 import { loadConfig } from "../src/config/mod.ts";
@@ -34,11 +38,15 @@ interface Stack {
   stop(): Promise<void>;
 }
 
-async function startStack(logDir: string): Promise<Stack & { mailDir: string }> {
-  const [kafka, postgres, smtp] = await Promise.all([
+async function startStack(
+  logDir: string,
+  options: { redis: boolean },
+): Promise<Stack & { mailDir: string }> {
+  const [kafka, postgres, smtp, redis] = await Promise.all([
     startKafka({ logDir }),
     startPostgres({ logDir }),
     startSmtp(),
+    options.redis ? startRedis({ logDir }) : undefined,
   ]);
   const mailDir = join(logDir, "mail");
   await Deno.mkdir(mailDir);
@@ -47,6 +55,7 @@ async function startStack(logDir: string): Promise<Stack & { mailDir: string }> 
   console.log(`Kafka ${kafka.version} at ${kafka.brokers.join(",")}`);
   console.log(`${postgres.version.split(" on ")[0]} at ${postgres.url}`);
   console.log(`Mail catcher at ${smtp.url}; captured emails are written to ${mailDir}`);
+  if (redis) console.log(`Redis ${redis.version} at ${redis.url} (the legacy BullMQ queue)`);
   return {
     logDir,
     mailDir,
@@ -59,10 +68,13 @@ async function startStack(logDir: string): Promise<Stack & { mailDir: string }> 
       METRICS_PORT: String(metricsPort),
       APP_BASE_URL: "http://localhost:3000",
       LOG_FORMAT: "json",
+      ...(redis
+        ? { BULLMQ_REDIS_URL: redis.url, JOB_TRANSPORT: Deno.env.get("JOB_TRANSPORT") ?? "both" }
+        : {}),
     },
     async stop() {
       stopMirror();
-      await Promise.allSettled([smtp.stop(), postgres.stop(), kafka.stop()]);
+      await Promise.allSettled([smtp.stop(), postgres.stop(), kafka.stop(), redis?.stop()]);
     },
   };
 }
@@ -83,9 +95,15 @@ function startWorker(env: Record<string, string>, logDir: string): Deno.ChildPro
   return startTask("worker", env, logDir);
 }
 
-/** Runs `deno task <task>` with `env`, its stderr (the JSON log) appended to `<logDir>/<task>.log`. */
+/**
+ * Runs `deno task <task>` with `env`, its stderr (the JSON log) appended to
+ * `<logDir>/<task>.log` (`worker:legacy` logs to `worker-legacy.log`).
+ */
 function startTask(task: string, env: Record<string, string>, logDir: string): Deno.ChildProcess {
-  const logFile = Deno.openSync(join(logDir, `${task}.log`), { create: true, append: true });
+  const logFile = Deno.openSync(join(logDir, `${task.replace(":", "-")}.log`), {
+    create: true,
+    append: true,
+  });
   const child = new Deno.Command(Deno.execPath(), {
     args: ["task", "--quiet", task],
     cwd: ROOT,
@@ -104,6 +122,7 @@ async function main(): Promise<number> {
     options: {
       rate: { type: "string", default: "20" },
       duration: { type: "string" },
+      redis: { type: "boolean", default: false },
     },
   });
   const rate = Number(values.rate);
@@ -113,7 +132,7 @@ async function main(): Promise<number> {
   }
   const logDir = await Deno.makeTempDir({ prefix: "jobpool-dev-" });
   console.log(`Starting the local stack (logs in ${logDir})…`);
-  const stack = await startStack(logDir);
+  const stack = await startStack(logDir, { redis: values.redis });
   const stopping = Promise.withResolvers<void>();
   const onSignal = () => stopping.resolve();
   Deno.addSignalListener("SIGINT", onSignal);
@@ -121,6 +140,7 @@ async function main(): Promise<number> {
   if (values.duration) setTimeout(onSignal, Number(values.duration) * 1000);
   let worker: Deno.ChildProcess | undefined;
   let consoleProcess: Deno.ChildProcess | undefined;
+  let legacyWorker: Deno.ChildProcess | undefined;
   try {
     const config = loadConfig(stack.env);
     await ensureTopic({ kafka: config.kafka });
@@ -151,6 +171,17 @@ async function main(): Promise<number> {
       { timeoutMs: 60_000, what: "the console" },
     );
     console.log(`Console: ${consoleUrl} (token for replays: ${token})`);
+    if (values.redis) {
+      const legacyPort = String(freePort());
+      legacyWorker = startTask("worker:legacy", { ...stack.env, METRICS_PORT: legacyPort }, logDir);
+      console.log(
+        `Legacy worker metrics: http://127.0.0.1:${legacyPort}/metrics; log: ${
+          join(logDir, "worker-legacy.log")
+        }; sample jobs go to ${
+          config.legacy.transport === "both" ? "Kafka and BullMQ" : config.legacy.transport
+        }`,
+      );
+    }
     console.log(`Worker log: ${join(logDir, "worker.log")}. Ctrl-C stops everything.\n`);
     await streamJobs({ config, demos, rate, metricsUrl, stopping: stopping.promise });
     return 0;
@@ -158,6 +189,10 @@ async function main(): Promise<number> {
     if (consoleProcess) {
       consoleProcess.kill("SIGTERM");
       await consoleProcess.status;
+    }
+    if (legacyWorker) {
+      legacyWorker.kill("SIGTERM");
+      console.log(`Legacy worker exited with code ${(await legacyWorker.status).code}`);
     }
     if (worker) {
       console.log("\nStopping the worker (graceful)…");
@@ -220,7 +255,7 @@ async function streamJobs(options: {
   stopping: Promise<void>;
 }): Promise<void> {
   const { config, demos, rate, metricsUrl } = options;
-  const producer = await createJobProducer({ kafka: config.kafka });
+  const producer = await createJobProducer({ kafka: config.kafka, legacy: config.legacy });
   const admin = new Kafka({ brokers: config.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   let stopped = false;

@@ -1,16 +1,16 @@
 /**
- * `deno task test`: starts the real services (Kafka 4.x, PostgreSQL, a
+ * `deno task test`: starts the real services (Kafka 4.x, PostgreSQL, Redis, a
  * kube-apiserver with etcd; KEDA and kube-controller-manager for the
  * scaling tests), runs every test against them and tears them down.
  *
- * Usage: `deno task test [--services kafka,postgres,kube,keda,kcm] [--keep-logs] [paths…]`
+ * Usage: `deno task test [--services kafka,postgres,redis,kube,keda,kcm] [--keep-logs] [paths…]`
  *
  * Without `--services` the tests run in phases (see `env/test_plan.ts`): the
  * scaling tests (`scaling_*_test.ts`) with Kafka, a kube-apiserver of their
  * own, KEDA and kube-controller-manager; every other test with Kafka,
- * PostgreSQL and the kube-apiserver. KEDA and kube-controller-manager are
- * only built and started when a scaling test is selected; their builds start
- * at once and run beside the first phase.
+ * PostgreSQL, Redis and the kube-apiserver. KEDA and kube-controller-manager
+ * are only built and started when a scaling test is selected; their builds
+ * start at once and run beside the first phase.
  *
  * A service that fails to start fails the run, naming the service and
  * showing its log; nothing is skipped.
@@ -23,6 +23,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startKafka } from "./env/kafka.ts";
 import { startPostgres } from "./env/postgres.ts";
+import { startRedis } from "./env/redis.ts";
 import {
   ensureControllerManager,
   ensureKubeBinaries,
@@ -90,6 +91,15 @@ async function startService(name: ServiceName, context: StartContext): Promise<S
         logPath: join(logDir, "postgres.log"),
         stop: () => postgres.stop(),
         env: { [SERVICE_VARIABLES.databaseUrl]: postgres.url },
+      };
+    }
+    case "redis": {
+      const redis = await startRedis({ logDir });
+      return {
+        describe: `Redis ${redis.version} on port ${redis.port} in ${seconds()} s`,
+        logPath: join(logDir, "redis.log"),
+        stop: () => redis.stop(),
+        env: { [SERVICE_VARIABLES.redisUrl]: redis.url },
       };
     }
     case "kube": {

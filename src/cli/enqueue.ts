@@ -1,11 +1,19 @@
 /**
- * `deno task enqueue`: puts one or more jobs on the job topic by hand.
+ * `deno task enqueue`: puts one or more jobs on the job topic (or the legacy
+ * BullMQ queue, or both) by hand.
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
-import { type Env, loadKafkaConfig } from "../config/mod.ts";
+import {
+  type Env,
+  JOB_TRANSPORTS,
+  type JobTransport,
+  type LegacyConfig,
+  loadTransportConfig,
+} from "../config/mod.ts";
+import { queueFor, transportFor } from "../bullmq/mod.ts";
 import {
   EMAIL_KINDS,
   type EmailKind,
@@ -18,7 +26,9 @@ import { EXIT, runCli, UsageError } from "./common.ts";
 
 const HELP = `Usage: deno task enqueue <job type> [options]
 
-Enqueues jobs on the job topic (KAFKA_BROKERS, KAFKA_JOB_TOPIC) and prints their event ids.
+Enqueues jobs on the job topic (KAFKA_BROKERS, KAFKA_JOB_TOPIC), or where
+JOB_TRANSPORT / JOB_TRANSPORT_BY_TYPE route their type (the legacy BullMQ queue
+at BULLMQ_REDIS_URL, or both), and prints their event ids.
 
 Job types:
   ${JOB_TYPES.join("\n  ")}
@@ -31,6 +41,7 @@ Options:
   --points <n>           points per referral, for recalculation      default: 1
   --user-reward <uuid>   user reward id, for job.reward.deliver      required for rewards
   --count <n>            enqueue n copies (each with its own id)     default: 1
+  --transport <t>        kafka, bullmq or both, for this run         default: the routing
   --create-topic         create the topic first when it is missing
   -h, --help             show this help
 
@@ -44,6 +55,8 @@ export interface EnqueueArgs {
   help: boolean;
   /** `--create-topic`: create the job topic first when it is missing. */
   createTopic: boolean;
+  /** `--transport`: where every job of this run goes, over the configured routing. */
+  transport?: JobTransport;
   /** The jobs to enqueue, validated. */
   jobs: NewJobEvent<JobType>[];
 }
@@ -61,6 +74,7 @@ export function parseEnqueueArgs(args: string[]): EnqueueArgs {
       points: { type: "string", default: "1" },
       "user-reward": { type: "string" },
       count: { type: "string", default: "1" },
+      transport: { type: "string" },
       "create-topic": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -76,9 +90,16 @@ export function parseEnqueueArgs(args: string[]): EnqueueArgs {
   const accountId = values.account ?? crypto.randomUUID();
   const count = integer(values.count, "--count");
   const job = buildJob(type as JobType, { campaignId, accountId, values });
+  const transport = values.transport;
+  if (transport !== undefined && !(JOB_TRANSPORTS as readonly string[]).includes(transport)) {
+    throw new UsageError(
+      `--transport must be one of ${JOB_TRANSPORTS.join(", ")}, got "${transport}"`,
+    );
+  }
   return {
     help: false,
     createTopic: values["create-topic"],
+    ...(transport === undefined ? {} : { transport: transport as JobTransport }),
     jobs: Array.from({ length: count }, () => ({ ...job })),
   };
 }
@@ -139,13 +160,22 @@ async function main(args: string[], env: Env): Promise<number> {
     console.log(HELP);
     return EXIT.ok;
   }
-  const config = loadKafkaConfig(env);
-  if (parsed.createTopic) await ensureTopic({ kafka: config.kafka });
-  const producer = await createJobProducer({ kafka: config.kafka });
+  const config = loadTransportConfig(env);
+  const legacy: LegacyConfig = parsed.transport === undefined
+    ? config.legacy
+    : { ...config.legacy, transport: parsed.transport, transportByType: {} };
+  const type = parsed.jobs[0]?.type ?? "job.email.welcome";
+  const transport = transportFor(legacy, type);
+  if (parsed.createTopic && transport !== "bullmq") await ensureTopic({ kafka: config.kafka });
+  const producer = await createJobProducer({ kafka: config.kafka, legacy });
   try {
     const ids = await producer.enqueueMany(parsed.jobs);
     for (const id of ids) console.log(id);
-    console.error(`Enqueued ${ids.length} ${parsed.jobs[0]?.type} job(s) on ${config.kafka.topic}`);
+    const where = [
+      transport === "bullmq" ? [] : [`Kafka topic ${config.kafka.topic}`],
+      transport === "kafka" ? [] : [`BullMQ queue ${legacy.prefix}:${queueFor(legacy, type)}`],
+    ].flat().join(" and ");
+    console.error(`Enqueued ${ids.length} ${type} job(s) on ${where}`);
     return EXIT.ok;
   } finally {
     await producer.disconnect();

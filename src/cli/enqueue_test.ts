@@ -54,3 +54,13 @@ Deno.test("missing or bad arguments name the flag", () => {
   );
   assert.equal(parseEnqueueArgs(["--help"]).help, true);
 });
+
+Deno.test("--transport overrides the routing for one run, and names what it accepts", () => {
+  const args = ["job.email.welcome", "--campaign", campaign, "--user", user];
+  assert.equal(parseEnqueueArgs([...args, "--transport", "both"]).transport, "both");
+  assert.equal(parseEnqueueArgs(args).transport, undefined);
+  assert.throws(
+    () => parseEnqueueArgs([...args, "--transport", "redis"]),
+    /--transport must be one of kafka, bullmq, both, got "redis"/,
+  );
+});

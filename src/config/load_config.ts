@@ -10,6 +10,7 @@ import { type ConsoleConfig, readConsoleConfig } from "./console.ts";
 import { type DatabaseConfig, readDatabaseConfig } from "./database.ts";
 import { type KafkaConfig, readKafkaConfig } from "./kafka.ts";
 import { type MailConfig, readMailConfig } from "./mail.ts";
+import { type LegacyConfig, readLegacyConfig } from "./legacy.ts";
 import { readWorkerConfig, type WorkerConfig } from "./worker.ts";
 
 /** Observability settings. */
@@ -34,6 +35,8 @@ export interface Config {
   database: DatabaseConfig;
   /** SMTP, links, secrets and the position-update rule, for the handlers. */
   mail: MailConfig;
+  /** The legacy BullMQ queue and which job types go there. */
+  legacy: LegacyConfig;
 }
 
 /** What the Kafka tools (`enqueue`, `lag`, `dlq`, `replay`) need: no database or mail. */
@@ -55,6 +58,25 @@ export interface KafkaToolConfig {
 export function loadKafkaConfig(env: Env): KafkaToolConfig {
   const reader = new EnvReader(env);
   const config = readKafkaToolConfig(reader);
+  reader.done();
+  return config;
+}
+
+/** What the tools that enqueue or move jobs (`enqueue`, `bridge`) need: Kafka and the legacy queue. */
+export interface TransportToolConfig extends KafkaToolConfig {
+  /** The legacy BullMQ queue and which job types go there. */
+  legacy: LegacyConfig;
+}
+
+/**
+ * Reads and validates what {@linkcode loadKafkaConfig} reads plus the legacy
+ * queue's settings (`JOB_TRANSPORT*`, `BULLMQ_*`).
+ *
+ * @throws {ConfigError} listing every bad variable it reads by name.
+ */
+export function loadTransportConfig(env: Env): TransportToolConfig {
+  const reader = new EnvReader(env);
+  const config = { ...readKafkaToolConfig(reader), legacy: readLegacyConfig(reader) };
   reader.done();
   return config;
 }
@@ -116,6 +138,7 @@ export function loadConfig(env: Env): Config {
     },
     database: readDatabaseConfig(reader),
     mail: readMailConfig(reader),
+    legacy: readLegacyConfig(reader),
   };
   reader.done();
   return config;

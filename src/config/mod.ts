@@ -11,8 +11,16 @@ export {
   loadConfig,
   loadConsoleConfig,
   loadKafkaConfig,
+  loadTransportConfig,
   type ObservabilityConfig,
+  type TransportToolConfig,
 } from "./load_config.ts";
+export {
+  DEFAULT_REDIS_URL,
+  JOB_TRANSPORTS,
+  type JobTransport,
+  type LegacyConfig,
+} from "./legacy.ts";
 export { ConfigError, type ConfigProblem, type Env, EnvReader } from "./env_reader.ts";
 export {
   type KafkaConfig,

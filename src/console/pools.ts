@@ -5,8 +5,12 @@
  * @module
  */
 
-import { consumerGroupOf, type JobWorkerPool } from "../../operator/api/mod.ts";
-import { POOL_RESOURCE } from "../../operator/reconcile/pool_resource.ts";
+import {
+  consumerGroupOf,
+  type JobWorkerPool,
+  POOL_RESOURCE,
+  toPool,
+} from "../../operator/api/mod.ts";
 import {
   HttpKubeClient,
   isResourceNotServed,
@@ -78,7 +82,7 @@ export async function listPools(client: KubeClient, namespace?: string): Promise
   try {
     const list = await client.list(POOL_RESOURCE, { namespace });
     return list.items
-      .map((object) => toPoolView(object as unknown as JobWorkerPool))
+      .map((object) => toPoolView(toPool(object)))
       .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
   } catch (error) {
     if (isResourceNotServed(error)) {

@@ -1,5 +1,6 @@
 /**
- * Enqueueing jobs: the producer and topic creation.
+ * Enqueueing jobs: the producer (to Kafka, or routed between Kafka and a
+ * legacy BullMQ queue), and topic creation.
  *
  * @module
  */
@@ -13,3 +14,4 @@ export {
   type RewardDeliveryJobInput,
 } from "./producer.ts";
 export { ensureTopic, type EnsureTopicOptions } from "./topic.ts";
+export { EnqueueError, routedSender, type SendEvents, splitByTransport } from "./routing.ts";

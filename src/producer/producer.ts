@@ -1,12 +1,15 @@
 /**
  * The producer applications use to enqueue jobs: validates each job before
- * anything reaches Kafka, keys it by campaign and returns its event id.
+ * anything is sent, keys it by campaign and returns its event id. Each job
+ * goes to Kafka, or, while a team migrates off a Redis queue, to the legacy
+ * BullMQ queue or to both, as `JOB_TRANSPORT*` route its type.
  *
  * @module
  */
 
 import { CompressionTypes, type Producer } from "kafkajs";
-import type { KafkaConfig } from "../config/mod.ts";
+import type { KafkaConfig, LegacyConfig } from "../config/mod.ts";
+import { LegacyQueues, usesBullmq, usesKafka } from "../bullmq/mod.ts";
 import {
   createJobEvent,
   emailJobType,
@@ -17,6 +20,7 @@ import {
   toJobMessage,
 } from "../jobs/mod.ts";
 import { createIdempotentProducer, createKafkaClient } from "../kafka/mod.ts";
+import { routedSender, type SendEvents } from "./routing.ts";
 
 /** An email job to enqueue. */
 export interface EmailJobInput {
@@ -52,7 +56,7 @@ export interface RewardDeliveryJobInput {
   userRewardId: string;
 }
 
-/** Enqueues jobs onto the job topic. */
+/** Enqueues jobs onto the job topic (or where `legacy` routes them). */
 export interface JobProducer {
   /** Enqueues a `job.email.*` job; resolves to its event id. */
   enqueueEmailJob(input: EmailJobInput): Promise<string>;
@@ -65,7 +69,10 @@ export interface JobProducer {
    * their event ids in order. Nothing is sent when any job is invalid.
    */
   enqueueMany(jobs: readonly NewJobEvent<JobType>[]): Promise<string[]>;
-  /** Sends already-built events as they are (used by replay tools). */
+  /**
+   * Sends already-built events as they are (used by replay tools, and to
+   * re-send an {@linkcode EnqueueError}'s events).
+   */
   sendEvents(events: readonly JobEvent[]): Promise<void>;
   /** Flushes and closes the connection. */
   disconnect(): Promise<void>;
@@ -77,6 +84,12 @@ export interface JobProducerOptions {
   kafka: KafkaConfig;
   /** Compress batches with gzip. @default false */
   compress?: boolean;
+  /**
+   * Where each job type goes, and the BullMQ queues (`loadConfig(env).legacy`).
+   * Without it every job goes to Kafka. A producer whose types all go to
+   * BullMQ does not connect to Kafka.
+   */
+  legacy?: LegacyConfig;
 }
 
 /**
@@ -90,16 +103,28 @@ export interface JobProducerOptions {
  * ```
  */
 export async function createJobProducer(options: JobProducerOptions): Promise<JobProducer> {
-  const producer = createIdempotentProducer(
-    createKafkaClient(options.kafka, { clientId: `${options.kafka.clientId}-producer` }),
-  );
-  await producer.connect();
+  const { legacy } = options;
+  const producer = !legacy || usesKafka(legacy)
+    ? createIdempotentProducer(
+      createKafkaClient(options.kafka, { clientId: `${options.kafka.clientId}-producer` }),
+    )
+    : undefined;
+  await producer?.connect();
+  const queues = legacy && usesBullmq(legacy) ? new LegacyQueues(legacy) : undefined;
   const topic = options.kafka.topic;
   const compression = options.compress ? CompressionTypes.GZIP : CompressionTypes.None;
+  const toKafka: SendEvents | undefined = producer &&
+    ((events) => send(producer, { topic, compression, events }));
+  const deliver: SendEvents = legacy
+    ? routedSender(legacy, {
+      ...(toKafka ? { kafka: toKafka } : {}),
+      ...(queues ? { bullmq: (events) => queues.add(events) } : {}),
+    })
+    : toKafka!;
 
   async function sendEvents(events: readonly JobEvent[]): Promise<void> {
     if (events.length === 0) return;
-    await send(producer, { topic, compression, events });
+    await deliver(events);
   }
 
   async function enqueueOne<T extends JobType>(input: NewJobEvent<T>): Promise<string> {
@@ -145,7 +170,7 @@ export async function createJobProducer(options: JobProducerOptions): Promise<Jo
     },
     sendEvents,
     async disconnect() {
-      await producer.disconnect();
+      await Promise.all([producer?.disconnect(), queues?.close()]);
     },
   };
 }

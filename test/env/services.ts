@@ -16,6 +16,7 @@ export const SERVICE_VARIABLES = {
   kafkaTlsBrokers: "JOBPOOL_TEST_KAFKA_TLS_BROKERS",
   kafkaTlsCa: "JOBPOOL_TEST_KAFKA_TLS_CA",
   databaseUrl: "JOBPOOL_TEST_DATABASE_URL",
+  redisUrl: "JOBPOOL_TEST_REDIS_URL",
   kubeconfig: "JOBPOOL_TEST_KUBECONFIG",
   kubeServer: "JOBPOOL_TEST_KUBE_SERVER",
   kubeToken: "JOBPOOL_TEST_KUBE_TOKEN",
@@ -33,7 +34,7 @@ export class ServiceMissingError extends Error {
   constructor(service: string, variable: string) {
     super(
       `Test service "${service}" is not running (${variable} is unset): run the tests with ` +
-        "'deno task test', which starts Kafka, PostgreSQL and the Kubernetes API for them " +
+        "'deno task test', which starts Kafka, PostgreSQL, Redis and the Kubernetes API for them " +
         "(and KEDA and kube-controller-manager for scaling_*_test.ts files)",
     );
     this.name = "ServiceMissingError";
@@ -92,6 +93,11 @@ export function controllerManager(): {
 /** The admin URL of the real PostgreSQL server's `jobpool` database. */
 export function databaseUrl(): string {
   return need("postgres", SERVICE_VARIABLES.databaseUrl);
+}
+
+/** The URL of the real Redis server, `redis://127.0.0.1:PORT`. */
+export function redisUrl(): string {
+  return need("redis", SERVICE_VARIABLES.redisUrl);
 }
 
 /** Connection details of the real Kubernetes API server. */

@@ -11,7 +11,7 @@
 import { join, relative, resolve } from "node:path";
 
 /** The services the test environment can start. */
-export const ALL_SERVICES = ["kafka", "postgres", "kube", "keda", "kcm"] as const;
+export const ALL_SERVICES = ["kafka", "postgres", "redis", "kube", "keda", "kcm"] as const;
 
 /** One of {@linkcode ALL_SERVICES}. */
 export type ServiceName = typeof ALL_SERVICES[number];
@@ -26,7 +26,7 @@ export const SERVICE_NEEDS: Partial<Record<ServiceName, ServiceName[]>> = {
 export const SCALING_TEST = /(^|\/)scaling_[^/]*_test\.ts$/;
 
 /** The services of every test but the scaling ones. */
-export const BASE_SERVICES: readonly ServiceName[] = ["kafka", "postgres", "kube"];
+export const BASE_SERVICES: readonly ServiceName[] = ["kafka", "postgres", "redis", "kube"];
 
 /** The services of the scaling tests. */
 export const SCALING_SERVICES: readonly ServiceName[] = ["kafka", "kube", "keda", "kcm"];

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { poolsPage } from "../../src/console/pages/pools_page.ts";
 import { PoolReader } from "../../src/console/pools.ts";
-import { POOL_RESOURCE } from "../../operator/reconcile/pool_resource.ts";
+import { POOL_RESOURCE } from "../../operator/api/mod.ts";
 import {
   applyObjects,
   createNamespace,
