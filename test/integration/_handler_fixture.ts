@@ -10,9 +10,9 @@ import { EnvReader, type MailConfig, readMailConfig } from "../../src/config/mod
 import type { HandlerContext } from "../../src/handlers/mod.ts";
 import { logger } from "../../src/observability/logging.ts";
 
-/** A first attempt's context: a signal that never aborts and a `test.<category>` logger. */
-export function handlerContext(category: string): HandlerContext {
-  return new GetterContext(logger("test", category));
+/** A first attempt's context: `signal` (by default one that never aborts) and a `test.<category>` logger. */
+export function handlerContext(category: string, signal?: AbortSignal): HandlerContext {
+  return new GetterContext(logger("test", category), signal ?? new AbortController().signal);
 }
 
 /**
@@ -23,9 +23,10 @@ export function handlerContext(category: string): HandlerContext {
 class GetterContext implements HandlerContext {
   readonly attempt = 1;
   readonly #log: Logger;
-  readonly #signal = new AbortController().signal;
-  constructor(log: Logger) {
+  readonly #signal: AbortSignal;
+  constructor(log: Logger, signal: AbortSignal) {
     this.#log = log;
+    this.#signal = signal;
   }
   get signal(): AbortSignal {
     return this.#signal;

@@ -31,7 +31,7 @@ function mailConfig(env: Record<string, string>): MailConfig {
   });
 }
 
-const context = () => handlerContext("email");
+const context = (signal?: AbortSignal) => handlerContext("email", signal);
 
 interface Fixture {
   campaignId: string;
@@ -333,7 +333,7 @@ Deno.test("email jobs", async (t) => {
         j: typeof job,
         c: HandlerContext,
       ) => Promise<void>;
-      await assert.rejects(handler(job, { ...context(), signal: controller.signal }), {
+      await assert.rejects(handler(job, context(controller.signal)), {
         message: "Job deadline passed",
       });
       await catcher.waitForMessages(before + 1);
@@ -345,6 +345,48 @@ Deno.test("email jobs", async (t) => {
       `;
       assert.deepEqual(row, { status: "sending", last_error: "Job deadline passed" });
     });
+
+    await t.step(
+      "a send whose outcome is unknown is resent after its hold, same Message-ID, announced",
+      async () => {
+        const fx = await fixture(sql);
+        const job = emailJob(fx, "welcome", fx.bob);
+        const before = catcher.messages.length;
+        const quick = mailConfig({
+          SMTP_URL: catcher.url,
+          SMTP_STARTTLS: "off",
+          SMTP_TIMEOUT_MS: "500",
+          CLAIM_LEASE_MS: "1000",
+        });
+        const duplicates: string[] = [];
+        const metrics = { emailPossibleDuplicate: (kind: string) => void duplicates.push(kind) };
+        const controller = new AbortController();
+        // The server takes the message, but the worker never hears back (cut off).
+        const cutOff: Mailer = {
+          ...mailer,
+          send: (message, options) => {
+            mailer.send(message).catch(() => {});
+            controller.abort(new Error("Job deadline passed"));
+            return Promise.reject(options?.signal?.reason);
+          },
+        };
+        const handler = createJobHandlers({ ...deps, config: quick, mailer: cutOff })[job.type] as (
+          j: typeof job,
+          c: HandlerContext,
+        ) => Promise<void>;
+        await assert.rejects(handler(job, context(controller.signal)));
+        await catcher.waitForMessages(before + 1);
+        // Held one SMTP timeout (+5 s): then the next attempt sends again, and says so.
+        await assert.rejects(run({ ...deps, config: quick, metrics }, job), LeaseHeldError);
+        await new Promise((resolve) => setTimeout(resolve, 5_700));
+        await run({ ...deps, config: quick, metrics }, job);
+        await catcher.waitForMessages(before + 2);
+        const [first, second] = catcher.messages.slice(before);
+        assert.equal(first!.messageId, second!.messageId);
+        assert.equal(first!.messageId, `<jobpool.event.${job.id}@jobpool.test>`);
+        assert.deepEqual(duplicates, ["welcome"]);
+      },
+    );
 
     await t.step("nothing to say: verified users and milestones already announced", async () => {
       const fx = await fixture(sql);

@@ -364,6 +364,36 @@ Deno.test("position recalculation", async (t) => {
       assert.deepEqual(await positions(sql, campaign.id), [1, 2, 3]);
     });
 
+    await t.step(
+      "a setting is never stamped in the future, so a skewed clock freezes nothing",
+      async () => {
+        const campaign = await handMadeCampaign(sql, { users: 3, referrals: [[3, 1, "verified"]] });
+        // Within the allowed clock skew (4 minutes ahead): valid, but stamped no later than now.
+        const ahead = createJobEvent({
+          type: "job.position.recalculate",
+          accountId: campaign.accountId,
+          campaignId: campaign.id,
+          data: { campaign_id: campaign.id, points_per_referral: 2 },
+          timestamp: new Date(Date.now() + 240_000),
+        });
+        await handlePositionRecalculation(deps(sql), ahead, context());
+        const [row] = await sql<{ future: boolean }[]>`
+        select points_per_referral_set_at > now() as future from campaigns where id = ${campaign.id}
+      `;
+        assert.equal(row?.future, false);
+        // An event created a moment later still changes the points.
+        const next = createJobEvent({
+          type: "job.position.recalculate",
+          accountId: campaign.accountId,
+          campaignId: campaign.id,
+          data: { campaign_id: campaign.id, points_per_referral: 0 },
+          timestamp: new Date(Date.now() + 1_000),
+        });
+        await handlePositionRecalculation(deps(sql), next, context());
+        assert.deepEqual(await positions(sql, campaign.id), [1, 2, 3]);
+      },
+    );
+
     await t.step("an unknown campaign is permanent", async () => {
       const campaign = { id: crypto.randomUUID(), accountId: crypto.randomUUID() };
       await assert.rejects(

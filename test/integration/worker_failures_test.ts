@@ -138,3 +138,43 @@ Deno.test("worker dead-letters a job whose transient failures outlast its attemp
     await worker.stop();
   }
 });
+
+Deno.test("worker dead-letters an event from the future, and names the envelope's type and every bad field", async () => {
+  const config = await setupTopic("worker_future", { partitions: 1 });
+  const campaign = crypto.randomUUID();
+  const future = { ...emailJob(campaign), timestamp: "9999-12-31T23:59:59Z" };
+  const broken = { ...emailJob(campaign), account_id: "nope", data: { type: "welcome" } };
+  const fine = emailJob(campaign);
+  // Raw messages without the job-type header, as a producer other than jobpool's sends them.
+  await produce(config, [
+    { key: campaign, value: JSON.stringify(future) },
+    { key: campaign, value: JSON.stringify(broken) },
+    fine,
+  ]);
+  const handled: string[] = [];
+  const worker = await runWorker({
+    config,
+    handlers: { "job.email.welcome": (job) => Promise.resolve(void handled.push(job.id)) },
+  });
+  try {
+    const letters = await readDeadLetters(config, 2);
+    const [late, bad] = [0, 1].map((offset) =>
+      letters.find((l) => header(l, DEAD_LETTER_HEADERS.originalOffset) === String(offset))!
+    );
+    assert.equal(header(late!, DEAD_LETTER_HEADERS.errorClass), "JobDecodeError");
+    assert.match(
+      header(late!, DEAD_LETTER_HEADERS.errorMessage) ?? "",
+      /timestamp.*MAX_CLOCK_SKEW/,
+    );
+    assert.equal(header(late!, "job-type"), "job.email.welcome", "type taken from the envelope");
+    assert.equal(header(late!, DEAD_LETTER_HEADERS.attempts), "0");
+    const message = header(bad!, DEAD_LETTER_HEADERS.errorMessage) ?? "";
+    for (const field of ["account_id", "data.campaign_id", "data.user_id", "data.priority"]) {
+      assert.ok(message.includes(`"${field}"`), `${field} is not named in: ${message}`);
+    }
+    await waitUntil(async () => (await committedOffsets(config)).get(0) === 3, "the commit");
+    assert.deepEqual(handled, [fine.id]);
+  } finally {
+    await worker.stop();
+  }
+});
