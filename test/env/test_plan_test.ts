@@ -9,7 +9,7 @@ Deno.test("scaling test files run in a phase of their own, with KEDA and kube-co
   assert.deepEqual(planPhases(["src/", "test/"], files), [
     {
       name: "main",
-      services: ["kafka", "postgres", "kube"],
+      services: ["kafka", "postgres", "redis", "kube"],
       args: ["src/a_test.ts"],
     },
     {
@@ -20,7 +20,7 @@ Deno.test("scaling test files run in a phase of their own, with KEDA and kube-co
   ]);
   // Without scaling tests the folders are passed as given.
   assert.deepEqual(planPhases(["src/"], ["src/a_test.ts"]), [
-    { name: "main", services: ["kafka", "postgres", "kube"], args: ["src/"] },
+    { name: "main", services: ["kafka", "postgres", "redis", "kube"], args: ["src/"] },
   ]);
   assert.deepEqual(
     planPhases(["test/integration/scaling_cycle_test.ts"], [
