@@ -10,7 +10,7 @@
 
 import type { WorkerConfig } from "../config/mod.ts";
 import { logger } from "../observability/logging.ts";
-import type { RunningWorker } from "./worker.ts";
+import type { RunningWorker } from "./ports.ts";
 
 /** What {@linkcode nextPoolSize} looks at. */
 export interface PoolSample {

@@ -25,7 +25,8 @@ import { startObservabilityServer } from "../observability/server.ts";
 import { createJobProducer, ensureTopic } from "../producer/mod.ts";
 import { startAdaptivePool } from "./adaptive.ts";
 import { installShutdownSignals } from "./shutdown.ts";
-import { type RunningWorker, runWorker } from "./worker.ts";
+import type { RunningWorker } from "./ports.ts";
+import { runWorker } from "./worker.ts";
 
 const log = logger("worker", "main");
 

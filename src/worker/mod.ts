@@ -6,14 +6,14 @@
  * @module
  */
 
-export {
-  type ConsumerPort,
-  type RunningWorker,
-  runWorker,
-  startWorker,
-  type WorkerOptions,
-  type WorkerPorts,
-} from "./worker.ts";
+export { runWorker, startWorker } from "./worker.ts";
+export type {
+  Connectable,
+  ConsumerPort,
+  RunningWorker,
+  WorkerOptions,
+  WorkerPorts,
+} from "./ports.ts";
 export {
   CommitNotAcknowledgedError,
   type ConsumedBatch,

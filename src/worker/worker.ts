@@ -4,90 +4,28 @@
  * the pool runs each job (`job_runner.ts`) and hands it back here when it
  * ended — one channel, {@linkcode Worker}'s `#jobEnded`, where finished
  * offsets are booked for the committer (`commits.ts`), deferred keys are
- * rewound and fetching is woken. Group membership (assignments, rebalances,
- * crashes) is handled here too: partitions are owned by `OwnedPartition`s
- * that outlive a re-join when nobody else worked on them meanwhile.
+ * rewound and fetching is woken. Which partitions are owned, and what a
+ * rebalance does to them, is `membership.ts`'s; the options, the started
+ * worker's face and the ports to Kafka are in `ports.ts`.
  *
  * @module
  */
 
 import type { Kafka } from "kafkajs";
 import type { Config } from "../config/mod.ts";
-import type { PartialJobHandlers } from "../handlers/handler.ts";
 import { createKafkaClient } from "../kafka/mod.ts";
-import { fetchGroupLag, type LagAdmin } from "../observability/lag.ts";
 import { logger } from "../observability/logging.ts";
 import type { WorkerMetrics } from "../observability/metrics.ts";
 import { type BreakerChange, DependencyBreakers } from "./breakers.ts";
 import { Committer } from "./commits.ts";
-import {
-  type ConsumedBatch,
-  type ConsumerListener,
-  DEFAULT_GROUP_TIMINGS,
-  type GroupTimings,
-  JobConsumer,
-} from "./consumer.ts";
+import { type ConsumedBatch, DEFAULT_GROUP_TIMINGS, JobConsumer } from "./consumer.ts";
 import { DeadLetterPublisher, ensureDeadLetterTopic } from "./dead_letter.ts";
-import { type DeadLetterSink, type JobRunnerOptions, runJob } from "./job_runner.ts";
-import { Intake, OwnedPartition, type WorkerJob } from "./intake.ts";
+import { type JobRunnerOptions, runJob } from "./job_runner.ts";
+import { Intake, type WorkerJob } from "./intake.ts";
 import { KeyedPool } from "./keyed_pool.ts";
-import { partitionId, type TopicPartitionOffset } from "./offsets.ts";
+import { Membership } from "./membership.ts";
 import { noopMetrics } from "./noop_metrics.ts";
-
-/** Options of {@linkcode runWorker}. */
-export interface WorkerOptions {
-  /** Kafka connection and worker settings (`loadConfig`). */
-  config: Pick<Config, "kafka" | "worker">;
-  /** One handler per job type this worker runs. */
-  handlers: PartialJobHandlers;
-  /** Where job counts, durations, lag, pool size and dependency states go. */
-  metrics?: WorkerMetrics;
-  /** Aborting it stops the worker gracefully, like {@linkcode RunningWorker.stop}. */
-  signal?: AbortSignal;
-  /** Group membership tuning (session timeout, heartbeats, fetch wait). */
-  group?: GroupTimings;
-  /** Max attempts by job type pattern. @default config.worker.maxAttemptsByType */
-  maxAttemptsByType?: Readonly<Record<string, number>>;
-  /** Commit once this many jobs finished, without waiting for the interval. @default 500 */
-  commitBatchSize?: number;
-  /** Create the dead-letter topic when missing. @default true */
-  ensureDeadLetterTopic?: boolean;
-  /** How often the group's lag is read from the broker. @default 5000 */
-  lagRefreshMs?: number;
-}
-
-/** A started worker. */
-export interface RunningWorker {
-  /**
-   * Joined the group with at least one partition assigned, not stopping, and
-   * every dependency its jobs need available.
-   */
-  readonly ready: boolean;
-  /** Why the worker is not ready, or `ok`. */
-  readonly readiness: string;
-  /** False once the consumer crashed for good. */
-  readonly alive: boolean;
-  /** Concurrent job slots right now. */
-  readonly poolSize: number;
-  /** Times this member joined the group: 1 until a rebalance happens. */
-  readonly joins: number;
-  /**
-   * Jobs whose handler ran, to their end (finished or abandoned), and their
-   * total time, since start; skipped and undecodable jobs do not count.
-   */
-  stats(): { jobs: number; totalMs: number };
-  /** Changes the number of concurrent job slots (adaptive mode). */
-  resize(size: number): void;
-  /** Lag per owned partition: log end minus the first unfinished offset. */
-  lag(): { topic: string; partition: number; lag: number }[];
-  /**
-   * Stops fetching, lets running jobs finish within `shutdownTimeoutMs`
-   * (then aborts them), commits, leaves the group. Idempotent.
-   */
-  stop(): Promise<void>;
-  /** Settles when the worker stopped: rejects when it died of an error. */
-  readonly done: Promise<void>;
-}
+import type { ConsumerPort, RunningWorker, WorkerOptions, WorkerPorts } from "./ports.ts";
 
 /**
  * Connects, creates the dead-letter topic when missing, joins the group and
@@ -100,42 +38,6 @@ export async function runWorker(options: WorkerOptions): Promise<RunningWorker> 
   }
   const kafka = createKafkaClient(kafkaConfig, { clientId: `${kafkaConfig.clientId}-worker` });
   return await startWorker(options, kafkaPorts(options, kafka));
-}
-
-/** The consumer as the worker drives it (a port, so tests can stand in for Kafka). */
-export interface ConsumerPort {
-  /** Connects, subscribes and joins the group; resolves once joined. */
-  start(): Promise<void>;
-  /** Stops fetching every partition (on shutdown). */
-  pause(): void;
-  /** Stops fetching one partition. */
-  pausePartition(topic: string, partition: number): void;
-  /** Fetches a paused partition again. */
-  resumePartition(topic: string, partition: number): void;
-  /** The next fetch of the partition starts at `offset`. */
-  seek(topic: string, partition: number, offset: number): void;
-  /** Commits `offsets`; resolves only once the broker acknowledged them. */
-  commit(offsets: readonly TopicPartitionOffset[]): Promise<void>;
-  /** Leaves the group and disconnects. */
-  stop(): Promise<void>;
-}
-
-/** What the worker talks to outside the process. */
-export interface WorkerPorts {
-  /** Builds the consumer that reports to `listener`. */
-  consumer(listener: ConsumerListener): ConsumerPort;
-  /** Where dead letters go. */
-  deadLetters: DeadLetterSink & Connectable;
-  /** Reads log end and committed offsets for the lag. */
-  admin: LagAdmin & Connectable;
-}
-
-/** A port that connects before the worker starts and disconnects as it stops. */
-export interface Connectable {
-  /** Opens the connection. */
-  connect(): Promise<void>;
-  /** Closes the connection. */
-  disconnect(): Promise<void>;
 }
 
 /** Starts a worker on the given ports; {@linkcode runWorker} passes Kafka's. */
@@ -179,16 +81,9 @@ class Worker implements RunningWorker {
   readonly #intake: Intake;
   readonly #breakers: DependencyBreakers;
   readonly #committer: Committer;
-  readonly #owned = new Map<string, OwnedPartition>();
+  readonly #membership: Membership;
   readonly #done = Promise.withResolvers<void>();
   readonly #roomWaiters = new Set<() => void>();
-  #joins = 0;
-  /** Partitions of the topic in the last assignment (0 before joining). */
-  #assigned = 0;
-  /** Set from a rebalance's drain until the next assignment: nothing new is taken. */
-  #revoking: Promise<void> | undefined;
-  /** Set while a new assignment is checked against the group's commits. */
-  #validating: Promise<void> | undefined;
   /** Consumer restarts since the last join (kafkajs restarts after broker errors). */
   #restarts = 0;
   #alive = true;
@@ -239,8 +134,9 @@ class Worker implements RunningWorker {
       waitForRoom: (timeoutMs) => this.#waitForRoom(timeoutMs),
       isStopping: () => this.#stopping !== undefined,
       onAssigned: (assignment) => this.#onAssigned(assignment),
-      onRevoking: (heartbeat) => this.#onRevoking(heartbeat),
-      onRebalancing: () => this.#onRebalancing(),
+      onRevoking: (heartbeat) =>
+        this.#stopping ? Promise.resolve() : this.#membership.revoked(heartbeat),
+      onRebalancing: () => this.#membership.rebalancing(),
       onCrash: (error, restart) => this.#onCrash(error, restart),
     });
     this.#intake = new Intake({
@@ -251,9 +147,25 @@ class Worker implements RunningWorker {
       deferLimit: settings.bufferSize * 10,
       maxWaiting: settings.bufferSize,
     });
+    this.#membership = new Membership({
+      topic: this.#topic,
+      consumerGroup: settings.consumerGroup,
+      shutdownTimeoutMs: settings.shutdownTimeoutMs,
+      rebalanceTimeoutMs: options.group?.rebalanceTimeoutMs ??
+        DEFAULT_GROUP_TIMINGS.rebalanceTimeoutMs,
+      heartbeatIntervalMs: options.group?.heartbeatIntervalMs ??
+        DEFAULT_GROUP_TIMINGS.heartbeatIntervalMs,
+      pool: this.#pool,
+      intake: this.#intake,
+      committer: () => this.#committer,
+      consumer: this.#consumer,
+      admin: this.#admin,
+      metrics: this.#metrics,
+      onChecked: () => this.#wakeRoomWaiters(),
+    });
     this.#committer = new Committer({
       commit: (offsets) => this.#consumer.commit(offsets),
-      owned: () => this.#owned.values(),
+      owned: () => this.#membership.owned.values(),
       intervalMs: settings.commitIntervalMs,
       batchSize: options.commitBatchSize ?? 500,
       onCommitted: (owner, offset) => {
@@ -269,7 +181,7 @@ class Worker implements RunningWorker {
   get readiness(): string {
     if (!this.#alive) return "the consumer crashed";
     if (this.#stopping) return "stopping";
-    if (this.#assigned === 0) return "not joined or no partition assigned";
+    if (this.#membership.assigned === 0) return "not joined or no partition assigned";
     const down = this.#breakers.unavailable();
     if (down.length > 0) return `waiting for ${down.join(", ")} (unavailable)`;
     return "ok";
@@ -284,7 +196,7 @@ class Worker implements RunningWorker {
   }
 
   get joins(): number {
-    return this.#joins;
+    return this.#membership.joins;
   }
 
   get done(): Promise<void> {
@@ -303,7 +215,7 @@ class Worker implements RunningWorker {
   }
 
   lag(): { topic: string; partition: number; lag: number }[] {
-    return [...this.#owned.values()].map((owner) => {
+    return [...this.#membership.owned.values()].map((owner) => {
       const position = owner.offsets.position ?? owner.highWatermark;
       return {
         topic: owner.topic,
@@ -328,7 +240,7 @@ class Worker implements RunningWorker {
     }
     this.#committer.start();
     this.#lagTimer = setInterval(
-      () => void this.#refreshLag(),
+      () => void this.#membership.refreshLag(),
       this.#options.lagRefreshMs ?? 5_000,
     );
     const signal = this.#options.signal;
@@ -358,8 +270,9 @@ class Worker implements RunningWorker {
   }
 
   #onBatch(batch: ConsumedBatch, from: number): number {
-    if (this.#stopping || this.#revoking || this.#validating) return 0;
-    const owner = this.#own(batch.topic, batch.partition);
+    const membership = this.#membership;
+    if (this.#stopping || membership.revoking || membership.checking) return 0;
+    const owner = membership.own(batch.topic, batch.partition);
     owner.highWatermark = Math.max(owner.highWatermark, Number(batch.highWatermark));
     const accepted = this.#intake.offer(owner, batch, from);
     this.#metrics.setBuffered(this.#pool.pending - this.#pool.active);
@@ -377,14 +290,14 @@ class Worker implements RunningWorker {
       this.#jobsTotalMs += job.handlerMs;
     }
     const owner = job.owner;
-    const current = this.#owned.get(owner.id) === owner;
+    const current = this.#membership.isCurrent(owner);
     if (current && job.result === "finished") {
       owner.offsets.finish(job.offset);
       this.#committer.finished();
     } else if (current) {
       owner.defer(job.key, job.offset);
     }
-    if (current && !this.#revoking) this.#intake.jobEnded(owner, job.key);
+    if (current && !this.#membership.revoking) this.#intake.jobEnded(owner, job.key);
     if (this.#roomWaiters.size > 0 && this.#hasRoom()) this.#wakeRoomWaiters();
   }
 
@@ -403,155 +316,21 @@ class Worker implements RunningWorker {
 
   #hasRoom(): boolean {
     if (this.#stopping) return true;
-    return this.#validating === undefined && this.#intake.hasRoom();
+    return !this.#membership.checking && this.#intake.hasRoom();
   }
 
   #wakeRoomWaiters(): void {
     for (const wake of [...this.#roomWaiters]) wake();
   }
 
-  #own(topic: string, partition: number): OwnedPartition {
-    const id = partitionId(topic, partition);
-    let owner = this.#owned.get(id);
-    if (!owner) {
-      owner = new OwnedPartition(topic, partition);
-      this.#owned.set(id, owner);
-    }
-    return owner;
-  }
-
   #onAssigned(assignment: Readonly<Record<string, number[]>>): void {
-    const partitions = assignment[this.#topic] ?? [];
-    const assigned = new Set(partitions.map((p) => partitionId(this.#topic, p)));
-    const kept: OwnedPartition[] = [];
-    for (const [id, owner] of this.#owned) {
-      if (!assigned.has(id)) this.#revoke(owner);
-      else kept.push(owner);
-    }
-    for (const partition of partitions) this.#own(this.#topic, partition);
-    this.#joins++;
-    this.#assigned = partitions.length;
-    this.#revoking = undefined;
     if (this.#restarts > 0) {
       log.info("Consumer re-joined the group after {restarts} restarts", {
         restarts: this.#restarts,
       });
       this.#restarts = 0;
     }
-    log.info("Joined the group with partitions {partitions}", { partitions });
-    if (kept.length > 0) {
-      this.#validating = this.#validateKept(kept).finally(() => {
-        this.#validating = undefined;
-        this.#wakeRoomWaiters();
-      });
-    }
-  }
-
-  /**
-   * Partitions kept across a re-join keep what this worker knows of them
-   * (finished offsets not yet committed, deferred messages) unless the group
-   * committed past it meanwhile: then another member worked on them, and
-   * they start afresh from the group's commit.
-   */
-  async #validateKept(kept: OwnedPartition[]): Promise<void> {
-    let committed: Map<number, number> | undefined;
-    try {
-      const { partitions } = await fetchGroupLag(
-        this.#admin,
-        this.#settings.consumerGroup,
-        this.#topic,
-      );
-      committed = new Map(partitions.map((p) => [p.partition, p.currentOffset ?? -1]));
-    } catch (error) {
-      log.warn("Cannot read the group's commits after re-joining: starting afresh: {error}", {
-        error: (error as Error).message,
-      });
-    }
-    for (const owner of kept) {
-      if (this.#owned.get(owner.id) !== owner) continue;
-      const groupCommit = committed?.get(owner.partition);
-      const known = owner.offsets.committed ?? owner.offsets.first ?? -1;
-      if (groupCommit !== undefined && groupCommit <= known) {
-        owner.renew();
-        continue;
-      }
-      this.#revoke(owner);
-      this.#own(owner.topic, owner.partition);
-    }
-  }
-
-  #onRevoking(heartbeat: () => Promise<void>): Promise<void> {
-    if (this.#stopping) return Promise.resolve();
-    this.#revoking ??= this.#drainForRebalance(heartbeat);
-    return this.#revoking;
-  }
-
-  /**
-   * The group waits for this member to re-join, and commits with its
-   * generation still count: queued jobs leave memory (deferred), no attempt
-   * starts any more, running ones get until the rebalance's deadline
-   * (`SHUTDOWN_TIMEOUT_MS`, and a margin inside the rebalance timeout), what
-   * finished is committed. Partitions kept in the new assignment are fetched
-   * again from the commit; their deferred and abandoned jobs are taken again.
-   */
-  async #drainForRebalance(heartbeat: () => Promise<void>): Promise<void> {
-    const deferred = this.#intake.deferQueued();
-    for (const owner of this.#owned.values()) {
-      owner.stop.abort(new Error("The group is rebalancing"));
-    }
-    const rebalanceTimeoutMs = this.#options.group?.rebalanceTimeoutMs ??
-      DEFAULT_GROUP_TIMINGS.rebalanceTimeoutMs;
-    const budgetMs = Math.min(
-      this.#settings.shutdownTimeoutMs,
-      Math.max(0, rebalanceTimeoutMs - Math.max(1_000, rebalanceTimeoutMs / 5)),
-    );
-    log.info("The group is rebalancing: waiting up to {budgetMs} ms for {count} running jobs", {
-      budgetMs,
-      count: this.#pool.active,
-    });
-    const heartbeatMs = this.#options.group?.heartbeatIntervalMs ??
-      DEFAULT_GROUP_TIMINGS.heartbeatIntervalMs;
-    const deadline = performance.now() + budgetMs;
-    for (;;) {
-      const left = deadline - performance.now();
-      if (left <= 0) break;
-      if (await this.#pool.idle(AbortSignal.timeout(Math.min(left, heartbeatMs)))) break;
-      // The broker answers REBALANCE_IN_PROGRESS but counts this member alive.
-      await heartbeat().catch(() => {});
-    }
-    await this.#committer.commit();
-    log.info("Re-joining the group; {deferred} queued jobs left to fetch again", { deferred });
-  }
-
-  /**
-   * The partition went to another member (or starts afresh): nothing of it
-   * is committed any more, queued jobs and retries stop, and running
-   * handlers get the shutdown timeout before their signal aborts.
-   */
-  #revoke(owner: OwnedPartition): void {
-    this.#owned.delete(owner.id);
-    // kafkajs keeps a pause across rebalances: a partition coming back must fetch.
-    if (owner.pausedForDeferred) {
-      this.#consumer.resumePartition(owner.topic, owner.partition);
-    }
-    this.#intake.dropQueued(owner);
-    owner.stop.abort(new Error(`Partition ${owner.id} was revoked`));
-    const timer = setTimeout(
-      () => owner.kill.abort(new Error(`Partition ${owner.id} was revoked`)),
-      this.#settings.shutdownTimeoutMs,
-    );
-    Deno.unrefTimer(timer);
-    this.#metrics.setLag(owner.topic, owner.partition, 0);
-    log.info("Partition {partition} revoked", { partition: owner.partition });
-  }
-
-  #onRebalancing(): void {
-    // After a drain everything is committed already.
-    if (this.#revoking) return;
-    // Flush while this member's generation is still the group's: once the
-    // new generation forms, the broker refuses commits from the old one.
-    log.info("The group is rebalancing: committing finished work");
-    void this.#committer.commit();
+    this.#membership.joined(assignment);
   }
 
   #onCrash(error: Error, restart: boolean): void {
@@ -586,33 +365,16 @@ class Worker implements RunningWorker {
     }
   }
 
-  /** Reads the group's committed offsets and log ends: the lag as the broker (and KEDA) see it. */
-  async #refreshLag(): Promise<void> {
-    if (this.#owned.size === 0) return;
-    try {
-      const group = this.#settings.consumerGroup;
-      const { partitions } = await fetchGroupLag(this.#admin, group, this.#topic);
-      for (const { partition, logEndOffset, lag } of partitions) {
-        const owner = this.#owned.get(partitionId(this.#topic, partition));
-        if (!owner) continue;
-        owner.highWatermark = Math.max(owner.highWatermark, logEndOffset);
-        this.#metrics.setLag(this.#topic, partition, lag);
-      }
-    } catch (error) {
-      log.debug("Could not read the group's lag: {error}", { error: (error as Error).message });
-    }
-  }
-
   async #shutdown(): Promise<void> {
     log.info("Stopping: {count} jobs in flight", { count: this.#pool.active });
-    if (this.#joins > 0) this.#consumer.pause();
+    if (this.#membership.joins > 0) this.#consumer.pause();
     this.#wakeRoomWaiters();
     const deferred = this.#intake.deferQueued();
-    for (const owner of this.#owned.values()) owner.stop.abort(new Error("Worker stopping"));
+    this.#membership.stopAll(new Error("Worker stopping"));
     const timeout = this.#settings.shutdownTimeoutMs;
     if (!await this.#pool.idle(AbortSignal.timeout(timeout))) {
       log.warn("Jobs still running after {timeout} ms: aborting them", { timeout });
-      for (const owner of this.#owned.values()) owner.kill.abort(new Error("Worker stopping"));
+      this.#membership.killAll(new Error("Worker stopping"));
       await this.#pool.idle(AbortSignal.timeout(1_000));
     }
     this.#committer.stop();

@@ -9,7 +9,8 @@ import {
   type ConsumerListener,
 } from "./consumer.ts";
 import type { TopicPartitionOffset } from "./offsets.ts";
-import { type ConsumerPort, type RunningWorker, startWorker } from "./worker.ts";
+import type { ConsumerPort, RunningWorker } from "./ports.ts";
+import { startWorker } from "./worker.ts";
 
 const TOPIC = "jobs";
 
