@@ -280,7 +280,7 @@ export async function blockedKeys(stack: DrillStack): Promise<ScenarioResult> {
   counter.start();
   const worker = await startWorker(stack, workload, { n: 1, env: WORKER_ENV });
   const firstFree = await timeOf(() => freeCounter.done > 0);
-  const othersDone = await waitUntil(() => freeCounter.done >= others.length, 240_000);
+  const othersDone = await waitUntil(() => freeCounter.done >= others.length, 240_000, 5);
   const withBlocked = (Date.now() - firstFree) / 1000;
   // The claims end (their holder is gone): the blocked keys finish too.
   await holdClaims(stack, [...firsts.values()], 0);
@@ -319,15 +319,16 @@ async function timeToFinish(
   const worker = await startWorker(stack, workload, { n: 1, env: WORKER_ENV });
   try {
     const first = await timeOf(() => counter.done > 0);
-    await waitUntil(() => counter.done >= options.jobs.length, 600_000);
+    await waitUntil(() => counter.done >= options.jobs.length, 600_000, 5);
     return (Date.now() - first) / 1000;
   } finally {
     await worker.stop();
   }
 }
 
+/** When `condition` first held, to 5 ms. */
 async function timeOf(condition: () => boolean): Promise<number> {
-  await waitUntil(condition, 600_000);
+  await waitUntil(condition, 600_000, 5);
   return Date.now();
 }
 

@@ -381,11 +381,12 @@ export async function announcedDuplicates(workers: readonly WorkerProcess[]): Pr
 export async function waitUntil(
   condition: () => boolean | Promise<boolean>,
   timeoutMs: number,
+  pollMs = 100,
 ): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (!await condition()) {
     if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, pollMs));
   }
   return true;
 }
