@@ -9,6 +9,7 @@
  * @module
  */
 
+import type { Buffer } from "node:buffer";
 import { Kafka, logLevel } from "kafkajs";
 import { loadConfig } from "../../src/config/mod.ts";
 import { decodeJobEvent, type JobEvent } from "../../src/jobs/mod.ts";
@@ -17,7 +18,7 @@ import { runWorker } from "../../src/worker/mod.ts";
 
 /** What one child consumes and how. */
 export interface ChildSpec {
-  variant: "jobpool" | "eachBatch" | "eachMessage";
+  variant: "jobpool" | "eachBatch" | "eachBatchValidated" | "eachMessage";
   brokers: string[];
   topic: string;
   group: string;
@@ -33,6 +34,10 @@ export interface ChildSpec {
   warmupJobs: number;
   /** jobpool's `group.maxWaitTimeMs`; the worker's default when absent. */
   maxWaitTimeMs?: number;
+  /** jobpool's `KAFKA_WORKER_BUFFER_SIZE`; the default when absent. */
+  bufferSize?: number;
+  /** jobpool's `group.fetchMaxBytes`; the worker's default when absent. */
+  fetchMaxBytes?: number;
   /** Baselines only: apply jobpool's fix of kafkajs's idle request-queue loop. */
   fixRequestQueue?: boolean;
 }
@@ -120,11 +125,15 @@ async function runJobpool(): Promise<() => Promise<void>> {
     KAFKA_JOB_CONSUMER_GROUP: spec.group,
     KAFKA_WORKER_POOL_SIZE: String(spec.poolSize),
     KAFKA_DLQ_TOPIC: `${spec.topic}.dlq`,
+    ...(spec.bufferSize === undefined ? {} : { KAFKA_WORKER_BUFFER_SIZE: String(spec.bufferSize) }),
   });
   const worker = await runWorker({
     config,
     handlers: { "job.email.welcome": (job) => handle(job) },
-    ...(spec.maxWaitTimeMs === undefined ? {} : { group: { maxWaitTimeMs: spec.maxWaitTimeMs } }),
+    group: {
+      ...(spec.maxWaitTimeMs === undefined ? {} : { maxWaitTimeMs: spec.maxWaitTimeMs }),
+      ...(spec.fetchMaxBytes === undefined ? {} : { fetchMaxBytes: spec.fetchMaxBytes }),
+    },
   });
   return () => worker.stop();
 }
@@ -140,15 +149,19 @@ async function runBaseline(): Promise<() => Promise<void>> {
   await consumer.connect();
   await consumer.subscribe({ topic: spec.topic, fromBeginning: true });
   const concurrency = spec.partitionsConsumedConcurrently;
-  if (spec.variant === "eachBatch") {
-    // The plain batch loop: decode, handle, resolve, one message after the
-    // other within a partition; kafkajs commits what was resolved.
+  if (spec.variant === "eachBatch" || spec.variant === "eachBatchValidated") {
+    // The plain batch loop: parse (and, validated, check like jobpool),
+    // handle, resolve, one message after the other within a partition; kafkajs
+    // commits what was resolved.
+    const decode = spec.variant === "eachBatch"
+      ? (value: Buffer | null) => JSON.parse(value?.toString() ?? "null") as JobEvent
+      : (value: Buffer | null) => decodeJobEvent(value);
     await consumer.run({
       partitionsConsumedConcurrently: concurrency,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         for (const message of batch.messages) {
           if (!isRunning() || isStale()) break;
-          await handle(decodeJobEvent(message.value));
+          await handle(decode(message.value));
           resolveOffset(message.offset);
         }
         await heartbeat();
