@@ -51,6 +51,8 @@ export interface ChildResult {
   jobsPerSecond: number;
   /** Enqueue (the event's timestamp) to handler start, after warm-up. */
   latencyMs: { p50: number; p99: number; max: number; samples: number };
+  /** Jobs in their handler when each job started (the pool's real concurrency). */
+  inFlight: { mean: number; max: number };
   /** Peak resident set size while consuming. */
   peakRssBytes: number;
   /** Peak V8 heap in use while consuming: the part the code controls. */
@@ -67,6 +69,9 @@ const spec = JSON.parse(Deno.args[0] ?? "{}") as ChildSpec;
 
 let started = 0;
 let finished = 0;
+let running = 0;
+let runningSum = 0;
+let runningMax = 0;
 let firstStart = 0;
 let lastEnd = 0;
 const latencies: number[] = [];
@@ -106,10 +111,14 @@ async function handle(job: JobEvent): Promise<void> {
   }
   if (started >= spec.warmupJobs) latencies.push(now - Date.parse(job.timestamp));
   started++;
+  running++;
+  runningSum += running;
+  if (running > runningMax) runningMax = running;
   const [min, max] = spec.workMs;
   if (max > 0) {
     await new Promise((resolve) => setTimeout(resolve, min + Math.random() * (max - min)));
   }
+  running--;
   finished++;
   if (finished === spec.jobs) {
     lastEnd = performance.now();
@@ -202,6 +211,7 @@ const result: ChildResult = {
     max: sorted.at(-1) ?? 0,
     samples: sorted.length,
   },
+  inFlight: { mean: runningSum / Math.max(1, started), max: runningMax },
   peakRssBytes: peakRss,
   peakHeapUsedBytes: peakHeapUsed,
   ...(firstCpu === undefined || lastCpu === undefined ? {} : { cpuMs: lastCpu - firstCpu }),
