@@ -273,6 +273,7 @@ export class Intake {
    * deferred ones, the partition is rewound to the first of them.
    */
   jobEnded(owner: OwnedPartition, key: string): void {
+    if (owner.deferred === 0) return;
     const first = owner.firstDeferred(key);
     if (first === undefined || this.#pool.isWaiting(key)) return;
     if (this.#pool.held(key) > this.#keyCap / 2) return;
@@ -298,8 +299,10 @@ export class Intake {
   }
 
   #canTake(owner: OwnedPartition, key: string, offset: number): boolean {
-    const first = owner.firstDeferred(key);
-    if (first !== undefined && first !== offset) return false;
+    if (owner.deferred > 0) {
+      const first = owner.firstDeferred(key);
+      if (first !== undefined && first !== offset) return false;
+    }
     return !this.#pool.isWaiting(key) && this.#pool.held(key) < this.#keyCap;
   }
 

@@ -9,6 +9,7 @@
  * @module
  */
 
+import type { Buffer } from "node:buffer";
 import { Kafka, logLevel } from "kafkajs";
 import { loadConfig } from "../../src/config/mod.ts";
 import { decodeJobEvent, type JobEvent } from "../../src/jobs/mod.ts";
@@ -17,7 +18,7 @@ import { runWorker } from "../../src/worker/mod.ts";
 
 /** What one child consumes and how. */
 export interface ChildSpec {
-  variant: "jobpool" | "eachBatch" | "eachMessage";
+  variant: "jobpool" | "eachBatch" | "eachBatchValidated" | "eachMessage";
   brokers: string[];
   topic: string;
   group: string;
@@ -33,6 +34,10 @@ export interface ChildSpec {
   warmupJobs: number;
   /** jobpool's `group.maxWaitTimeMs`; the worker's default when absent. */
   maxWaitTimeMs?: number;
+  /** jobpool's `KAFKA_WORKER_BUFFER_SIZE`; the default when absent. */
+  bufferSize?: number;
+  /** jobpool's `group.fetchMaxBytes`; the worker's default when absent. */
+  fetchMaxBytes?: number;
   /** Baselines only: apply jobpool's fix of kafkajs's idle request-queue loop. */
   fixRequestQueue?: boolean;
 }
@@ -46,6 +51,8 @@ export interface ChildResult {
   jobsPerSecond: number;
   /** Enqueue (the event's timestamp) to handler start, after warm-up. */
   latencyMs: { p50: number; p99: number; max: number; samples: number };
+  /** Jobs in their handler when each job started (the pool's real concurrency). */
+  inFlight: { mean: number; max: number };
   /** Peak resident set size while consuming. */
   peakRssBytes: number;
   /** Peak V8 heap in use while consuming: the part the code controls. */
@@ -62,6 +69,9 @@ const spec = JSON.parse(Deno.args[0] ?? "{}") as ChildSpec;
 
 let started = 0;
 let finished = 0;
+let running = 0;
+let runningSum = 0;
+let runningMax = 0;
 let firstStart = 0;
 let lastEnd = 0;
 const latencies: number[] = [];
@@ -101,10 +111,14 @@ async function handle(job: JobEvent): Promise<void> {
   }
   if (started >= spec.warmupJobs) latencies.push(now - Date.parse(job.timestamp));
   started++;
+  running++;
+  runningSum += running;
+  if (running > runningMax) runningMax = running;
   const [min, max] = spec.workMs;
   if (max > 0) {
     await new Promise((resolve) => setTimeout(resolve, min + Math.random() * (max - min)));
   }
+  running--;
   finished++;
   if (finished === spec.jobs) {
     lastEnd = performance.now();
@@ -120,11 +134,15 @@ async function runJobpool(): Promise<() => Promise<void>> {
     KAFKA_JOB_CONSUMER_GROUP: spec.group,
     KAFKA_WORKER_POOL_SIZE: String(spec.poolSize),
     KAFKA_DLQ_TOPIC: `${spec.topic}.dlq`,
+    ...(spec.bufferSize === undefined ? {} : { KAFKA_WORKER_BUFFER_SIZE: String(spec.bufferSize) }),
   });
   const worker = await runWorker({
     config,
     handlers: { "job.email.welcome": (job) => handle(job) },
-    ...(spec.maxWaitTimeMs === undefined ? {} : { group: { maxWaitTimeMs: spec.maxWaitTimeMs } }),
+    group: {
+      ...(spec.maxWaitTimeMs === undefined ? {} : { maxWaitTimeMs: spec.maxWaitTimeMs }),
+      ...(spec.fetchMaxBytes === undefined ? {} : { fetchMaxBytes: spec.fetchMaxBytes }),
+    },
   });
   return () => worker.stop();
 }
@@ -140,15 +158,19 @@ async function runBaseline(): Promise<() => Promise<void>> {
   await consumer.connect();
   await consumer.subscribe({ topic: spec.topic, fromBeginning: true });
   const concurrency = spec.partitionsConsumedConcurrently;
-  if (spec.variant === "eachBatch") {
-    // The plain batch loop: decode, handle, resolve, one message after the
-    // other within a partition; kafkajs commits what was resolved.
+  if (spec.variant === "eachBatch" || spec.variant === "eachBatchValidated") {
+    // The plain batch loop: parse (and, validated, check like jobpool),
+    // handle, resolve, one message after the other within a partition; kafkajs
+    // commits what was resolved.
+    const decode = spec.variant === "eachBatch"
+      ? (value: Buffer | null) => JSON.parse(value?.toString() ?? "null") as JobEvent
+      : (value: Buffer | null) => decodeJobEvent(value);
     await consumer.run({
       partitionsConsumedConcurrently: concurrency,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         for (const message of batch.messages) {
           if (!isRunning() || isStale()) break;
-          await handle(decodeJobEvent(message.value));
+          await handle(decode(message.value));
           resolveOffset(message.offset);
         }
         await heartbeat();
@@ -189,6 +211,7 @@ const result: ChildResult = {
     max: sorted.at(-1) ?? 0,
     samples: sorted.length,
   },
+  inFlight: { mean: runningSum / Math.max(1, started), max: runningMax },
   peakRssBytes: peakRss,
   peakHeapUsedBytes: peakHeapUsed,
   ...(firstCpu === undefined || lastCpu === undefined ? {} : { cpuMs: lastCpu - firstCpu }),
