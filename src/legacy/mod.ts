@@ -24,4 +24,3 @@ export {
   runBridge,
 } from "./bridge.ts";
 export { journalKey } from "./bridge_journal.ts";
-export { withOwnContext } from "./handler_context.ts";

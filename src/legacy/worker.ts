@@ -38,7 +38,6 @@ import {
 } from "../worker/mod.ts";
 import { type JobRunnerOptions, runJob } from "../worker/job_runner.ts";
 import { failedReason, FailedSetSink } from "./failed_set.ts";
-import { withOwnContext } from "./handler_context.ts";
 import { legacyEnvelope } from "./mapping.ts";
 
 /** Options of {@linkcode startLegacyWorker}. */
@@ -120,7 +119,7 @@ class LegacyWorker implements RunningLegacyWorker {
       onChange: (change) => this.#dependencyChanged(change),
     });
     this.#runner = {
-      handlers: withOwnContext(options.handlers),
+      handlers: options.handlers,
       // Every type: a BullMQ job this worker skipped would be completed unrun.
       jobTypes: [...JOB_TYPES],
       retry: {

@@ -11,18 +11,11 @@
  */
 
 import { type Config, ConfigError, developmentSecretsInUse, loadConfig } from "../config/mod.ts";
-import { createDatabaseClient, runMigrations } from "../db/mod.ts";
-import {
-  createJobHandlers,
-  type HandlerMetrics,
-  type JobHandlers,
-  startLedgerPruning,
-} from "../handlers/mod.ts";
-import { createSmtpMailer } from "../mail/mod.ts";
+import { startJobHandlers } from "../handlers/mod.ts";
 import { closeLogging, configureLogging, logger } from "../observability/logging.ts";
 import { createWorkerMetrics } from "../observability/metrics.ts";
 import { startObservabilityServer } from "../observability/server.ts";
-import { createJobProducer, ensureTopic } from "../producer/mod.ts";
+import { ensureTopic } from "../producer/mod.ts";
 import { startAdaptivePool } from "./adaptive.ts";
 import { installShutdownSignals } from "./shutdown.ts";
 import type { RunningWorker } from "./ports.ts";
@@ -83,7 +76,7 @@ async function serve(config: Config): Promise<number> {
     notReadyReason: () => worker?.readiness ?? "starting",
   });
   log.info("Metrics and probes on port {port}", { port: server.port });
-  const handlers = await startHandlers(config, metrics);
+  const handlers = await startJobHandlers(config, metrics);
   try {
     worker = await runWorker({
       config,
@@ -103,43 +96,6 @@ async function serve(config: Config): Promise<number> {
     await handlers.close();
     await server.close();
   }
-}
-
-/** The real handlers and what they hold open: the database, SMTP and a producer. */
-async function startHandlers(
-  config: Config,
-  metrics: HandlerMetrics,
-): Promise<{ handlers: JobHandlers; close: () => Promise<void> }> {
-  if (config.database.migrateOnStart) {
-    await runMigrations({
-      url: config.database.url,
-      onMigration: ({ name }) => log.info("Applying migration {name}", { name }),
-    });
-  }
-  const sql = createDatabaseClient(config.database);
-  const mailer = createSmtpMailer({ smtp: config.mail.smtp, from: config.mail.from });
-  const producer = await createJobProducer({ kafka: config.kafka });
-  const handlers = createJobHandlers({
-    sql,
-    mailer,
-    config: config.mail,
-    metrics,
-    enqueue: (jobs) => producer.enqueueMany(jobs),
-  });
-  const pruning = startLedgerPruning({
-    sql,
-    retentionDays: config.database.ledgerRetentionDays,
-    log: logger("handlers", "ledger"),
-  });
-  return {
-    handlers,
-    close: async () => {
-      await pruning.stop();
-      await producer.disconnect().catch(() => {});
-      mailer.close();
-      await sql.end({ timeout: 5 });
-    },
-  };
 }
 
 function describe(error: unknown): string {

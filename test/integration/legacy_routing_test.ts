@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createJobProducer } from "../../src/producer/mod.ts";
 import { JobDecodeError } from "../../src/jobs/mod.ts";
-import { startLegacyWorker, withOwnContext } from "../../src/legacy/mod.ts";
+import { startLegacyWorker } from "../../src/legacy/mod.ts";
 import { runWorker } from "../../src/worker/mod.ts";
 import { committedTotal, waitUntil } from "./fixtures/worker_harness.ts";
 import { eventIdsInTopic, legacyStack } from "./_legacy_fixture.ts";
@@ -13,11 +13,9 @@ Deno.test("a job sent to both transports runs once: one email, one reward delive
   const legacySide = stack.handlers();
   const legacy = { ...stack.config.legacy, transport: "both" as const };
   const producer = await createJobProducer({ kafka: stack.config.kafka, legacy });
-  // The Kafka worker hands the reward handler a context it cannot spread
-  // (see handler_context.ts); the same wrapper the legacy worker uses.
   const worker = await runWorker({
     config: stack.config,
-    handlers: withOwnContext(kafkaSide.handlers),
+    handlers: kafkaSide.handlers,
   });
   const legacyWorker = await startLegacyWorker({
     config: stack.config,
