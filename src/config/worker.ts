@@ -103,7 +103,7 @@ export function readWorkerConfig(env: EnvReader, topic: string): WorkerConfig {
     commitIntervalMs: env.int("KAFKA_COMMIT_INTERVAL_MS", 1_000, { min: 10 }),
     fromBeginning: offsetReset === "earliest",
     dependencyFailureThreshold: env.int("DEPENDENCY_FAILURE_THRESHOLD", 3, { min: 1, max: 1_000 }),
-    dependencyProbeMaxMs: env.int("DEPENDENCY_PROBE_MAX_MS", 4_000, { min: 100 }),
+    dependencyProbeMaxMs: env.int("DEPENDENCY_PROBE_MAX_MS", 2_000, { min: 100 }),
     maxClockSkewMs: env.int("MAX_CLOCK_SKEW_MS", DEFAULT_MAX_CLOCK_SKEW_MS, { min: 0 }),
   };
 }

@@ -27,7 +27,7 @@ export interface BreakerOptions {
   failureThreshold?: number;
   /** The first pause before a probe; doubles per failed probe. @default 500 */
   probeIntervalMinMs?: number;
-  /** The longest pause between probes. @default 4000 */
+  /** The longest pause between probes. @default 2000 */
   probeIntervalMaxMs?: number;
   /** Told of every change of state. */
   onChange?: (change: BreakerChange) => void;
@@ -85,7 +85,7 @@ export class DependencyBreakers {
   constructor(options: BreakerOptions = {}) {
     this.#threshold = options.failureThreshold ?? 3;
     this.#minMs = options.probeIntervalMinMs ?? 500;
-    this.#maxMs = Math.max(this.#minMs, options.probeIntervalMaxMs ?? 4_000);
+    this.#maxMs = Math.max(this.#minMs, options.probeIntervalMaxMs ?? 2_000);
     this.#onChange = options.onChange ?? (() => {});
   }
 

@@ -188,37 +188,56 @@ export async function killWorkers(stack: DrillStack, size: DrillSize): Promise<S
   });
 }
 
-/** The broker killed (SIGKILL) mid-run and restarted `size.brokerDownMs` later. */
-export async function killBroker(stack: DrillStack, size: DrillSize): Promise<ScenarioResult> {
+/**
+ * A dependency taken down at 30% of the jobs and brought back `downMs`
+ * later: the outage scenarios' common shape.
+ */
+async function outage(
+  stack: DrillStack,
+  options: {
+    name: string;
+    title: string;
+    fault: string;
+    jobs: number;
+    downMs: number;
+    down: () => Promise<void>;
+    up: () => Promise<void>;
+  },
+): Promise<ScenarioResult> {
   const started = Date.now();
-  const run = await begin(stack, { name: "broker", jobs: size.outageJobs, campaigns: 40 });
+  const run = await begin(stack, { name: options.name, jobs: options.jobs, campaigns: 40 });
   await progress(run, 0.3);
   await fault(run, async () => {
-    await stack.kafka.kill();
-    await new Promise((resolve) => setTimeout(resolve, size.brokerDownMs));
-    await stack.kafka.restart();
+    await options.down();
+    await new Promise((resolve) => setTimeout(resolve, options.downMs));
+    await options.up();
   });
-  return await finish(run, {
-    name: `broker down ${size.brokerDownMs / 1000} s`,
+  return await finish(run, { name: options.title, fault: options.fault, started });
+}
+
+/** The broker killed (SIGKILL) mid-run and restarted `size.brokerDownMs` later. */
+export function killBroker(stack: DrillStack, size: DrillSize): Promise<ScenarioResult> {
+  return outage(stack, {
+    name: "broker",
+    title: `broker down ${size.brokerDownMs / 1000} s`,
     fault: "SIGKILL of the broker, restarted on the same storage",
-    started,
+    jobs: size.outageJobs,
+    downMs: size.brokerDownMs,
+    down: () => stack.kafka.kill(),
+    up: () => stack.kafka.restart(),
   });
 }
 
 /** PostgreSQL shut down (fast: sessions terminated) mid-run, started `size.postgresDownMs` later. */
-export async function stopPostgres(stack: DrillStack, size: DrillSize): Promise<ScenarioResult> {
-  const started = Date.now();
-  const run = await begin(stack, { name: "postgres", jobs: size.outageJobs, campaigns: 40 });
-  await progress(run, 0.3);
-  await fault(run, async () => {
-    await stack.postgres.halt("fast");
-    await new Promise((resolve) => setTimeout(resolve, size.postgresDownMs));
-    await stack.postgres.restart();
-  });
-  return await finish(run, {
-    name: `PostgreSQL down ${size.postgresDownMs / 1000} s`,
+export function stopPostgres(stack: DrillStack, size: DrillSize): Promise<ScenarioResult> {
+  return outage(stack, {
+    name: "postgres",
+    title: `PostgreSQL down ${size.postgresDownMs / 1000} s`,
     fault: "fast shutdown of PostgreSQL, restarted on the same data",
-    started,
+    jobs: size.outageJobs,
+    downMs: size.postgresDownMs,
+    down: () => stack.postgres.halt("fast"),
+    up: () => stack.postgres.restart(),
   });
 }
 
