@@ -1,10 +1,11 @@
 /**
- * BullMQ and Redis: connections, the routing of job types between Kafka and
- * BullMQ queues, and enqueueing job events on those queues.
+ * BullMQ and Redis: connections, and enqueueing job events on BullMQ queues.
+ * Which job types go here is `src/transport/`'s; importing this module loads
+ * BullMQ and ioredis, so code that may run without them imports it
+ * dynamically (see `src/producer/producer.ts`).
  *
  * @module
  */
 
 export { createRedisClient, redisOptions } from "./connection.ts";
-export { legacyQueues, queueFor, transportFor, usesBullmq, usesKafka } from "./routing.ts";
 export { LegacyQueues } from "./queues.ts";

@@ -11,7 +11,7 @@ import { Queue } from "bullmq";
 import type { LegacyConfig } from "../config/mod.ts";
 import type { JobEvent } from "../jobs/mod.ts";
 import { redisOptions } from "./connection.ts";
-import { queueFor } from "./routing.ts";
+import { queueFor } from "../transport/mod.ts";
 
 /** The BullMQ queues a producer writes to, opened on first use. */
 export class LegacyQueues {

@@ -7,7 +7,7 @@
 
 import { parseArgs } from "node:util";
 import { type Env, loadTransportConfig } from "../config/mod.ts";
-import { legacyQueues } from "../bullmq/mod.ts";
+import { legacyQueues } from "../transport/mod.ts";
 import { createKafkaClient } from "../kafka/mod.ts";
 import { type BridgeProgress, runBridge } from "../legacy/mod.ts";
 

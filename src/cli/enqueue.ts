@@ -13,7 +13,7 @@ import {
   type LegacyConfig,
   loadTransportConfig,
 } from "../config/mod.ts";
-import { queueFor, transportFor } from "../bullmq/mod.ts";
+import { queueFor, transportFor } from "../transport/mod.ts";
 import {
   EMAIL_KINDS,
   type EmailKind,

@@ -18,7 +18,7 @@ import { closeLogging, configureLogging, logger } from "../observability/logging
 import { createWorkerMetrics } from "../observability/metrics.ts";
 import { startObservabilityServer } from "../observability/server.ts";
 import { installShutdownSignals } from "../worker/mod.ts";
-import { legacyQueues } from "../bullmq/mod.ts";
+import { legacyQueues } from "../transport/mod.ts";
 import { type RunningLegacyWorker, startLegacyWorker } from "./worker.ts";
 
 const log = logger("legacy", "main");

@@ -22,7 +22,8 @@
 import { Buffer } from "node:buffer";
 import { type Job, Queue, UnrecoverableError, WaitingError, Worker } from "bullmq";
 import type { Config } from "../config/mod.ts";
-import { legacyQueues, redisOptions } from "../bullmq/mod.ts";
+import { redisOptions } from "../bullmq/mod.ts";
+import { legacyQueues } from "../transport/mod.ts";
 import type { PartialJobHandlers } from "../handlers/mod.ts";
 import { JOB_TYPES } from "../jobs/mod.ts";
 import { logger } from "../observability/logging.ts";

@@ -9,7 +9,8 @@
 
 import { CompressionTypes, type Producer } from "kafkajs";
 import type { KafkaConfig, LegacyConfig } from "../config/mod.ts";
-import { LegacyQueues, usesBullmq, usesKafka } from "../bullmq/mod.ts";
+import type { LegacyQueues } from "../bullmq/mod.ts";
+import { usesBullmq, usesKafka } from "../transport/mod.ts";
 import {
   createJobEvent,
   emailJobType,
@@ -110,7 +111,7 @@ export async function createJobProducer(options: JobProducerOptions): Promise<Jo
     )
     : undefined;
   await producer?.connect();
-  const queues = legacy && usesBullmq(legacy) ? new LegacyQueues(legacy) : undefined;
+  const queues = legacy && usesBullmq(legacy) ? await openLegacyQueues(legacy) : undefined;
   const topic = options.kafka.topic;
   const compression = options.compress ? CompressionTypes.GZIP : CompressionTypes.None;
   const toKafka: SendEvents | undefined = producer &&
@@ -185,4 +186,14 @@ async function send(
     compression: options.compression,
     messages: options.events.map(toJobMessage),
   });
+}
+
+/**
+ * The BullMQ queues, loaded on first use: a producer that only sends to Kafka
+ * (the worker's, by default) never loads BullMQ and ioredis (about 25 MB of
+ * resident memory).
+ */
+async function openLegacyQueues(legacy: LegacyConfig): Promise<LegacyQueues> {
+  const { LegacyQueues } = await import("../bullmq/mod.ts");
+  return new LegacyQueues(legacy);
 }

@@ -7,7 +7,7 @@
  */
 
 import type { JobTransport, LegacyConfig } from "../config/mod.ts";
-import { transportFor } from "../bullmq/mod.ts";
+import { transportFor } from "../transport/mod.ts";
 import type { JobEvent } from "../jobs/mod.ts";
 
 /** A transport's way of sending a batch of events. */
