@@ -16,6 +16,7 @@ import {
 import { getLogger } from "@logtape/logtape";
 import type { KafkaConfig } from "../config/mod.ts";
 import { kafkaLogDecision } from "./log_levels.ts";
+import { useFastRecordDecoder } from "./record_decoder.ts";
 import { fixKafkaRequestQueue } from "./request_queue_fix.ts";
 
 /** Options of {@linkcode createKafkaClient}. */
@@ -39,10 +40,12 @@ const LOG_LEVELS = {
 
 /**
  * Builds a kafkajs client for `config` (TLS and SASL included), with
- * kafkajs's idle request-queue loop fixed (`request_queue_fix.ts`).
+ * kafkajs's idle request-queue loop fixed (`request_queue_fix.ts`) and its
+ * records decoded by the faster decoder (`record_decoder.ts`).
  */
 export function createKafkaClient(config: KafkaConfig, options: KafkaClientOptions = {}): Kafka {
   fixKafkaRequestQueue();
+  useFastRecordDecoder();
   return new Kafka({
     clientId: options.clientId ?? config.clientId,
     brokers: config.brokers,

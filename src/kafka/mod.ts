@@ -13,3 +13,12 @@ export {
   kafkajsRequestQueue,
   type RequestQueueInternals,
 } from "./request_queue_fix.ts";
+export {
+  createRecordDecoder,
+  type KafkajsDecoder,
+  kafkajsRecordDecoder,
+  RECORD_DECODER_KAFKAJS_VERSION,
+  type RecordBatchContext,
+  type RecordDecoder,
+  useFastRecordDecoder,
+} from "./record_decoder.ts";

@@ -10,7 +10,11 @@
  *    - `eachBatch`: the plain kafkajs consumer a user would write, which only
  *      `JSON.parse`s (the baseline of issue 12's targets);
  *    - `eachBatch+validation`: the same with jobpool's validation;
- *    - `eachMessage`: `partitionsConsumedConcurrently`, with the validation.
+ *    - `eachMessage`: `partitionsConsumedConcurrently`, with the validation;
+ *    - `eachBatchFixed`: `eachBatch` on jobpool's kafkajs (its request-queue
+ *      fix and faster record decoder, `src/kafka/`): a baseline that shares
+ *      jobpool's own kafkajs costs, shown so that the gain of the decoder and
+ *      the cost of the pipeline can be told apart.
  * 2. Parallelism beyond partitions: one partition, 1000 keys, 0–5 ms of async
  *    work per job, pool 100; the mean number of jobs in their handler shows
  *    whether the pool fills.
@@ -29,7 +33,8 @@
  * [--fix-baselines]`; `--max-wait-ms` sets the worker's fetch `maxWaitTime`
  * in 1, 2 and 4 (its default otherwise). jobpool's clients carry its fix of
  * kafkajs's idle request-queue loop (`src/kafka/request_queue_fix.ts`); the
- * plain kafkajs consumers get it too with `--fix-baselines`.
+ * plain kafkajs consumers get it too with `--fix-baselines` (`eachBatchFixed`
+ * always has it).
  *
  * @module
  */
@@ -228,13 +233,20 @@ const fixed = (value: number, digits = 0) => value.toFixed(digits);
 const cpuPerThousand = (result: ChildResult) =>
   result.cpuMs === undefined ? Number.NaN : (result.cpuMs / result.jobs) * 1000;
 
-const VARIANTS = ["jobpool", "eachBatch", "eachBatchValidated", "eachMessage"] as const;
+const VARIANTS = [
+  "jobpool",
+  "eachBatch",
+  "eachBatchValidated",
+  "eachMessage",
+  "eachBatchFixed",
+] as const;
 type Variant = typeof VARIANTS[number];
 const LABELS: Record<Variant, string> = {
   jobpool: "jobpool (validation on)",
   eachBatch: "eachBatch, JSON.parse only",
   eachBatchValidated: "eachBatch + jobpool's validation",
   eachMessage: "eachMessage x partitions + validation",
+  eachBatchFixed: "eachBatch, JSON.parse only, jobpool's kafkajs fixes",
 };
 
 /** Sends `count` jobs to `topic`; `keyOf(i)` picks each job's campaign. */
@@ -327,6 +339,7 @@ async function main(): Promise<void> {
       eachBatch: ratios("eachBatch"),
       eachBatchValidated: ratios("eachBatchValidated"),
       eachMessage: ratios("eachMessage"),
+      eachBatchFixed: ratios("eachBatchFixed"),
     };
     const cpuMedian = Object.fromEntries(
       VARIANTS.map((v) => [v, medianOf(runs[v].map(cpuPerThousand))]),
