@@ -108,3 +108,9 @@ Deno.test("pool min above max is rejected", () => {
     ["KAFKA_WORKER_POOL_MIN"],
   );
 });
+
+Deno.test("the fetch cap: 1 MiB by default, set in bytes, refused below 1 KiB", () => {
+  assert.equal(loadConfig({}).worker.fetchMaxBytes, 1024 * 1024);
+  assert.equal(loadConfig({ KAFKA_FETCH_MAX_BYTES: "4194304" }).worker.fetchMaxBytes, 4194304);
+  assert.deepEqual(problemsOf({ KAFKA_FETCH_MAX_BYTES: "100" }), ["KAFKA_FETCH_MAX_BYTES"]);
+});

@@ -16,6 +16,15 @@ import type { EnvReader } from "./env_reader.ts";
 /** `JOB_TIMEOUT_MS` when unset: a job running longer is aborted. */
 export const DEFAULT_JOB_TIMEOUT_MS = 300_000;
 
+/**
+ * `KAFKA_FETCH_MAX_BYTES` when unset: 1 MiB, not kafkajs's 10 MiB. kafkajs
+ * decodes a whole fetch response before it hands a message over, so this
+ * bounds the fetched messages held in memory. `bench:worker`'s 200,000-job
+ * flood peaks at about 210 MB RSS with 1 MiB and 275 MB with 4 MiB, where
+ * fewer fetches cost about 6 % less CPU per no-op job.
+ */
+export const DEFAULT_FETCH_MAX_BYTES = 1024 * 1024;
+
 /** Worker pool settings. */
 export interface WorkerConfig {
   /** The consumer group all workers of one pool share. */
@@ -28,6 +37,8 @@ export interface WorkerConfig {
   poolMax: number;
   /** Fetched messages held in memory; fetching pauses when full. */
   bufferSize: number;
+  /** Cap on one fetch response, in bytes. */
+  fetchMaxBytes: number;
   /** Job types this worker handles; others are skipped and committed. */
   jobTypes: JobType[];
   /** Where failed jobs go after their last attempt. */
@@ -59,6 +70,7 @@ export interface WorkerConfig {
 /**
  * Reads `KAFKA_JOB_CONSUMER_GROUP`, `KAFKA_WORKER_POOL_SIZE`,
  * `KAFKA_WORKER_POOL_MIN`, `KAFKA_WORKER_POOL_MAX`, `KAFKA_WORKER_BUFFER_SIZE`,
+ * `KAFKA_FETCH_MAX_BYTES`,
  * `KAFKA_JOB_TYPES`, `KAFKA_DLQ_TOPIC`, `JOB_MAX_ATTEMPTS`, `JOB_MAX_ATTEMPTS_BY_TYPE`
  * (`pattern=attempts,…`, e.g. `job.email.*=3,job.reward.deliver=8`), `JOB_RETRY_BASE_MS`,
  * `JOB_RETRY_MAX_MS`, `JOB_TIMEOUT_MS`, `SHUTDOWN_TIMEOUT_MS`,
@@ -92,6 +104,10 @@ export function readWorkerConfig(env: EnvReader, topic: string): WorkerConfig {
     poolMin,
     poolMax,
     bufferSize: env.int("KAFKA_WORKER_BUFFER_SIZE", Math.max(100, poolMax * 4), { min: 1 }),
+    fetchMaxBytes: env.int("KAFKA_FETCH_MAX_BYTES", DEFAULT_FETCH_MAX_BYTES, {
+      min: 1024,
+      max: 256 * 1024 * 1024,
+    }),
     jobTypes,
     deadLetterTopic: env.string("KAFKA_DLQ_TOPIC", `${topic}.dlq`),
     maxAttempts: env.int("JOB_MAX_ATTEMPTS", 10, { min: 1, max: 100 }),

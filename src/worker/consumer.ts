@@ -41,6 +41,7 @@
  */
 
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from "kafkajs";
+import { DEFAULT_FETCH_MAX_BYTES } from "../config/mod.ts";
 import type { TopicPartitionOffset } from "./offsets.ts";
 import type { Buffer } from "node:buffer";
 
@@ -120,18 +121,10 @@ export interface GroupTimings {
    * Cap on one fetch response. kafkajs decodes a whole response before the
    * first message is handed over and fetches again only once every batch of
    * it was taken, so this bounds the memory of fetched messages.
-   * @default {@linkcode DEFAULT_FETCH_MAX_BYTES}
+   * @default `KAFKA_FETCH_MAX_BYTES`'s default, 1 MiB
    */
   fetchMaxBytes?: number;
 }
-
-/**
- * 4 MiB, not kafkajs's 10 MiB: less fetched data is held decoded at once
- * (peak RSS of `bench:worker`'s throughput run, without V8 flags: about 270
- * → 240 MB), and the worker still fetches the next response while its
- * buffer runs the last jobs of this one.
- */
-export const DEFAULT_FETCH_MAX_BYTES = 4 * 1024 * 1024;
 
 /** The defaults of {@linkcode GroupTimings}. */
 export const DEFAULT_GROUP_TIMINGS = {

@@ -59,6 +59,7 @@ function kafkaPorts(options: WorkerOptions, kafka: Kafka): WorkerPorts {
         groupId: worker.consumerGroup,
         topic: kafkaConfig.topic,
         fromBeginning: worker.fromBeginning,
+        fetchMaxBytes: worker.fetchMaxBytes,
         ...options.group,
         listener,
       }),
