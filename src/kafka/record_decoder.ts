@@ -187,7 +187,7 @@ function readHeaders(decoder: KafkajsDecoder): Record<string, unknown> {
   const headers: Record<string, unknown> = {};
   const count = decoder.readVarInt();
   for (let i = 0; i < count; i++) {
-    const key = String(decoder.readVarIntString());
+    const key = String(readHeaderKey(decoder));
     const value = decoder.readVarIntBytes();
     // Read as kafkajs reads it, inherited names included.
     const seen = headers[key];
@@ -205,4 +205,46 @@ function readHeaders(decoder: KafkajsDecoder): Record<string, unknown> {
     } else headers[key] = next;
   }
   return headers;
+}
+
+/** Header names decoded before, with their bytes: every job carries the same few. */
+const headerKeys: { bytes: Uint8Array; text: string }[] = [];
+/** Names longer than this, or past this many, are decoded every time. */
+const HEADER_KEY_CACHE = { maxLength: 64, maxEntries: 16 } as const;
+
+/**
+ * A header name as kafkajs's `readVarIntString` reads it (UTF-8, null when
+ * absent). The same bytes always decode to the same text, so a name seen
+ * before is compared, not decoded again: a UTF-8 decode is a call into the
+ * runtime, three per job.
+ */
+function readHeaderKey(decoder: KafkajsDecoder): string | null {
+  const length = decoder.readVarInt();
+  if (length === -1) return null;
+  const { buffer } = decoder;
+  const start = decoder.offset;
+  const end = start + length;
+  decoder.offset = end;
+  if (end <= buffer.length) {
+    for (const known of headerKeys) {
+      if (known.bytes.length === length && sameBytes(known.bytes, buffer, start)) {
+        return known.text;
+      }
+    }
+  }
+  const text = buffer.subarray(start, end).toString("utf8");
+  if (
+    end <= buffer.length && length <= HEADER_KEY_CACHE.maxLength &&
+    headerKeys.length < HEADER_KEY_CACHE.maxEntries
+  ) {
+    headerKeys.push({ bytes: Uint8Array.from(buffer.subarray(start, end)), text });
+  }
+  return text;
+}
+
+function sameBytes(known: Uint8Array, buffer: Uint8Array, start: number): boolean {
+  for (let i = 0; i < known.length; i++) {
+    if (known[i] !== buffer[start + i]) return false;
+  }
+  return true;
 }
