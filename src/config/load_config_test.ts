@@ -114,3 +114,12 @@ Deno.test("the fetch cap: 1 MiB by default, set in bytes, refused below 1 KiB", 
   assert.equal(loadConfig({ KAFKA_FETCH_MAX_BYTES: "4194304" }).worker.fetchMaxBytes, 4194304);
   assert.deepEqual(problemsOf({ KAFKA_FETCH_MAX_BYTES: "100" }), ["KAFKA_FETCH_MAX_BYTES"]);
 });
+
+Deno.test("the buffer: 100 messages per worker (at least 1,000) and 16 MiB by default", () => {
+  assert.equal(loadConfig({}).worker.bufferSize, 1_000);
+  assert.equal(loadConfig({ KAFKA_WORKER_POOL_SIZE: "100" }).worker.bufferSize, 10_000);
+  assert.equal(loadConfig({ KAFKA_WORKER_POOL_MAX: "30" }).worker.bufferSize, 3_000);
+  assert.equal(loadConfig({}).worker.bufferBytes, 16 * 1024 * 1024);
+  assert.equal(loadConfig({ KAFKA_WORKER_BUFFER_BYTES: "2048" }).worker.bufferBytes, 2048);
+  assert.deepEqual(problemsOf({ KAFKA_WORKER_BUFFER_BYTES: "10" }), ["KAFKA_WORKER_BUFFER_BYTES"]);
+});

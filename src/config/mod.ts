@@ -28,7 +28,13 @@ export {
   type SaslMechanism,
   type TlsSettings,
 } from "./kafka.ts";
-export { DEFAULT_FETCH_MAX_BYTES, DEFAULT_JOB_TIMEOUT_MS, type WorkerConfig } from "./worker.ts";
+export {
+  DEFAULT_BUFFER_BYTES,
+  DEFAULT_FETCH_MAX_BYTES,
+  DEFAULT_JOB_TIMEOUT_MS,
+  defaultBufferSize,
+  type WorkerConfig,
+} from "./worker.ts";
 export { type ConsoleConfig, MIN_CONSOLE_TOKEN_LENGTH, readConsoleConfig } from "./console.ts";
 export { type DatabaseConfig, DEFAULT_DATABASE_URL, readDatabaseConfig } from "./database.ts";
 export {

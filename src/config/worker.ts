@@ -25,6 +25,24 @@ export const DEFAULT_JOB_TIMEOUT_MS = 300_000;
  */
 export const DEFAULT_FETCH_MAX_BYTES = 1024 * 1024;
 
+/**
+ * `KAFKA_WORKER_BUFFER_SIZE` when unset: 100 messages per worker of the
+ * largest pool, at least 1,000. A key holds a quarter of the buffer at most,
+ * so the pool fills only when the buffer holds as many keys as it has
+ * workers: with 4 per worker (the earlier default), a topic whose keys come
+ * in runs of 100 kept 6 of 100 workers busy (`bench:worker`). Memory is
+ * bounded in bytes by {@linkcode DEFAULT_BUFFER_BYTES}.
+ */
+export function defaultBufferSize(poolMax: number): number {
+  return Math.max(1_000, poolMax * 100);
+}
+
+/**
+ * `KAFKA_WORKER_BUFFER_BYTES` when unset: 16 MiB of message keys and values
+ * held (runnable jobs, and waiting ones, each), whatever the count.
+ */
+export const DEFAULT_BUFFER_BYTES = 16 * 1024 * 1024;
+
 /** Worker pool settings. */
 export interface WorkerConfig {
   /** The consumer group all workers of one pool share. */
@@ -37,6 +55,8 @@ export interface WorkerConfig {
   poolMax: number;
   /** Fetched messages held in memory; fetching pauses when full. */
   bufferSize: number;
+  /** Bytes of fetched messages (keys and values) held in memory; fetching pauses when full. */
+  bufferBytes: number;
   /** Cap on one fetch response, in bytes. */
   fetchMaxBytes: number;
   /** Job types this worker handles; others are skipped and committed. */
@@ -70,7 +90,7 @@ export interface WorkerConfig {
 /**
  * Reads `KAFKA_JOB_CONSUMER_GROUP`, `KAFKA_WORKER_POOL_SIZE`,
  * `KAFKA_WORKER_POOL_MIN`, `KAFKA_WORKER_POOL_MAX`, `KAFKA_WORKER_BUFFER_SIZE`,
- * `KAFKA_FETCH_MAX_BYTES`,
+ * `KAFKA_WORKER_BUFFER_BYTES`, `KAFKA_FETCH_MAX_BYTES`,
  * `KAFKA_JOB_TYPES`, `KAFKA_DLQ_TOPIC`, `JOB_MAX_ATTEMPTS`, `JOB_MAX_ATTEMPTS_BY_TYPE`
  * (`pattern=attempts,…`, e.g. `job.email.*=3,job.reward.deliver=8`), `JOB_RETRY_BASE_MS`,
  * `JOB_RETRY_MAX_MS`, `JOB_TIMEOUT_MS`, `SHUTDOWN_TIMEOUT_MS`,
@@ -103,7 +123,8 @@ export function readWorkerConfig(env: EnvReader, topic: string): WorkerConfig {
     poolSize: Math.min(Math.max(poolSize, poolMin), poolMax),
     poolMin,
     poolMax,
-    bufferSize: env.int("KAFKA_WORKER_BUFFER_SIZE", Math.max(100, poolMax * 4), { min: 1 }),
+    bufferSize: env.int("KAFKA_WORKER_BUFFER_SIZE", defaultBufferSize(poolMax), { min: 1 }),
+    bufferBytes: env.int("KAFKA_WORKER_BUFFER_BYTES", DEFAULT_BUFFER_BYTES, { min: 1024 }),
     fetchMaxBytes: env.int("KAFKA_FETCH_MAX_BYTES", DEFAULT_FETCH_MAX_BYTES, {
       min: 1024,
       max: 256 * 1024 * 1024,

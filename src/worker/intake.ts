@@ -141,6 +141,8 @@ export class WorkerJob implements JobItem {
   readonly key: string;
   /** Its offset. */
   readonly offset: number;
+  /** Its key's and value's bytes: what it holds in memory. */
+  readonly size: number;
   /** Its partition's stop signal when it was taken. */
   readonly stop: AbortSignal;
   /** Its partition's kill signal when it was taken. */
@@ -156,6 +158,7 @@ export class WorkerJob implements JobItem {
     this.owner = owner;
     this.key = key;
     this.offset = Number(message.offset);
+    this.size = (message.key?.length ?? 0) + (message.value?.length ?? 0);
     this.stop = owner.stop.signal;
     this.kill = owner.kill.signal;
   }
@@ -169,6 +172,12 @@ export interface IntakeOptions {
   consumer: IntakeConsumer;
   /** Runnable jobs (queued or running) held at most; fetching waits above it. */
   bufferSize: number;
+  /**
+   * Bytes of messages held at most, runnable and waiting each (the pool
+   * weighs jobs by {@linkcode WorkerJob.size}); a message is taken whenever
+   * none is held, however large.
+   */
+  bufferBytes: number;
   /** Messages one key may hold in memory; later ones are deferred. */
   keyCap: number;
   /** Deferred messages per partition before it pauses. */
@@ -182,6 +191,7 @@ export class Intake {
   readonly #pool: KeyedPool<WorkerJob>;
   readonly #consumer: IntakeConsumer;
   readonly #bufferSize: number;
+  readonly #bufferBytes: number;
   readonly #keyCap: number;
   readonly #deferLimit: number;
   readonly #maxWaiting: number;
@@ -191,6 +201,7 @@ export class Intake {
     this.#pool = options.pool;
     this.#consumer = options.consumer;
     this.#bufferSize = options.bufferSize;
+    this.#bufferBytes = options.bufferBytes;
     this.#keyCap = options.keyCap;
     this.#deferLimit = options.deferLimit;
     this.#maxWaiting = options.maxWaiting;
@@ -241,14 +252,22 @@ export class Intake {
     return next - from;
   }
 
-  /** True while a runnable job more fits in memory. */
+  /** True while a runnable job more fits in memory (by count and by bytes). */
   hasSpace(): boolean {
-    return this.#pool.runnable < this.#bufferSize && this.#pool.waiting < this.#maxWaiting;
+    const pool = this.#pool;
+    return pool.runnable < this.#bufferSize && pool.runnableWeight < this.#bufferBytes &&
+      this.#waitingFits();
   }
 
   /** Room to fetch again: half the buffer free, so fetching does not flap at the edge. */
   hasRoom(): boolean {
-    return this.#pool.runnable <= this.#bufferSize / 2 && this.#pool.waiting < this.#maxWaiting;
+    const pool = this.#pool;
+    return pool.runnable <= this.#bufferSize / 2 &&
+      pool.runnableWeight <= this.#bufferBytes / 2 && this.#waitingFits();
+  }
+
+  #waitingFits(): boolean {
+    return this.#pool.waiting < this.#maxWaiting && this.#pool.waitingWeight < this.#bufferBytes;
   }
 
   /** The running job of `key` waits: its queued followers leave memory (deferred). */

@@ -17,20 +17,22 @@ class Consumer implements IntakeConsumer {
   resumePartition(): void {}
 }
 
-function message(offset: number, key: string): ConsumedMessage {
+function message(offset: number, key: string, valueBytes = 0): ConsumedMessage {
   return {
     topic: "t",
     partition: 0,
     offset: String(offset),
     key: Buffer.from(key),
-    value: null,
+    value: valueBytes > 0 ? Buffer.alloc(valueBytes) : null,
     headers: {},
     timestamp: "0",
   };
 }
 
 /** An intake over a pool whose jobs end when the test says so. */
-function setup(options: { bufferSize: number; keyCap: number; deferLimit?: number }) {
+function setup(
+  options: { bufferSize: number; keyCap: number; deferLimit?: number; bufferBytes?: number },
+) {
   const running = new Map<number, () => void>();
   const consumer = new Consumer();
   const owner = new OwnedPartition("t", 0);
@@ -42,11 +44,13 @@ function setup(options: { bufferSize: number; keyCap: number; deferLimit?: numbe
         job.result = "finished";
       }),
     onSettled: (job) => late.intake?.jobEnded(job.owner, job.key),
+    weigh: (job) => job.size,
   });
   const intake = late.intake = new Intake({
     pool,
     consumer,
     bufferSize: options.bufferSize,
+    bufferBytes: options.bufferBytes ?? 1 << 20,
     keyCap: options.keyCap,
     deferLimit: options.deferLimit ?? 1_000,
     maxWaiting: options.bufferSize,
@@ -110,4 +114,25 @@ Deno.test("too many deferred messages pause the partition until a rewind", async
   assert.deepEqual(consumer.paused, [0]);
   await end(0);
   assert.deepEqual(consumer.seeks, [1]);
+});
+
+Deno.test("the buffer is bounded in bytes too, and a message larger than it is still taken alone", async () => {
+  const { intake, offer, end, running } = setup({ bufferSize: 100, keyCap: 50, bufferBytes: 1000 });
+  // Keys of 1 byte + values of 400: two fit under 1000 bytes, the third waits for room.
+  const log = [0, 1, 2, 3].map((offset) => message(offset, String(offset), 400));
+  assert.equal(offer(log), 3, "0, 1 and 2 taken (802 bytes held before 2), 3 left for later");
+  assert.equal(intake.hasSpace(), false);
+  assert.equal(intake.hasRoom(), false);
+  await end(0);
+  await end(1);
+  assert.equal(intake.hasRoom(), true, "401 bytes held: under half the buffer");
+  assert.equal(offer(log, 3), 1);
+  await end(2);
+  await end(3);
+  assert.equal(running.size, 0);
+  const huge = message(4, "h", 5000);
+  assert.equal(offer([huge]), 1, "nothing held: a message beyond the budget still runs");
+  assert.equal(intake.hasSpace(), false);
+  await end(4);
+  assert.equal(intake.hasSpace(), true);
 });

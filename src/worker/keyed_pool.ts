@@ -43,6 +43,12 @@ export interface KeyedPoolOptions<T> {
   onWaiting?: (key: string) => void;
   /** Called with every error a run throws (runs should handle their own). */
   onError?: (error: unknown) => void;
+  /**
+   * An item's weight (the worker's: its message's bytes), summed in
+   * {@linkcode KeyedPool.runnableWeight} and {@linkcode KeyedPool.waitingWeight}.
+   * @default every item weighs 0
+   */
+  weigh?: (item: T) => number;
 }
 
 /**
@@ -55,6 +61,8 @@ class KeyQueue<T> implements PoolTaskContext {
   readonly key: string;
   readonly #release: Release<T>;
   head: T | undefined = undefined;
+  /** The busy item, while one holds the key. */
+  current: T | undefined = undefined;
   /** Items behind `head`, in submit order. */
   rest: T[] | undefined = undefined;
   /** An item of this key holds the key (running or waiting). */
@@ -90,6 +98,10 @@ export class KeyedPool<T> {
   #active = 0;
   #waiting = 0;
   #items = 0;
+  /** The weight of every item held (queued, running, waiting). */
+  #weight = 0;
+  /** The weight of the items that wait with their slot given back. */
+  #waitingWeight = 0;
   readonly #keys = new Map<string, KeyQueue<T>>();
   /** Keys whose head item may start, in the order they became ready. */
   readonly #ready: KeyQueue<T>[] = [];
@@ -100,6 +112,7 @@ export class KeyedPool<T> {
   readonly #onSettled: (item: T) => void;
   readonly #onWaiting: (key: string) => void;
   readonly #onError: (error: unknown) => void;
+  readonly #weigh: ((item: T) => number) | undefined;
   readonly #release: Release<T> = (queue, until) => this.#wait(queue, until);
 
   /** A pool of `options.size` slots running items with `options.run`. */
@@ -109,6 +122,7 @@ export class KeyedPool<T> {
     this.#onSettled = options.onSettled ?? (() => {});
     this.#onWaiting = options.onWaiting ?? (() => {});
     this.#onError = options.onError ?? (() => {});
+    this.#weigh = options.weigh;
   }
 
   /** The number of slots. */
@@ -136,6 +150,16 @@ export class KeyedPool<T> {
     return this.#items - this.#waiting;
   }
 
+  /** The weight of the items queued or running. */
+  get runnableWeight(): number {
+    return this.#weight - this.#waitingWeight;
+  }
+
+  /** The weight of the items that wait with their slot given back. */
+  get waitingWeight(): number {
+    return this.#waitingWeight;
+  }
+
   /** Changes the number of slots; running items above a smaller size finish normally. */
   resize(size: number): void {
     this.#size = checkSize(size);
@@ -148,6 +172,7 @@ export class KeyedPool<T> {
    */
   submit(key: string, item: T): number {
     this.#items++;
+    if (this.#weigh) this.#weight += this.#weigh(item);
     let queue = this.#keys.get(key);
     if (!queue) {
       queue = new KeyQueue(key, this.#release);
@@ -230,8 +255,10 @@ export class KeyedPool<T> {
 
   /** Gives `queue`'s slot back until `until` settles (see {@linkcode PoolTaskContext.wait}). */
   async #wait<R>(queue: KeyQueue<T>, until: Promise<R>): Promise<R> {
+    const weight = this.#weigh && queue.current !== undefined ? this.#weigh(queue.current) : 0;
     this.#active--;
     this.#waiting++;
+    this.#waitingWeight += weight;
     queue.waiting = true;
     this.#schedule();
     this.#onWaiting(queue.key);
@@ -239,6 +266,7 @@ export class KeyedPool<T> {
       return await until;
     } finally {
       this.#waiting--;
+      this.#waitingWeight -= weight;
       queue.waiting = false;
       // Whether it waited its time or was aborted, the item goes on running,
       // so it needs its slot back before it continues.
@@ -251,6 +279,10 @@ export class KeyedPool<T> {
 
   #drop(queue: KeyQueue<T>): void {
     this.#items -= queue.queued;
+    if (this.#weigh) {
+      if (queue.head !== undefined) this.#weight -= this.#weigh(queue.head);
+      for (const item of queue.rest ?? []) this.#weight -= this.#weigh(item);
+    }
     queue.head = undefined;
     queue.rest = undefined;
     const ready = this.#ready.indexOf(queue);
@@ -277,6 +309,7 @@ export class KeyedPool<T> {
     queue.head = queue.rest?.shift();
     if (queue.rest?.length === 0) queue.rest = undefined;
     queue.busy = true;
+    queue.current = item;
     this.#active++;
     let run: Promise<unknown>;
     try {
@@ -300,7 +333,9 @@ export class KeyedPool<T> {
   #finish(queue: KeyQueue<T>, item: T): void {
     this.#active--;
     this.#items--;
+    if (this.#weigh) this.#weight -= this.#weigh(item);
     queue.busy = false;
+    queue.current = undefined;
     if (queue.head !== undefined) this.#ready.push(queue);
     else this.#keys.delete(queue.key);
     this.#schedule();

@@ -222,3 +222,34 @@ Deno.test("KeyedPool onSettled gets each item once it left the counts", async ()
   await pool.idle();
   assert.deepEqual(settled, ["good:1", "bad:0"]);
 });
+
+Deno.test("KeyedPool weighs what it holds: runnable and waiting apart, back to 0 whichever way items leave", async () => {
+  const weights = new Map<Task, number>();
+  const pool = taskPool({ size: 1, weigh: (task) => weights.get(task) ?? 0 });
+  const gate = deferred();
+  const held = deferred();
+  const submit = (key: string, weight: number, task: Task) => {
+    weights.set(task, weight);
+    pool.submit(key, task);
+  };
+  submit("a", 100, (context) => context.wait(gate.promise));
+  submit("a", 10, () => Promise.resolve());
+  submit("b", 1, () => held.promise);
+  submit("c", 1000, () => Promise.resolve());
+  await delay(1);
+  // a's first waits (slot given back), b's runs, a's second and c's are queued.
+  assert.equal(pool.waitingWeight, 100);
+  assert.equal(pool.runnableWeight, 10 + 1 + 1000);
+  pool.evictQueued("c");
+  assert.equal(pool.runnableWeight, 11, "an evicted item leaves its weight");
+  gate.resolve();
+  held.resolve();
+  await pool.idle();
+  assert.equal(pool.waitingWeight, 0);
+  assert.equal(pool.runnableWeight, 0);
+  submit("d", 5, () => held.promise);
+  submit("d", 7, () => Promise.resolve());
+  assert.equal(pool.clearQueued().length, 1);
+  await pool.idle();
+  assert.equal(pool.runnableWeight, 0, "cleared and finished items leave theirs");
+});

@@ -13,6 +13,7 @@ function setup(groupCommits: Map<number, number>) {
     pool,
     consumer,
     bufferSize: 10,
+    bufferBytes: 1 << 20,
     keyCap: 2,
     deferLimit: 100,
     maxWaiting: 10,

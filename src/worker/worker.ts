@@ -129,6 +129,7 @@ class Worker implements RunningWorker {
       onSettled: (job) => this.#jobEnded(job),
       onWaiting: (key) => this.#intake.keyWaiting(key),
       onError: (error) => log.error("Job task failed unexpectedly: {error}", { error }),
+      weigh: (job) => job.size,
     });
     this.#consumer = ports.consumer({
       onBatch: (batch, from) => this.#onBatch(batch, from),
@@ -144,6 +145,7 @@ class Worker implements RunningWorker {
       pool: this.#pool,
       consumer: this.#consumer,
       bufferSize: settings.bufferSize,
+      bufferBytes: settings.bufferBytes,
       keyCap: Math.max(2, Math.floor(settings.bufferSize / 4)),
       deferLimit: settings.bufferSize * 10,
       maxWaiting: settings.bufferSize,
