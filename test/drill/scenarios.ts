@@ -143,7 +143,9 @@ async function finish(
   );
   // Late copies, if any, come within a lease or two.
   await new Promise((resolve) => setTimeout(resolve, 2_000));
-  const caughtUp = await commitsCaughtUp(run.stack, run.workload, 5_000);
+  // A consumer that lost the broker re-joins through kafkajs's restart backoff
+  // (up to ~10 s once the broker is back, see "resume"): its commits follow then.
+  const caughtUp = await commitsCaughtUp(run.stack, run.workload, 30_000);
   run.counter.stop();
   clearInterval(run.ticker);
   const code = await run.current.stop();

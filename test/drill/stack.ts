@@ -353,7 +353,13 @@ export async function commitsCaughtUp(
       // A partition that never held a message has nothing to commit.
       const caughtUp = (end: { partition: number; high: string; low: string }) =>
         byPartition.get(end.partition) === Number(end.high) || end.high === end.low;
-      if (ends.every(caughtUp)) return true;
+      if (ends.every(caughtUp)) {
+        const waited = timeoutMs - (deadline - Date.now());
+        if (waited > 1_000) {
+          stack.progress?.(`commits caught up after ${(waited / 1000).toFixed(1)} s`);
+        }
+        return true;
+      }
       if (Date.now() > deadline) {
         const behind = ends.filter((end) => !caughtUp(end))
           .map((end) => `${end.partition}: ${byPartition.get(end.partition)} of ${end.high}`);
