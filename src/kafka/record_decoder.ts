@@ -29,7 +29,8 @@
  */
 
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
+import { kafkajsRoot as packageRoot } from "./kafkajs_package.ts";
 import type { Buffer } from "node:buffer";
 
 /** The kafkajs release this decoder was written against and tested with. */
@@ -63,18 +64,8 @@ const INSTALLED = Symbol.for("jobpool.kafkajs.fastRecordDecoder");
 /** kafkajs's `TimestampTypes.LOG_APPEND_TIME`. */
 const LOG_APPEND_TIME = 1;
 
-/** The kafkajs package folder `import "kafkajs"` resolves to, checked for its version. */
 function kafkajsRoot(): string {
-  const root = dirname(require.resolve("kafkajs"));
-  const { version } = require(join(root, "package.json")) as { version: string };
-  if (version !== RECORD_DECODER_KAFKAJS_VERSION) {
-    throw new TypeError(
-      `kafkajs ${version} is not ${RECORD_DECODER_KAFKAJS_VERSION}, the release ` +
-        "src/kafka/record_decoder.ts was written for: compare its record decoder, then adapt " +
-        "or remove this module",
-    );
-  }
-  return root;
+  return packageRoot(RECORD_DECODER_KAFKAJS_VERSION, "src/kafka/record_decoder.ts");
 }
 
 /** kafkajs's own record decoder (`recordBatch/record/v0/decoder.js`). */

@@ -19,7 +19,8 @@
  */
 
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
+import { kafkajsRoot } from "./kafkajs_package.ts";
 
 /** The kafkajs release this fix was written against and tested with. */
 export const FIXED_KAFKAJS_VERSION = "2.2.4";
@@ -42,15 +43,7 @@ const require = createRequire(import.meta.url);
  * check whether the new release still needs the fix, then adapt or remove it.
  */
 export function kafkajsRequestQueue(): { prototype: RequestQueueInternals } {
-  const root = dirname(require.resolve("kafkajs"));
-  const { version } = require(join(root, "package.json")) as { version: string };
-  if (version !== FIXED_KAFKAJS_VERSION) {
-    throw new TypeError(
-      `kafkajs ${version} is not ${FIXED_KAFKAJS_VERSION}, the release ` +
-        "src/kafka/request_queue_fix.ts patches: check whether it still needs the fix, then " +
-        "adapt or remove it",
-    );
-  }
+  const root = kafkajsRoot(FIXED_KAFKAJS_VERSION, "src/kafka/request_queue_fix.ts");
   return require(join(root, "src/network/requestQueue/index.js"));
 }
 
