@@ -66,7 +66,9 @@ class KeyQueue<T> implements PoolTaskContext {
   /** Items behind `head`, in submit order. */
   rest: T[] | undefined = undefined;
   /** An item of this key holds the key (running or waiting). */
-  busy = false;
+  get busy(): boolean {
+    return this.current !== undefined;
+  }
   /** The busy item gave its slot back and waits. */
   waiting = false;
 
@@ -308,7 +310,6 @@ export class KeyedPool<T> {
     if (item === undefined) return;
     queue.head = queue.rest?.shift();
     if (queue.rest?.length === 0) queue.rest = undefined;
-    queue.busy = true;
     queue.current = item;
     this.#active++;
     let run: Promise<unknown>;
@@ -334,7 +335,6 @@ export class KeyedPool<T> {
     this.#active--;
     this.#items--;
     if (this.#weigh) this.#weight -= this.#weigh(item);
-    queue.busy = false;
     queue.current = undefined;
     if (queue.head !== undefined) this.#ready.push(queue);
     else this.#keys.delete(queue.key);
