@@ -15,6 +15,7 @@
  * @module
  */
 
+import { setImmediate } from "node:timers";
 import { delay } from "../async/mod.ts";
 
 /** What a running item can do with its slot. */
@@ -49,6 +50,16 @@ export interface KeyedPoolOptions<T> {
    * @default every item weighs 0
    */
   weigh?: (item: T) => number;
+  /**
+   * Items submitted while slots are free start in a later turn of the event
+   * loop (one `setImmediate` for a whole burst of submits), never inside
+   * {@linkcode KeyedPool.submit}. The worker's submitter is kafkajs's fetch
+   * loop: its next fetch is sent before the jobs of the last one run, so
+   * fetching overlaps with running instead of waiting for the pool to drain.
+   * Items started by a slot coming free start at once either way.
+   * @default false
+   */
+  deferStarts?: boolean;
 }
 
 /**
@@ -116,6 +127,13 @@ export class KeyedPool<T> {
   readonly #onError: (error: unknown) => void;
   readonly #weigh: ((item: T) => number) | undefined;
   readonly #release: Release<T> = (queue, until) => this.#wait(queue, until);
+  readonly #deferStarts: boolean;
+  /** A deferred start is scheduled (see {@linkcode KeyedPoolOptions.deferStarts}). */
+  #startScheduled = false;
+  readonly #scheduleLater = () => {
+    this.#startScheduled = false;
+    this.#schedule();
+  };
 
   /** A pool of `options.size` slots running items with `options.run`. */
   constructor(options: KeyedPoolOptions<T>) {
@@ -125,6 +143,7 @@ export class KeyedPool<T> {
     this.#onWaiting = options.onWaiting ?? (() => {});
     this.#onError = options.onError ?? (() => {});
     this.#weigh = options.weigh;
+    this.#deferStarts = options.deferStarts ?? false;
   }
 
   /** The number of slots. */
@@ -187,7 +206,11 @@ export class KeyedPool<T> {
       (queue.rest ??= []).push(item);
     }
     const held = queue.queued + (queue.busy ? 1 : 0);
-    this.#schedule();
+    if (!this.#deferStarts) this.#schedule();
+    else if (!this.#startScheduled && this.#active < this.#size) {
+      this.#startScheduled = true;
+      setImmediate(this.#scheduleLater);
+    }
     return held;
   }
 

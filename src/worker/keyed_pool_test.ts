@@ -253,3 +253,36 @@ Deno.test("KeyedPool weighs what it holds: runnable and waiting apart, back to 0
   await pool.idle();
   assert.equal(pool.runnableWeight, 0, "cleared and finished items leave theirs");
 });
+
+Deno.test("KeyedPool with deferStarts starts a burst of submits in a later turn, after the submitter's promise work", async () => {
+  const pool = taskPool({ size: 3, deferStarts: true });
+  const events: string[] = [];
+  const task = (name: string): Task => async () => {
+    events.push(`start ${name}`);
+    await delay(1);
+  };
+  for (const [key, name] of [["a", "a1"], ["b", "b1"], ["a", "a2"], ["c", "c1"], ["d", "d1"]]) {
+    pool.submit(key!, task(name!));
+  }
+  assert.equal(pool.active, 0, "nothing starts inside submit");
+  assert.equal(pool.pending, 5);
+  // The submitter's own promise chain (kafkajs sending its next fetch) runs first.
+  await Promise.resolve().then(() => events.push("submitter"));
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.deepEqual(events.slice(0, 4), ["submitter", "start a1", "start b1", "start c1"]);
+  assert.equal(await pool.idle(), true);
+  // A slot coming free starts the next item at once; per-key order holds.
+  assert.deepEqual(events.slice(4).sort(), ["start a2", "start d1"]);
+  assert.ok(events.indexOf("start a2") > events.indexOf("start a1"));
+});
+
+Deno.test("KeyedPool with deferStarts lets items evicted before their turn go without running", async () => {
+  const pool = taskPool({ size: 2, deferStarts: true });
+  let ran = 0;
+  pool.submit("a", () => Promise.resolve(ran++));
+  pool.submit("b", () => Promise.resolve(ran++));
+  assert.equal(pool.clearQueued().length, 2);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(ran, 0);
+  assert.equal(await pool.idle(), true);
+});

@@ -130,6 +130,7 @@ class Worker implements RunningWorker {
       onWaiting: (key) => this.#intake.keyWaiting(key),
       onError: (error) => log.error("Job task failed unexpectedly: {error}", { error }),
       weigh: (job) => job.size,
+      deferStarts: true,
     });
     this.#consumer = ports.consumer({
       onBatch: (batch, from) => this.#onBatch(batch, from),
