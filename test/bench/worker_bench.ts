@@ -57,18 +57,11 @@ const KEYS = 1000;
  * consumer runs with them, as deployed; the plain kafkajs consumers run with
  * Deno's defaults.
  */
-const WORKER_TASK: string[] = (() => {
+const WORKER_V8_FLAGS: string[] = (() => {
   const denoJson = JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json")));
   const task: string = denoJson.tasks?.worker ?? "";
-  return task.split(/\s+/);
+  return task.split(/\s+/).filter((word) => word.startsWith("--v8-flags="));
 })();
-const WORKER_V8_FLAGS: string[] = WORKER_TASK.filter((word) => word.startsWith("--v8-flags="));
-
-/** The environment `deno task worker` sets before `deno` (`NAME=value` words). */
-const WORKER_ENV: Record<string, string> = Object.fromEntries(
-  WORKER_TASK.slice(0, Math.max(0, WORKER_TASK.indexOf("deno")))
-    .map((word) => [word.slice(0, word.indexOf("=")), word.slice(word.indexOf("=") + 1)]),
-);
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -118,7 +111,6 @@ async function runChild(
 ): Promise<ChildResult> {
   const v8Flags = spec.variant === "jobpool" ? WORKER_V8_FLAGS : [];
   const child = new Deno.Command(Deno.execPath(), {
-    env: spec.variant === "jobpool" ? WORKER_ENV : {},
     args: [
       "run",
       "--allow-all",
@@ -406,7 +398,7 @@ async function main(): Promise<void> {
       kafka: broker.version,
       deno: Deno.version.deno,
       loadAverage: Deno.loadavg(),
-      settings: { ...settings, workerV8Flags: WORKER_V8_FLAGS, workerEnv: WORKER_ENV },
+      settings: { ...settings, workerV8Flags: WORKER_V8_FLAGS },
       labels: LABELS,
       throughput: {
         ...throughput,
@@ -463,7 +455,7 @@ async function main(): Promise<void> {
 }
 
 function printReport(report: {
-  settings: typeof settings & { workerV8Flags: string[]; workerEnv: Record<string, string> };
+  settings: typeof settings & { workerV8Flags: string[] };
   loadAverage: number[];
   throughput: Record<Variant, ChildResult> & {
     cpuMedianMs: Record<Variant, number>;
@@ -532,10 +524,7 @@ function printReport(report: {
       "<= 120",
     ],
   ]);
-  const flags = [
-    ...Object.entries(report.settings.workerEnv).map(([name, value]) => `${name}=${value}`),
-    ...report.settings.workerV8Flags,
-  ];
+  const flags = report.settings.workerV8Flags;
   console.log(
     `\njobpool ran with ${
       flags.length === 0 ? "no V8 flags" : flags.join(" ")

@@ -189,8 +189,6 @@ export async function startWorker(
       WORKER_MAIN,
     ],
     env: {
-      // As `deno task worker` and the worker image run it.
-      MALLOC_MMAP_THRESHOLD_: "131072",
       KAFKA_BROKERS: stack.kafka.brokers.join(","),
       KAFKA_JOB_TOPIC: workload.topic,
       KAFKA_JOB_CONSUMER_GROUP: workload.group,
