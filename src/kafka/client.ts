@@ -16,6 +16,7 @@ import {
 import { getLogger } from "@logtape/logtape";
 import type { KafkaConfig } from "../config/mod.ts";
 import { kafkaLogDecision } from "./log_levels.ts";
+import { rejoinAsSameMember } from "./member_rejoin.ts";
 import { useFastRecordDecoder } from "./record_decoder.ts";
 import { fixKafkaRequestQueue } from "./request_queue_fix.ts";
 
@@ -40,12 +41,14 @@ const LOG_LEVELS = {
 
 /**
  * Builds a kafkajs client for `config` (TLS and SASL included), with
- * kafkajs's idle request-queue loop fixed (`request_queue_fix.ts`) and its
- * records decoded by the faster decoder (`record_decoder.ts`).
+ * kafkajs's idle request-queue loop fixed (`request_queue_fix.ts`), its
+ * records decoded by the faster decoder (`record_decoder.ts`) and its
+ * restarted consumers re-joining as the member they were (`member_rejoin.ts`).
  */
 export function createKafkaClient(config: KafkaConfig, options: KafkaClientOptions = {}): Kafka {
   fixKafkaRequestQueue();
   useFastRecordDecoder();
+  rejoinAsSameMember();
   return new Kafka({
     clientId: options.clientId ?? config.clientId,
     brokers: config.brokers,

@@ -14,6 +14,12 @@ export {
   type RequestQueueInternals,
 } from "./request_queue_fix.ts";
 export {
+  type ConsumerGroupInternals,
+  kafkajsConsumerGroup,
+  MEMBER_REJOIN_KAFKAJS_VERSION,
+  rejoinAsSameMember,
+} from "./member_rejoin.ts";
+export {
   createRecordDecoder,
   type KafkajsDecoder,
   kafkajsRecordDecoder,
