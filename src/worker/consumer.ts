@@ -126,15 +126,6 @@ export interface GroupTimings {
   fetchMaxBytes?: number;
 }
 
-/**
- * The longest pause between kafkajs's retries of a consumer request, and so
- * between its restarts after a crash (it waits the last retry's pause): kafkajs's
- * 30 s cap let a consumer that lost its broker sleep 8–13 s between
- * restarts, so new work resumed that long after the broker was back (9.5 s in
- * the drill). The broker is only asked again once per pause: cheap.
- */
-const RESTART_MAX_MS = 2_000;
-
 /** The defaults of {@linkcode GroupTimings}. */
 export const DEFAULT_GROUP_TIMINGS = {
   sessionTimeoutMs: 10_000,
@@ -183,7 +174,6 @@ export class JobConsumer {
       groupId: options.groupId,
       allowAutoTopicCreation: false,
       ...definedTimings(options),
-      retry: { maxRetryTime: RESTART_MAX_MS },
     });
     const { events } = this.#consumer;
     this.#consumer.on(events.GROUP_JOIN, ({ payload }) => {
