@@ -31,6 +31,12 @@ export interface KafkaClientOptions {
   logLevel?: "warn" | "error" | "nothing";
   /** Retries of a failed request or connect (kafkajs's `retry.retries`). @default 5 */
   retries?: number;
+  /**
+   * The longest pause between retries (kafkajs's `retry.maxRetryTime`); a
+   * consumer that crashed restarts after its last retry's pause.
+   * @default 30000
+   */
+  maxRetryTimeMs?: number;
 }
 
 const LOG_LEVELS = {
@@ -56,7 +62,14 @@ export function createKafkaClient(config: KafkaConfig, options: KafkaClientOptio
     ...(config.sasl ? { sasl: saslOptions(config.sasl) } : {}),
     logLevel: LOG_LEVELS[options.logLevel ?? "warn"],
     logCreator: () => logKafkaEntry,
-    ...(options.retries !== undefined ? { retry: { retries: options.retries } } : {}),
+    ...(options.retries !== undefined || options.maxRetryTimeMs !== undefined
+      ? {
+        retry: {
+          ...(options.retries !== undefined ? { retries: options.retries } : {}),
+          ...(options.maxRetryTimeMs !== undefined ? { maxRetryTime: options.maxRetryTimeMs } : {}),
+        },
+      }
+      : {}),
   });
 }
 

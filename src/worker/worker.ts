@@ -28,6 +28,16 @@ import { noopMetrics } from "./noop_metrics.ts";
 import type { ConsumerPort, RunningWorker, WorkerOptions, WorkerPorts } from "./ports.ts";
 
 /**
+ * The longest pause between kafkajs's retries for the worker's client, and
+ * so between its consumer's restarts after a crash (kafkajs waits the last
+ * retry's pause): with kafkajs's 30 s cap a consumer that lost its broker
+ * slept 8–13 s between restarts, and new work resumed that long after the
+ * broker was back (9.5 s in the full drill). A connect to a broker that is
+ * down fails at once, so trying every 2 s costs nothing.
+ */
+const RETRY_MAX_MS = 2_000;
+
+/**
  * Connects, creates the dead-letter topic when missing, joins the group and
  * starts running jobs. Resolves once the consumer joined.
  */
@@ -36,7 +46,10 @@ export async function runWorker(options: WorkerOptions): Promise<RunningWorker> 
   if (options.ensureDeadLetterTopic ?? true) {
     await ensureDeadLetterTopic({ kafka: kafkaConfig, deadLetterTopic: worker.deadLetterTopic });
   }
-  const kafka = createKafkaClient(kafkaConfig, { clientId: `${kafkaConfig.clientId}-worker` });
+  const kafka = createKafkaClient(kafkaConfig, {
+    clientId: `${kafkaConfig.clientId}-worker`,
+    maxRetryTimeMs: RETRY_MAX_MS,
+  });
   return await startWorker(options, kafkaPorts(options, kafka));
 }
 
