@@ -1,14 +1,27 @@
 import assert from "node:assert/strict";
+import type { DatabaseConfig } from "../config/mod.ts";
 import { createDatabaseClient, reconnectDelaySeconds } from "./client.ts";
 
-Deno.test("the client is built from the config without connecting", async () => {
-  const sql = createDatabaseClient({
-    url: "postgres://jobs:secret@db.invalid:6543/jobpool",
-    poolMax: 7,
+type ClientConfig = Parameters<typeof createDatabaseClient>[0];
+
+/** A client config with these settings; the rest as a test does not care. */
+function clientConfig(overrides: Partial<ClientConfig> = {}): ClientConfig {
+  return {
+    url: "postgres://jobs@db.invalid/jobpool",
+    poolMax: 1,
     connectTimeoutSeconds: 3,
     idleTimeoutSeconds: 0,
+    statementTimeoutMs: 0,
+    ...overrides,
+  } satisfies Partial<DatabaseConfig>;
+}
+
+Deno.test("the client is built from the config without connecting", async () => {
+  const sql = createDatabaseClient(clientConfig({
+    url: "postgres://jobs:secret@db.invalid:6543/jobpool",
+    poolMax: 7,
     statementTimeoutMs: 5_000,
-  });
+  }));
   try {
     assert.equal(sql.options.max, 7);
     assert.deepEqual(sql.options.host, ["db.invalid"]);
@@ -33,13 +46,7 @@ Deno.test("reconnects are paced 50 ms doubling to 1 s, with equal jitter", () =>
 });
 
 Deno.test("the client's reconnect pause is jobpool's, not postgres.js's (up to 20 s)", async () => {
-  const sql = createDatabaseClient({
-    url: "postgres://jobs@db.invalid/jobpool",
-    poolMax: 1,
-    connectTimeoutSeconds: 3,
-    idleTimeoutSeconds: 0,
-    statementTimeoutMs: 0,
-  });
+  const sql = createDatabaseClient(clientConfig());
   try {
     assert.equal((sql.options as { backoff?: unknown }).backoff, reconnectDelaySeconds);
   } finally {

@@ -11,6 +11,7 @@ import {
   logLevel as KafkaLogLevel,
   Partitioners,
   type Producer,
+  type RetryOptions,
   type SASLOptions,
 } from "kafkajs";
 import { getLogger } from "@logtape/logtape";
@@ -62,15 +63,19 @@ export function createKafkaClient(config: KafkaConfig, options: KafkaClientOptio
     ...(config.sasl ? { sasl: saslOptions(config.sasl) } : {}),
     logLevel: LOG_LEVELS[options.logLevel ?? "warn"],
     logCreator: () => logKafkaEntry,
-    ...(options.retries !== undefined || options.maxRetryTimeMs !== undefined
-      ? {
-        retry: {
-          ...(options.retries !== undefined ? { retries: options.retries } : {}),
-          ...(options.maxRetryTimeMs !== undefined ? { maxRetryTime: options.maxRetryTimeMs } : {}),
-        },
-      }
-      : {}),
+    ...retryOptions(options),
   });
+}
+
+/**
+ * kafkajs's `retry` with only the settings given: kafkajs spreads it over its
+ * defaults, so a key present as undefined would erase a default.
+ */
+function retryOptions(options: KafkaClientOptions): { retry?: RetryOptions } {
+  const retry: RetryOptions = {};
+  if (options.retries !== undefined) retry.retries = options.retries;
+  if (options.maxRetryTimeMs !== undefined) retry.maxRetryTime = options.maxRetryTimeMs;
+  return Object.keys(retry).length === 0 ? {} : { retry };
 }
 
 /**
