@@ -390,3 +390,20 @@ Deno.test("a commit the broker did not acknowledge is sent again", async () => {
   assert.equal(consumer.committed(0), 2, "the refused commit went out with the next one");
   await worker.stop();
 });
+
+Deno.test("worker runs a fetch's jobs only after the fetch loop's own promise work (its next fetch)", async () => {
+  const started: string[] = [];
+  const { worker, consumer } = await start({
+    "job.email.welcome": (event) => {
+      started.push(event.id);
+      return Promise.resolve();
+    },
+  });
+  const event = job();
+  assert.equal(consumer.offer(0, [{ offset: 0, event }]), 1);
+  await Promise.resolve();
+  assert.deepEqual(started, [], "a job started inside the hand-off or its microtasks");
+  await tick();
+  assert.deepEqual(started, [event.id]);
+  await worker.stop();
+});

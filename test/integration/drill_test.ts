@@ -42,6 +42,13 @@ Deno.test({
     }
     const smtp = results.find((r) => r.name.startsWith("SMTP"))!;
     assert.ok(smtp.rightlyDeadLettered > 0, "the 5xx phase refused no mail");
+    // A restarted consumer re-joins as the same member and retries every 2 s at
+    // most: new work must not wait out the old member's 10 s session.
+    const broker = results.find((r) => r.name.startsWith("broker"))!;
+    assert.ok(
+      (broker.resumeSeconds ?? Infinity) < 8,
+      `new work resumed ${broker.resumeSeconds} s after the broker was back`,
+    );
     const blocked = results.find((r) => r.name.includes("blocked"))!;
     assert.equal(blocked.notes?.["other keys all done while the 6 claims were held"], "yes");
     await Deno.remove(logDir, { recursive: true });
