@@ -18,6 +18,7 @@ import { getLogger } from "@logtape/logtape";
 import type { KafkaConfig } from "../config/mod.ts";
 import { kafkaLogDecision } from "./log_levels.ts";
 import { rejoinAsSameMember } from "./member_rejoin.ts";
+import { shortenFetchWaitWhileBusy } from "./busy_fetch_wait.ts";
 import { useFastRecordDecoder } from "./record_decoder.ts";
 import { fixKafkaRequestQueue } from "./request_queue_fix.ts";
 
@@ -49,13 +50,16 @@ const LOG_LEVELS = {
 /**
  * Builds a kafkajs client for `config` (TLS and SASL included), with
  * kafkajs's idle request-queue loop fixed (`request_queue_fix.ts`), its
- * records decoded by the faster decoder (`record_decoder.ts`) and its
- * restarted consumers re-joining as the member they were (`member_rejoin.ts`).
+ * records decoded by the faster decoder (`record_decoder.ts`), its
+ * restarted consumers re-joining as the member they were (`member_rejoin.ts`)
+ * and its consumers fetching with a brief wait while they have work in
+ * progress (`busy_fetch_wait.ts`).
  */
 export function createKafkaClient(config: KafkaConfig, options: KafkaClientOptions = {}): Kafka {
   fixKafkaRequestQueue();
   useFastRecordDecoder();
   rejoinAsSameMember();
+  shortenFetchWaitWhileBusy();
   return new Kafka({
     clientId: options.clientId ?? config.clientId,
     brokers: config.brokers,

@@ -1,7 +1,7 @@
 /**
  * The kafkajs package `import "kafkajs"` resolves to, for the modules that
  * reach into its internals (`request_queue_fix.ts`, `record_decoder.ts`,
- * `member_rejoin.ts`).
+ * `member_rejoin.ts`, `busy_fetch_wait.ts`).
  *
  * @module
  */

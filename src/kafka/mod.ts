@@ -1,7 +1,9 @@
 /**
  * jobpool's kafkajs clients: the one place a client is built from
  * `KafkaConfig`, the idempotent producer every component publishes with, and
- * the fix of kafkajs's idle request-queue loop they carry.
+ * the changes to kafkajs they carry: the fix of its idle request-queue loop,
+ * a faster record decoder, re-joining as the same member after a restart, and
+ * brief fetch waits while a consumer has work in progress.
  *
  * @module
  */
@@ -19,6 +21,13 @@ export {
   MEMBER_REJOIN_KAFKAJS_VERSION,
   rejoinAsSameMember,
 } from "./member_rejoin.ts";
+export {
+  BUSY_FETCH_WAIT_KAFKAJS_VERSION,
+  BUSY_FETCH_WAIT_MS,
+  type FetchWaitInternals,
+  kafkajsFetchingGroup,
+  shortenFetchWaitWhileBusy,
+} from "./busy_fetch_wait.ts";
 export {
   createRecordDecoder,
   type KafkajsDecoder,

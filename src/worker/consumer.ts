@@ -8,10 +8,12 @@
  * Here `eachBatch` only hands messages to the worker's buffer. When the
  * buffer is full it waits for room — that is the back-pressure, fetching
  * stops — but wakes at least every heartbeat interval to call `heartbeat()`,
- * so the membership holds however long the jobs take. (Pausing the topic
- * instead would make kafkajs sleep a whole `maxWaitTime` before fetching
- * again once resumed.) Pausing is kept for shutdown, where fetching stops
- * for good while running jobs finish.
+ * so the membership holds however long the jobs take, and the messages not
+ * taken yet stay in hand instead of being fetched again. (Pausing the topic
+ * instead made kafkajs sleep a whole `maxWaitTime` before fetching again once
+ * resumed; with `src/kafka/busy_fetch_wait.ts` it would sleep 50 ms, but
+ * still fetch the rest of the batch twice.) Pausing the topic is kept for
+ * shutdown, where fetching stops for good while running jobs finish.
  *
  * Why offsets are resolved as messages are accepted: with auto-commit off,
  * kafkajs's resolved offset is just its fetch position, not a commit.
@@ -105,8 +107,11 @@ export interface ConsumerListener {
  * Tuning of the group membership. The defaults are shorter than kafkajs's
  * (30 s session, 5 s fetch wait) because jobs never run inside the fetch
  * loop, so heartbeats are never late: a crashed member's partitions move on
- * after 10 s, and a partition resumed or sought waits at most 500 ms (the
- * Java client's default fetch wait) for its next fetch.
+ * after 10 s, and an idle member's fetch returns within 500 ms (the Java
+ * client's default fetch wait), so it heartbeats and stops promptly. While
+ * the worker has work in progress its fetches wait at most 50 ms
+ * (`src/kafka/busy_fetch_wait.ts`), so a partition it resumes or seeks is
+ * fetched again at once.
  */
 export interface GroupTimings {
   /** The broker drops a member it has not heard from for this long. @default 10000 */
@@ -214,7 +219,7 @@ export class JobConsumer {
     this.#consumer.pause([{ topic, partitions: [partition] }]);
   }
 
-  /** Fetches the partition again (kafkajs may wait up to `maxWaitTimeMs` before it does). */
+  /** Fetches the partition again, after the fetch in flight (at most 50 ms: the consumer is busy). */
   resumePartition(topic: string, partition: number): void {
     this.#paused.delete(partition);
     this.#consumer.resume([{ topic, partitions: [partition] }]);

@@ -22,7 +22,8 @@
  *    0–5 ms of work, pool 100: keys beyond their share of the buffer are
  *    deferred and fetched again (a seek), at fetch waits of 100 ms, the
  *    default 500 ms and kafkajs's 5 s, so a seek that waits out a long poll
- *    shows as time.
+ *    shows as time; then with a buffer of 20, where the partition pauses
+ *    and resumes, at 500 ms and 5 s.
  * 4. Enqueue-to-start latency at a fixed rate through the job producer, and
  *    the peak RSS of that steady run.
  * 5. Peak RSS of each consumer process during the flood (each variant runs in
@@ -46,6 +47,7 @@ import { loadConfig } from "../../src/config/mod.ts";
 import { createJobEvent, type JobEvent } from "../../src/jobs/mod.ts";
 import { createJobProducer, ensureTopic } from "../../src/producer/mod.ts";
 import { startKafka } from "../env/kafka.ts";
+import { workerV8Flags } from "../env/worker_flags.ts";
 import type { ChildResult, ChildSpec } from "./worker_bench_child.ts";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
@@ -57,11 +59,7 @@ const KEYS = 1000;
  * consumer runs with them, as deployed; the plain kafkajs consumers run with
  * Deno's defaults.
  */
-const WORKER_V8_FLAGS: string[] = (() => {
-  const denoJson = JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json")));
-  const task: string = denoJson.tasks?.worker ?? "";
-  return task.split(/\s+/).filter((word) => word.startsWith("--v8-flags="));
-})();
+const WORKER_V8_FLAGS = workerV8Flags();
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -207,6 +205,27 @@ function baseSpec(
     fixRequestQueue: settings.fixBaselines,
     ...overrides,
   };
+}
+
+/**
+ * The cases of the keys-in-runs measure: three fetch waits with the default
+ * buffer (keys beyond their share are deferred and fetched again), and two
+ * with a buffer of 20, where a partition pauses at 200 deferred messages and
+ * resumes once they ran: a resume that waited out the fetch wait in flight
+ * would make the 5 s case slower than the 500 ms one.
+ */
+function keyRunSettings(): ({ label: string } & Partial<ChildSpec>)[] {
+  return [
+    ...[100, 500, 5000].map((maxWaitTimeMs) => ({
+      label: `fetch wait ${maxWaitTimeMs} ms`,
+      maxWaitTimeMs,
+    })),
+    ...[500, 5000].map((maxWaitTimeMs) => ({
+      label: `buffer 20 (pauses), fetch wait ${maxWaitTimeMs} ms`,
+      maxWaitTimeMs,
+      bufferSize: 20,
+    })),
+  ];
 }
 
 /** The run with the median throughput. */
@@ -364,19 +383,19 @@ async function main(): Promise<void> {
     };
 
     console.error(`Keys in runs of ${runLength} (one partition, 0-5 ms per job)...`);
-    const waits = [100, 500, 5000];
+    const keyRunCases = keyRunSettings();
     const keyRunResults: Record<string, ChildResult[]> = {};
     for (let round = 0; round < Math.min(3, settings.runs); round++) {
-      for (const maxWaitTimeMs of waits) {
-        (keyRunResults[maxWaitTimeMs] ??= []).push(
+      for (const { label, ...overrides } of keyRunCases) {
+        (keyRunResults[label] ??= []).push(
           await runChild(
-            baseSpec("jobpool", brokers, topics.runs, { ...parallelSpec, maxWaitTimeMs }),
+            baseSpec("jobpool", brokers, topics.runs, { ...parallelSpec, ...overrides }),
           ),
         );
       }
     }
     const keyRuns_ = Object.fromEntries(
-      waits.map((w) => [w, median(keyRunResults[w] ?? [])]),
+      keyRunCases.map(({ label }) => [label, median(keyRunResults[label] ?? [])]),
     ) as Record<string, ChildResult>;
 
     console.error(`Latency at ${settings.rate} jobs/s for ${settings.seconds} s...`);
@@ -419,9 +438,12 @@ async function main(): Promise<void> {
       keyRuns: {
         keys: keyRuns.length,
         runLength,
-        byMaxWaitMs: keyRuns_,
+        byCase: keyRuns_,
         runsMs: Object.fromEntries(
-          waits.map((w) => [w, (keyRunResults[w] ?? []).map((r) => Math.round(r.elapsedMs))]),
+          keyRunCases.map(({ label }) => [
+            label,
+            (keyRunResults[label] ?? []).map((r) => Math.round(r.elapsedMs)),
+          ]),
         ),
       },
       latency,
@@ -462,7 +484,7 @@ function printReport(report: {
     ratioTo: Record<Exclude<Variant, "jobpool">, { throughput: number; cpu: number }>;
   };
   parallel: Record<"jobpool" | "eachMessage", ChildResult> & { speedup: number };
-  keyRuns: { keys: number; runLength: number; byMaxWaitMs: Record<string, ChildResult> };
+  keyRuns: { keys: number; runLength: number; byCase: Record<string, ChildResult> };
   latency: ChildResult;
   latencyBaseline: ChildResult;
   peakRssMb: { flood: Record<string, number>; steady: Record<string, number> };
@@ -505,9 +527,11 @@ function printReport(report: {
       "",
       "",
     ],
-    ...Object.entries(keyRuns.byMaxWaitMs).map(([wait, result]) => [
-      `${keyRuns.keys} keys in runs of ${keyRuns.runLength}, fetch wait ${wait} ms (ms; mean / max in handler)`,
-      `${fixed(result.elapsedMs)}; ${fixed(result.inFlight.mean, 1)} / ${result.inFlight.max}`,
+    ...Object.entries(keyRuns.byCase).map(([label, result]) => [
+      `${keyRuns.keys} keys in runs of ${keyRuns.runLength}, ${label} (ms; mean / max in handler; seeks / pauses)`,
+      `${fixed(result.elapsedMs)}; ${fixed(result.inFlight.mean, 1)} / ${result.inFlight.max}; ${
+        result.fetchControl?.seeks ?? "?"
+      } / ${result.fetchControl?.pauses ?? "?"}`,
       "",
       "",
     ]),

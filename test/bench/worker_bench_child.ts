@@ -13,7 +13,11 @@ import type { Buffer } from "node:buffer";
 import { Kafka, logLevel } from "kafkajs";
 import { loadConfig } from "../../src/config/mod.ts";
 import { decodeJobEvent, type JobEvent } from "../../src/jobs/mod.ts";
-import { fixKafkaRequestQueue, useFastRecordDecoder } from "../../src/kafka/mod.ts";
+import {
+  fixKafkaRequestQueue,
+  kafkajsFetchingGroup,
+  useFastRecordDecoder,
+} from "../../src/kafka/mod.ts";
 import { runWorker } from "../../src/worker/mod.ts";
 
 /** What one child consumes and how. */
@@ -63,6 +67,8 @@ export interface ChildResult {
    * machine. Undefined where `/proc/self/stat` is missing.
    */
   cpuMs?: number;
+  /** jobpool only: partitions sought back and paused while consuming. */
+  fetchControl?: { seeks: number; pauses: number };
 }
 
 const spec = JSON.parse(Deno.args[0] ?? "{}") as ChildSpec;
@@ -192,11 +198,30 @@ async function runBaseline(): Promise<() => Promise<void>> {
   return () => consumer.disconnect();
 }
 
+/** Seeks and pauses the jobpool consumer asked of kafkajs (counted on its `ConsumerGroup`). */
+const fetchControl = { seeks: 0, pauses: 0 };
+if (spec.variant === "jobpool") countSeeksAndPauses();
+
+function countSeeksAndPauses(): void {
+  type Method = (this: unknown, ...args: unknown[]) => unknown;
+  const prototype = kafkajsFetchingGroup().prototype as { seek: Method; pause: Method };
+  const { seek, pause } = prototype;
+  prototype.seek = function (...args) {
+    fetchControl.seeks++;
+    return seek.apply(this, args);
+  };
+  prototype.pause = function (...args) {
+    fetchControl.pauses++;
+    return pause.apply(this, args);
+  };
+}
+
 const stop = spec.variant === "jobpool" ? await runJobpool() : await runBaseline();
 console.log("READY");
 await allDone;
 clearInterval(rssTimer);
 sampleMemory();
+const fetchControlAtEnd = { ...fetchControl };
 await stop();
 
 const sorted = latencies.sort((a, b) => a - b);
@@ -220,6 +245,7 @@ const result: ChildResult = {
   peakRssBytes: peakRss,
   peakHeapUsedBytes: peakHeapUsed,
   ...(firstCpu === undefined || lastCpu === undefined ? {} : { cpuMs: lastCpu - firstCpu }),
+  ...(spec.variant === "jobpool" ? { fetchControl: fetchControlAtEnd } : {}),
 };
 console.log(`RESULT ${JSON.stringify(result)}`);
 Deno.exit(0);

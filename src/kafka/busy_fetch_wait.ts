@@ -1,0 +1,101 @@
+/**
+ * A consumer with work in progress fetches with a brief wait, so a partition
+ * it resumes or seeks is fetched again at once instead of after the fetch
+ * wait in flight.
+ *
+ * kafkajs 2.2.4 cannot cut a fetch short. When the partitions in a fetch
+ * request have nothing new, the broker holds the request for the whole fetch
+ * wait (`maxWaitTimeInMs`); when every partition a broker leads is paused,
+ * kafkajs sleeps that long instead of asking. A partition resumed or sought
+ * meanwhile waits out the rest of it. The worker does both while it works: it
+ * pauses a partition whose waiting jobs reached their cap and resumes it once
+ * they ran, and it seeks back to a key's deferred messages once the key can
+ * take them. Those jobs waited up to a whole fetch wait (3.8–4.9 s at
+ * kafkajs's 5 s default; up to the worker's 500 ms since).
+ *
+ * So a consumer group fetches with a wait of at most
+ * {@linkcode BUSY_FETCH_WAIT_MS} while it is busy — an assigned partition is
+ * paused, or an offset it resolved is not committed yet (jobs are running or
+ * deferred) — and with the configured wait once everything it took is
+ * committed. A busy consumer that has caught up makes a fetch every 50 ms at
+ * most; an idle one long-polls as before.
+ *
+ * @module
+ */
+
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { kafkajsRoot } from "./kafkajs_package.ts";
+
+/** The kafkajs release this patch was written against and tested with. */
+export const BUSY_FETCH_WAIT_KAFKAJS_VERSION = "2.2.4";
+
+/** The longest fetch wait of a busy consumer, in ms. */
+export const BUSY_FETCH_WAIT_MS = 50;
+
+/** The part of kafkajs's internal `ConsumerGroup` the patch reads (and its tests build). */
+export interface FetchWaitInternals {
+  /** How long a fetch waits for data, in ms; read at every fetch. */
+  maxWaitTime: number;
+  /** The group's assignment and which of it is paused. */
+  subscriptionState: { paused(): readonly unknown[] };
+  /** Resolved and committed offsets; null until the group is joined. */
+  offsetManager: { uncommittedOffsets(): { topics: readonly unknown[] } } | null;
+}
+
+const PATCHED = Symbol.for("jobpool.kafkajs.busyFetchWait");
+const CONFIGURED = Symbol("configured fetch wait");
+const require = createRequire(import.meta.url);
+
+/**
+ * kafkajs's internal `ConsumerGroup` class, loaded from the very kafkajs
+ * package `import "kafkajs"` resolves to.
+ *
+ * @throws {TypeError} when that kafkajs is not {@linkcode BUSY_FETCH_WAIT_KAFKAJS_VERSION}.
+ */
+export function kafkajsFetchingGroup(): { prototype: object } {
+  const root = kafkajsRoot(BUSY_FETCH_WAIT_KAFKAJS_VERSION, "src/kafka/busy_fetch_wait.ts");
+  return require(join(root, "src/consumer/consumerGroup.js"));
+}
+
+/**
+ * True while `group` has a paused partition or an offset it resolved but
+ * did not commit: it may resume or seek at any moment.
+ */
+export function isBusy(group: FetchWaitInternals): boolean {
+  return group.subscriptionState.paused().length > 0 ||
+    (group.offsetManager !== null && group.offsetManager.uncommittedOffsets().topics.length > 0);
+}
+
+/**
+ * Makes consumer groups fetch with a brief wait while they are busy.
+ * Idempotent; {@linkcode createKafkaClient} calls it. `prototype` is kafkajs's
+ * `ConsumerGroup` prototype (tests pass a stand-in's).
+ *
+ * @throws {TypeError} when kafkajs is not the expected release or its
+ * `ConsumerGroup` prototype already defines `maxWaitTime`: adapt or remove
+ * this patch.
+ */
+export function shortenFetchWaitWhileBusy(
+  prototype: object = kafkajsFetchingGroup().prototype,
+): void {
+  if (Object.hasOwn(prototype, PATCHED)) return;
+  if (Object.hasOwn(prototype, "maxWaitTime")) {
+    throw new TypeError(
+      "kafkajs's ConsumerGroup prototype already defines maxWaitTime: adapt or remove src/kafka/busy_fetch_wait.ts",
+    );
+  }
+  type Patched = FetchWaitInternals & { [CONFIGURED]: number };
+  Object.defineProperty(prototype, "maxWaitTime", {
+    configurable: true,
+    get(this: Patched): number {
+      const configured = this[CONFIGURED];
+      return isBusy(this) ? Math.min(configured, BUSY_FETCH_WAIT_MS) : configured;
+    },
+    // kafkajs's constructor assigns the configured wait; it lands here.
+    set(this: Patched, value: number) {
+      this[CONFIGURED] = value;
+    },
+  });
+  Object.defineProperty(prototype, PATCHED, { value: true });
+}
