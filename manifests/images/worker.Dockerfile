@@ -33,4 +33,4 @@ COPY --from=deps /app /app
 USER 65532:65532
 EXPOSE 9090
 ENTRYPOINT ["deno"]
-CMD ["run", "--cached-only", "--frozen", "--v8-flags=--max-semi-space-size=8", "--allow-net", "--allow-env", "--allow-read", "--allow-sys", "--allow-run", "src/worker/main.ts"]
+CMD ["run", "--cached-only", "--frozen", "--v8-flags=--max-semi-space-size=8,--heap-growing-percent=200", "--allow-net", "--allow-env", "--allow-read", "--allow-sys", "--allow-run", "src/worker/main.ts"]

@@ -38,6 +38,7 @@ import { logger } from "../../src/observability/logging.ts";
 import { createJobProducer, ensureTopic } from "../../src/producer/mod.ts";
 import { startKafka } from "../env/kafka.ts";
 import { startPostgres } from "../env/postgres.ts";
+import { workerV8Flags } from "../env/worker_flags.ts";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 const ROOT = join(HERE, "..", "..");
@@ -61,11 +62,7 @@ const RUNS = Math.max(1, Number(values.runs));
 const CAMPAIGNS = 100;
 
 /** The V8 flags of `deno task worker`. */
-const WORKER_V8_FLAGS: string[] = (() => {
-  const denoJson = JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json")));
-  const task: string = denoJson.tasks?.worker ?? "";
-  return task.split(/\s+/).filter((word) => word.startsWith("--v8-flags="));
-})();
+const WORKER_V8_FLAGS = workerV8Flags();
 
 /** Runs `work` for items 0..count-1 with at most `concurrency` in flight. */
 async function parallel(

@@ -20,6 +20,7 @@ import postgres from "postgres";
 import { type KafkaService, startKafka } from "../env/kafka.ts";
 import { type PostgresService, startPostgres } from "../env/postgres.ts";
 import { type SmtpCatcher, startSmtp } from "../env/smtp.ts";
+import { workerV8Flags } from "../env/worker_flags.ts";
 
 const WORKER_MAIN = fileURLToPath(new URL("../../src/worker/main.ts", import.meta.url));
 const CONFIG = fileURLToPath(new URL("../../deno.json", import.meta.url));
@@ -180,7 +181,7 @@ export async function startWorker(
       "run",
       "--config",
       CONFIG,
-      "--v8-flags=--max-semi-space-size=8",
+      ...workerV8Flags(),
       "--allow-net",
       "--allow-env",
       "--allow-read",
