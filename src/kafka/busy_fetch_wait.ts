@@ -40,7 +40,18 @@ export interface FetchWaitInternals {
   /** The group's assignment and which of it is paused. */
   subscriptionState: { paused(): readonly unknown[] };
   /** Resolved and committed offsets; null until the group is joined. */
-  offsetManager: { uncommittedOffsets(): { topics: readonly unknown[] } } | null;
+  offsetManager: OffsetInternals | null;
+}
+
+/** The part of kafkajs's internal `OffsetManager` the patch reads. */
+export interface OffsetInternals {
+  /** The next offset to fetch, per topic and partition, as decimal text. */
+  resolvedOffsets: Record<string, Record<string, string | undefined>>;
+  /**
+   * The last committed offsets, per topic and partition: text when read from
+   * the broker, a kafkajs `Long` when committed through `consumer.commitOffsets`.
+   */
+  committedOffsets(): Record<string, Record<string, unknown> | undefined>;
 }
 
 const PATCHED = Symbol.for("jobpool.kafkajs.busyFetchWait");
@@ -64,7 +75,22 @@ export function kafkajsFetchingGroup(): { prototype: object } {
  */
 export function isBusy(group: FetchWaitInternals): boolean {
   return group.subscriptionState.paused().length > 0 ||
-    (group.offsetManager !== null && group.offsetManager.uncommittedOffsets().topics.length > 0);
+    (group.offsetManager !== null && hasUncommittedOffsets(group.offsetManager));
+}
+
+/**
+ * Compared as text: kafkajs's own `uncommittedOffsets()` compares with `!==`
+ * and so counts every offset committed through `consumer.commitOffsets`
+ * (stored as a `Long`) as uncommitted for ever.
+ */
+function hasUncommittedOffsets(offsets: OffsetInternals): boolean {
+  const committed = offsets.committedOffsets();
+  for (const [topic, partitions] of Object.entries(offsets.resolvedOffsets)) {
+    for (const [partition, resolved] of Object.entries(partitions)) {
+      if (resolved !== undefined && resolved !== String(committed[topic]?.[partition])) return true;
+    }
+  }
+  return false;
 }
 
 /**

@@ -76,6 +76,16 @@ Deno.test("an offset resolved but not committed makes the fetch wait brief until
   assert.equal(consumer.maxWaitTime, 5_000);
 });
 
+Deno.test("an offset committed through consumer.commitOffsets (a kafkajs Long) counts as committed", () => {
+  const Long = require(join(kafkajs, "src/utils/long.js")) as { fromValue(value: string): unknown };
+  const consumer = group(5_000);
+  consumer.offsetManager!.resolveOffset({ topic: "jobs", partition: 1, offset: "6" });
+  consumer.offsetManager!.committedOffsets().jobs![1] = Long.fromValue("7") as string;
+  assert.equal(consumer.maxWaitTime, 5_000);
+  consumer.offsetManager!.resolveOffset({ topic: "jobs", partition: 1, offset: "7" });
+  assert.equal(consumer.maxWaitTime, BUSY_FETCH_WAIT_MS);
+});
+
 Deno.test("a configured wait shorter than the brief one stays", () => {
   const eager = group(10);
   eager.pause([{ topic: "jobs", partitions: [0] }]);

@@ -26,6 +26,7 @@ export {
   BUSY_FETCH_WAIT_MS,
   type FetchWaitInternals,
   kafkajsFetchingGroup,
+  type OffsetInternals,
   shortenFetchWaitWhileBusy,
 } from "./busy_fetch_wait.ts";
 export {

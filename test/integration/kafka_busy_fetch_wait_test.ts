@@ -4,7 +4,8 @@
  * on the run's real broker: a partition paused and resumed while another one
  * is fetched (the broker holds that fetch for its wait) and while none is
  * (kafkajs sleeps instead of fetching), and a partition sought back while an
- * offset is not committed, with nothing new to fetch.
+ * offset is not committed, with nothing new to fetch; and an idle consumer
+ * still long-polls.
  *
  * @module
  */
@@ -97,6 +98,50 @@ for (const { name, partitions, autoCommit, fetchAgain } of cases) {
     },
   });
 }
+
+Deno.test({
+  name:
+    "an idle consumer long-polls with its fetch wait; one with an offset not committed does not",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const topic = uniqueName("busy-fetch-idle");
+    await createTopics({ [topic]: 1 });
+    const { kafka } = loadConfig({ KAFKA_BROKERS: kafkaBrokers().join(",") });
+    const client = createKafkaClient(kafka, { logLevel: "nothing" });
+    const consumer = client.consumer({ groupId: topic, maxWaitTimeInMs: FETCH_WAIT_MS });
+    let fetches = 0;
+    consumer.on(consumer.events.FETCH_START, () => fetches++);
+    let taken = 0;
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatch: ({ batch }) => {
+          taken += batch.messages.length;
+          return Promise.resolve();
+        },
+      });
+      await sendMessages(client, topic, [{ partition: 0, value: "job" }]);
+      await waitFor(() => taken === 1, 30_000, "the message");
+      // Resolved, not committed: busy (a job of the worker still running).
+      fetches = 0;
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      const busy = fetches;
+      await consumer.commitOffsets([{ topic, partition: 0, offset: "1" }]);
+      // Committed: idle. The fetch out when the commit landed may still be a brief one.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      fetches = 0;
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      const idle = fetches;
+      assert.ok(busy >= 10, `${busy} fetches in 2 s while busy: the wait was not brief`);
+      assert.ok(idle <= 1, `${idle} fetches in 2 s while idle: it did not long-poll`);
+    } finally {
+      await consumer.disconnect().catch(() => {});
+    }
+  },
+});
 
 /** Writes a second message to the paused partition 0, then resumes it. */
 async function resumeWithNewMessage(consumer: Consumer, topic: string): Promise<string> {
