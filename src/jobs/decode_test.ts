@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { decodeJobEvent, JobDecodeError } from "./mod.ts";
+import { decodeJobEvent, JobDecodeError, prepareJobDecoder } from "./mod.ts";
 
 const ids = {
   id: "6f1c2b9e-3f0a-4c2d-9b7e-1a2b3c4d5e6f",
@@ -35,6 +35,13 @@ Deno.test("decodes the seed's verification envelope", () => {
   assert.equal(event.type, "job.email.verification");
   if (event.type !== "job.email.verification") throw new Error("narrowing");
   assert.equal(event.data.user_id, ids.user);
+});
+
+Deno.test("prepareJobDecoder may run ahead of the first decode, and again", () => {
+  prepareJobDecoder();
+  prepareJobDecoder();
+  assert.equal(decodeJobEvent(JSON.stringify(verificationEvent())).id, ids.id);
+  assert.equal(decodeError({ ...verificationEvent(), account_id: "x" }).field, "account_id");
 });
 
 Deno.test("decodes position recalculation and reward delivery payloads", () => {

@@ -29,6 +29,7 @@ export {
 export {
   decodeJobEvent,
   DEFAULT_MAX_CLOCK_SKEW_MS,
+  prepareJobDecoder,
   validateJobEvent,
   type ValidateOptions,
 } from "./decode.ts";

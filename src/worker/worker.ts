@@ -13,6 +13,7 @@
 
 import type { Kafka } from "kafkajs";
 import type { Config } from "../config/mod.ts";
+import { prepareJobDecoder } from "../jobs/mod.ts";
 import { createKafkaClient } from "../kafka/mod.ts";
 import { logger } from "../observability/logging.ts";
 import type { WorkerMetrics } from "../observability/metrics.ts";
@@ -244,6 +245,7 @@ class Worker implements RunningWorker {
 
   async start(): Promise<void> {
     this.#metrics.setPoolSize(this.#pool.size);
+    prepareJobDecoder();
     try {
       await this.#deadLetters.connect();
       await this.#admin.connect();
