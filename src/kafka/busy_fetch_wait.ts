@@ -73,7 +73,7 @@ export function kafkajsFetchingGroup(): { prototype: object } {
  * True while `group` has a paused partition or an offset it resolved but
  * did not commit: it may resume or seek at any moment.
  */
-export function isBusy(group: FetchWaitInternals): boolean {
+function isBusy(group: FetchWaitInternals): boolean {
   return group.subscriptionState.paused().length > 0 ||
     (group.offsetManager !== null && hasUncommittedOffsets(group.offsetManager));
 }

@@ -16,6 +16,7 @@ import { loadConfig } from "../../src/config/mod.ts";
 import { createKafkaClient } from "../../src/kafka/mod.ts";
 import { kafkaBrokers, uniqueName } from "../env/services.ts";
 import { createTopics, sendMessages } from "./_kafka_fixture.ts";
+import { waitUntil } from "./fixtures/worker_harness.ts";
 
 /** Long enough that waiting it out would show. */
 const FETCH_WAIT_MS = 10_000;
@@ -80,12 +81,12 @@ for (const { name, partitions, autoCommit, fetchAgain } of cases) {
           },
         });
         await sendMessages(client, topic, [{ partition: 0, value: "first" }]);
-        await waitFor(() => arrivals.length === 1, 30_000, "the first message");
+        await waitUntil(() => arrivals.length === 1, "the first message", 30_000);
         // The next fetch is out now, and would hold for the fetch wait.
         await new Promise((resolve) => setTimeout(resolve, 1_000));
         const expected = await fetchAgain(consumer, topic);
         const asked = Date.now();
-        await waitFor(() => arrivals.length === 2, 2 * FETCH_WAIT_MS, "the message again");
+        await waitUntil(() => arrivals.length === 2, "the message again", 2 * FETCH_WAIT_MS);
         const waited = arrivals[1]!.at - asked;
         assert.equal(arrivals[1]!.value, expected);
         assert.ok(
@@ -124,7 +125,7 @@ Deno.test({
         },
       });
       await sendMessages(client, topic, [{ partition: 0, value: "job" }]);
-      await waitFor(() => taken === 1, 30_000, "the message");
+      await waitUntil(() => taken === 1, "the message", 30_000);
       // Resolved, not committed: busy (a job of the worker still running).
       fetches = 0;
       await new Promise((resolve) => setTimeout(resolve, 2_000));
@@ -151,14 +152,4 @@ async function resumeWithNewMessage(consumer: Consumer, topic: string): Promise<
   ]);
   consumer.resume([{ topic, partitions: [0] }]);
   return "second";
-}
-
-async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) {
-      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
