@@ -4,7 +4,8 @@
  * `test/bench/results/worker.json`.
  *
  * 1. Throughput and CPU per job, no-op handler, same topic and data, rounds
- *    interleaved (each contestant once per round, a fresh group each time),
+ *    interleaved (each contestant once per round, a fresh group each time,
+ *    the order rotated from round to round),
  *    medians of the per-round ratios:
  *    - `jobpool`: the worker, full validation on (`decodeJobEvent`);
  *    - `eachBatch`: the plain kafkajs consumer a user would write, which only
@@ -228,6 +229,12 @@ function keyRunSettings(): ({ label: string } & Partial<ChildSpec>)[] {
   ];
 }
 
+/** `items` starting at index `by` (modulo its length), wrapping around. */
+function rotated<T>(items: readonly T[], by: number): T[] {
+  const start = by % items.length;
+  return [...items.slice(start), ...items.slice(0, start)];
+}
+
 /** The run with the median throughput. */
 function median(results: readonly ChildResult[]): ChildResult {
   const sorted = [...results].sort((a, b) => a.jobsPerSecond - b.jobsPerSecond);
@@ -327,7 +334,9 @@ async function main(): Promise<void> {
       ChildResult[]
     >;
     for (let round = 0; round < settings.runs; round++) {
-      for (const variant of VARIANTS) {
+      // Each round starts with another contestant, so that none always runs
+      // first (or right after the same neighbour) on a machine that drifts.
+      for (const variant of rotated(VARIANTS, round)) {
         runs[variant].push(await runChild(baseSpec(variant, brokers, topics.throughput)));
       }
       console.error(
