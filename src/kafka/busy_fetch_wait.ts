@@ -23,9 +23,7 @@
  * @module
  */
 
-import { createRequire } from "node:module";
-import { join } from "node:path";
-import { kafkajsRoot } from "./kafkajs_package.ts";
+import { kafkajsConsumerGroupClass } from "./kafkajs_package.ts";
 
 /** The kafkajs release this patch was written against and tested with. */
 export const BUSY_FETCH_WAIT_KAFKAJS_VERSION = "2.2.4";
@@ -56,18 +54,6 @@ export interface OffsetInternals {
 
 const PATCHED = Symbol.for("jobpool.kafkajs.busyFetchWait");
 const CONFIGURED = Symbol("configured fetch wait");
-const require = createRequire(import.meta.url);
-
-/**
- * kafkajs's internal `ConsumerGroup` class, loaded from the very kafkajs
- * package `import "kafkajs"` resolves to.
- *
- * @throws {TypeError} when that kafkajs is not {@linkcode BUSY_FETCH_WAIT_KAFKAJS_VERSION}.
- */
-export function kafkajsFetchingGroup(): { prototype: object } {
-  const root = kafkajsRoot(BUSY_FETCH_WAIT_KAFKAJS_VERSION, "src/kafka/busy_fetch_wait.ts");
-  return require(join(root, "src/consumer/consumerGroup.js"));
-}
 
 /**
  * True while `group` has a paused partition or an offset it resolved but
@@ -96,14 +82,17 @@ function hasUncommittedOffsets(offsets: OffsetInternals): boolean {
 /**
  * Makes consumer groups fetch with a brief wait while they are busy.
  * Idempotent; {@linkcode createKafkaClient} calls it. `prototype` is kafkajs's
- * `ConsumerGroup` prototype (tests pass a stand-in's).
+ * `ConsumerGroup` prototype (tests pass it, or an object to see it refused).
  *
  * @throws {TypeError} when kafkajs is not the expected release or its
  * `ConsumerGroup` prototype already defines `maxWaitTime`: adapt or remove
  * this patch.
  */
 export function shortenFetchWaitWhileBusy(
-  prototype: object = kafkajsFetchingGroup().prototype,
+  prototype: object = kafkajsConsumerGroupClass(
+    BUSY_FETCH_WAIT_KAFKAJS_VERSION,
+    "src/kafka/busy_fetch_wait.ts",
+  ).prototype,
 ): void {
   if (Object.hasOwn(prototype, PATCHED)) return;
   if (Object.hasOwn(prototype, "maxWaitTime")) {

@@ -1,11 +1,8 @@
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import {
-  BUSY_FETCH_WAIT_MS,
-  kafkajsFetchingGroup,
-  shortenFetchWaitWhileBusy,
-} from "./busy_fetch_wait.ts";
+import { BUSY_FETCH_WAIT_MS, shortenFetchWaitWhileBusy } from "./busy_fetch_wait.ts";
+import { kafkajsConsumerGroup } from "./member_rejoin.ts";
 
 interface Group {
   maxWaitTime: number;
@@ -28,7 +25,7 @@ const kafkajs = dirname(require.resolve("kafkajs"));
  * `jobs` with kafkajs's own offset manager (nothing committed yet).
  */
 function group(maxWaitTimeInMs: number): Group {
-  const ConsumerGroup = kafkajsFetchingGroup() as unknown as new (options: object) => Group;
+  const ConsumerGroup = kafkajsConsumerGroup() as unknown as new (options: object) => Group;
   shortenFetchWaitWhileBusy(ConsumerGroup.prototype);
   const built = new ConsumerGroup({
     logger: { namespace: () => ({ info() {} }) },
@@ -93,7 +90,7 @@ Deno.test("a configured wait shorter than the brief one stays", () => {
 });
 
 Deno.test("the patch is applied once and refuses a ConsumerGroup that defines maxWaitTime itself", () => {
-  const prototype = kafkajsFetchingGroup().prototype;
+  const prototype = kafkajsConsumerGroup().prototype;
   shortenFetchWaitWhileBusy(prototype);
   const accessor = Object.getOwnPropertyDescriptor(prototype, "maxWaitTime");
   shortenFetchWaitWhileBusy(prototype);

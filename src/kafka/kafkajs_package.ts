@@ -28,3 +28,13 @@ export function kafkajsRoot(version: string, module: string): string {
   }
   return root;
 }
+
+/**
+ * kafkajs's internal `ConsumerGroup` class (`src/consumer/consumerGroup.js`),
+ * which two patches change (`member_rejoin.ts`, `busy_fetch_wait.ts`).
+ *
+ * @throws {TypeError} naming `module` when kafkajs is not release `version`.
+ */
+export function kafkajsConsumerGroupClass(version: string, module: string): { prototype: object } {
+  return require(join(kafkajsRoot(version, module), "src/consumer/consumerGroup.js"));
+}

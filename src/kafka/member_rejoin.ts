@@ -23,9 +23,7 @@
  * @module
  */
 
-import { createRequire } from "node:module";
-import { join } from "node:path";
-import { kafkajsRoot } from "./kafkajs_package.ts";
+import { kafkajsConsumerGroupClass } from "./kafkajs_package.ts";
 
 /** The kafkajs release this patch was written against and tested with. */
 export const MEMBER_REJOIN_KAFKAJS_VERSION = "2.2.4";
@@ -41,7 +39,6 @@ export interface ConsumerGroupInternals {
 }
 
 const PATCHED = Symbol.for("jobpool.kafkajs.memberRejoin");
-const require = createRequire(import.meta.url);
 
 /**
  * kafkajs's internal `ConsumerGroup` class, loaded from the very kafkajs
@@ -50,8 +47,10 @@ const require = createRequire(import.meta.url);
  * @throws {TypeError} when that kafkajs is not {@linkcode MEMBER_REJOIN_KAFKAJS_VERSION}.
  */
 export function kafkajsConsumerGroup(): { prototype: ConsumerGroupInternals } {
-  const root = kafkajsRoot(MEMBER_REJOIN_KAFKAJS_VERSION, "src/kafka/member_rejoin.ts");
-  return require(join(root, "src/consumer/consumerGroup.js"));
+  return kafkajsConsumerGroupClass(
+    MEMBER_REJOIN_KAFKAJS_VERSION,
+    "src/kafka/member_rejoin.ts",
+  ) as { prototype: ConsumerGroupInternals };
 }
 
 /**

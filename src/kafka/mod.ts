@@ -25,7 +25,6 @@ export {
   BUSY_FETCH_WAIT_KAFKAJS_VERSION,
   BUSY_FETCH_WAIT_MS,
   type FetchWaitInternals,
-  kafkajsFetchingGroup,
   type OffsetInternals,
   shortenFetchWaitWhileBusy,
 } from "./busy_fetch_wait.ts";

@@ -15,7 +15,7 @@ import { loadConfig } from "../../src/config/mod.ts";
 import { decodeJobEvent, type JobEvent, prepareJobDecoder } from "../../src/jobs/mod.ts";
 import {
   fixKafkaRequestQueue,
-  kafkajsFetchingGroup,
+  kafkajsConsumerGroup,
   useFastRecordDecoder,
 } from "../../src/kafka/mod.ts";
 import { runWorker } from "../../src/worker/mod.ts";
@@ -207,7 +207,7 @@ if (spec.variant === "jobpool") countSeeksAndPauses();
 
 function countSeeksAndPauses(): void {
   type Method = (this: unknown, ...args: unknown[]) => unknown;
-  const prototype = kafkajsFetchingGroup().prototype as { seek: Method; pause: Method };
+  const prototype = kafkajsConsumerGroup().prototype as unknown as { seek: Method; pause: Method };
   const { seek, pause } = prototype;
   prototype.seek = function (...args) {
     fetchControl.seeks++;

@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import type { JobHandler } from "../../src/handlers/handler.ts";
-import { kafkajsFetchingGroup } from "../../src/kafka/mod.ts";
+import { kafkajsConsumerGroup } from "../../src/kafka/mod.ts";
 import { runWorker } from "../../src/worker/mod.ts";
 import {
   committedTotal,
@@ -21,7 +21,9 @@ import {
 } from "./fixtures/worker_harness.ts";
 
 Deno.test("a worker with a job running fetches briefly; once idle and committed it long-polls", async () => {
-  const prototype = kafkajsFetchingGroup().prototype as { fetch(...args: unknown[]): unknown };
+  const prototype = kafkajsConsumerGroup().prototype as unknown as {
+    fetch(...args: unknown[]): unknown;
+  };
   const fetch = prototype.fetch;
   let fetches = 0;
   prototype.fetch = function (...args) {
