@@ -3,7 +3,7 @@ import { Buffer } from "node:buffer";
 import { z } from "zod";
 import { decodeJobEvent } from "./decode.ts";
 import { JobDecodeError } from "./errors.ts";
-import { compileFastChecks, isUuid } from "./fast_check.ts";
+import { compileFastChecks, isUuid, rememberingUuidCheck } from "./fast_check.ts";
 import { JOB_TYPES, type JobType } from "./job_types.ts";
 import { jobEventSchema } from "./schema.ts";
 
@@ -42,6 +42,18 @@ Deno.test("isUuid accepts exactly what z.uuid() accepts", () => {
       zodUuid.safeParse(candidate).success,
       `isUuid and z.uuid() disagree on ${JSON.stringify(candidate)}`,
     );
+  }
+});
+
+Deno.test("a remembering UUID check answers like isUuid whatever came before", () => {
+  const check = rememberingUuidCheck();
+  const valid = "6f1c2b9e-3f0a-4c2d-9b7e-1a2b3c4d5e6f";
+  // Each candidate twice (the second time it may be the remembered value),
+  // then a valid UUID, then the candidate again: no answer depends on history.
+  for (const candidate of uuidCandidates()) {
+    for (const value of [candidate, candidate, valid, candidate]) {
+      assert.equal(check(value), isUuid(value), JSON.stringify(value));
+    }
   }
 });
 

@@ -47,9 +47,15 @@ export function messageFields(message: ConsumedMessage): Record<string, unknown>
  * Deadlines: every running attempt with the same timeout sits in one
  * doubly linked list in start order, which is then also deadline order, with
  * one timer armed for the earliest. Ending an attempt unlinks it (no hashing,
- * no allocation); the timer is cleared when the list empties. The
- * partition's `kill` signal gets one listener per signal (not per attempt),
- * which aborts the attempts of that partition.
+ * no allocation). A list that empties keeps its timer but stops it from
+ * holding the process open (unref); an attempt entering the empty list refs it
+ * again. The timer then fires at the earliest deadline it was armed for (never
+ * later than the new attempt's, whose timeout is the same) and is re-armed for
+ * the list's first, or left unarmed when the list is empty. Creating and
+ * clearing a timer costs about a microsecond, and a pool that drains between
+ * fetches would otherwise pay it every few jobs. The partition's `kill`
+ * signal gets one listener per signal (not per attempt), which aborts the
+ * attempts of that partition.
  */
 export class HandlerAttempt implements HandlerContext {
   static readonly #queues = new Map<number, DeadlineQueue>();
@@ -179,7 +185,10 @@ export class HandlerAttempt implements HandlerContext {
     this.#linked = true;
     this.#prev = queue.last;
     if (queue.last) queue.last.#next = this;
-    else queue.first = this;
+    else {
+      queue.first = this;
+      if (queue.timer !== undefined) Deno.refTimer(queue.timer);
+    }
     queue.last = this;
     if (queue.timer === undefined) HandlerAttempt.#arm(queue, this.#deadline);
     const kill = this.#kill;
@@ -203,10 +212,7 @@ export class HandlerAttempt implements HandlerContext {
     else queue.last = prev;
     this.#prev = undefined;
     this.#next = undefined;
-    if (queue.first === undefined && queue.timer !== undefined) {
-      clearTimeout(queue.timer);
-      queue.timer = undefined;
-    }
+    if (queue.first === undefined && queue.timer !== undefined) Deno.unrefTimer(queue.timer);
   }
 
   static #arm(queue: DeadlineQueue, deadline: number): void {
@@ -217,7 +223,7 @@ export class HandlerAttempt implements HandlerContext {
     );
   }
 
-  /** Aborts every attempt past its deadline, then waits for the next one. */
+  /** Aborts every attempt past its deadline, then waits for the next one (if any). */
   static #sweep(queue: DeadlineQueue): void {
     queue.timer = undefined;
     const now = performance.now();
