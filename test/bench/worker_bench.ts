@@ -7,7 +7,8 @@
  *    interleaved (each contestant once per round, a fresh group each time,
  *    the order rotated from round to round),
  *    medians of the per-round ratios:
- *    - `jobpool`: the worker, full validation on (`decodeJobEvent`);
+ *    - `jobpool`: the worker, full validation on (`decodeJobEvent`) and its
+ *      Prometheus metrics kept per job, as `deno task worker` runs it;
  *    - `eachBatch`: the plain kafkajs consumer a user would write, which only
  *      `JSON.parse`s (the baseline of issue 12's targets);
  *    - `eachBatch+validation`: the same with jobpool's validation;

@@ -18,6 +18,7 @@ import {
   kafkajsConsumerGroup,
   useFastRecordDecoder,
 } from "../../src/kafka/mod.ts";
+import { createWorkerMetrics } from "../../src/observability/mod.ts";
 import { runWorker } from "../../src/worker/mod.ts";
 
 /** What one child consumes and how. */
@@ -144,6 +145,8 @@ async function runJobpool(): Promise<() => Promise<void>> {
   });
   const worker = await runWorker({
     config,
+    // As deployed: the worker keeps its Prometheus metrics up to date per job.
+    metrics: createWorkerMetrics(),
     handlers: { "job.email.welcome": (job) => handle(job) },
     group: {
       ...(spec.maxWaitTimeMs === undefined ? {} : { maxWaitTimeMs: spec.maxWaitTimeMs }),
