@@ -86,3 +86,38 @@ Deno.test("each call makes its own registry with the default process metrics", a
   assert.equal(await value(second, "jobpool_worker_pool_size"), 0);
   assert.match(await first.registry.metrics(), /process_resident_memory_bytes/);
 });
+
+Deno.test("every scrape reads the counts as they are, however often it runs", async () => {
+  const metrics = createWorkerMetrics();
+  metrics.jobStarted("job.email.welcome");
+  metrics.jobFinished("job.email.welcome", "retried", 0.01);
+  metrics.jobStarted("job.email.welcome");
+  // Process metrics move between scrapes; jobpool's must not.
+  const jobLines = async () =>
+    (await metrics.registry.metrics()).split("\n").filter((line) => line.startsWith("jobpool_"));
+  const first = await jobLines();
+  assert.ok(first.length > 0);
+  assert.deepEqual(await jobLines(), first);
+  assert.equal(await value(metrics, "jobpool_job_retries_total", { type: "job.email.welcome" }), 1);
+  assert.equal(await value(metrics, "jobpool_jobs_in_flight", { type: "job.email.welcome" }), 1);
+  metrics.jobFinished("job.email.welcome", "succeeded", 0.02);
+  assert.equal(
+    await value(metrics, "jobpool_jobs_processed_total", {
+      type: "job.email.welcome",
+      outcome: "retried",
+    }),
+    1,
+  );
+  assert.equal(
+    await value(metrics, "jobpool_jobs_processed_total", {
+      type: "job.email.welcome",
+      outcome: "succeeded",
+    }),
+    1,
+  );
+  assert.equal(await value(metrics, "jobpool_jobs_in_flight", { type: "job.email.welcome" }), 0);
+  assert.match(
+    await metrics.registry.metrics(),
+    /jobpool_job_duration_seconds_count\{type="job.email.welcome"\} 2/,
+  );
+});
