@@ -4,6 +4,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import {
   createRecordDecoder,
+  FetchedRecord,
   type KafkajsDecoder,
   kafkajsRecordDecoder,
   type RecordBatchContext,
@@ -55,12 +56,18 @@ function assertSame(bytes: Buffer, context: RecordBatchContext): unknown {
   const expectedDecoder = new Decoder(bytes);
   const expected = original(expectedDecoder, context);
   const actualDecoder = new Decoder(bytes);
-  const actual = fast(actualDecoder, context);
-  assert.deepStrictEqual(actual, expected);
+  const actual = fast(actualDecoder, context) as Record<string, unknown>;
   assert.equal(actualDecoder.offset, expectedDecoder.offset);
-  // The same own keys in the same order (deepStrictEqual ignores order).
-  assert.deepEqual(Object.keys(actual as object), Object.keys(expected as object));
+  // The headers are read when asked for: the record's own fields, then them.
+  const expectedFields = { ...(expected as Record<string, unknown>) };
+  delete expectedFields.headers;
+  if (actual instanceof FetchedRecord) {
+    assert.deepStrictEqual({ ...actual }, expectedFields);
+    // The same own keys in the same order (deepStrictEqual ignores order).
+    assert.deepEqual(Object.keys(actual), Object.keys(expectedFields));
+  } else assert.deepStrictEqual(actual, expected);
   const headersOf = (record: unknown) => (record as { headers: object }).headers;
+  assert.deepStrictEqual(headersOf(actual), headersOf(expected));
   assert.deepEqual(Reflect.ownKeys(headersOf(actual)), Reflect.ownKeys(headersOf(expected)));
   return actual;
 }
@@ -165,6 +172,35 @@ Deno.test("createRecordDecoder: records of several batches in turn", () => {
     assertSame(encode(record({ offsetDelta: i })), first);
     assertSame(encode(record({ offsetDelta: i })), second);
   }
+});
+
+Deno.test("createRecordDecoder: headers read after the decoder moved on, set, and read twice", () => {
+  const specs = [
+    record({ offsetDelta: 0 }),
+    record({
+      offsetDelta: 1,
+      headers: [
+        { key: "job-type", value: Buffer.from("job.reward.deliver") },
+        { key: "job-id", value: null },
+        { key: "job-type", value: Buffer.from("again") },
+      ],
+    }),
+    record({ offsetDelta: 2, headers: [] }),
+  ];
+  const bytes = Buffer.concat(specs.map(encode));
+  const expectedDecoder = new Decoder(bytes);
+  const expected = specs.map(() => original(expectedDecoder, batch()));
+  const actualDecoder = new Decoder(bytes);
+  const actual = specs.map(() => fast(actualDecoder, batch()) as FetchedRecord);
+  assert.equal(actualDecoder.offset, bytes.length);
+  // Every record decoded first; only then their headers.
+  actual.forEach((decoded, i) => {
+    assert.ok(decoded instanceof FetchedRecord);
+    assert.deepStrictEqual(decoded.headers, (expected[i] as { headers: unknown }).headers);
+    assert.equal(decoded.headers, decoded.headers, "read once, then kept");
+  });
+  actual[0]!.headers = { replaced: Buffer.from("yes") };
+  assert.deepStrictEqual(actual[0]!.headers, { replaced: Buffer.from("yes") });
 });
 
 Deno.test("useFastRecordDecoder: idempotent, and kafkajs's decoder stays reachable", () => {

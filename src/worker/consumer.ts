@@ -323,7 +323,9 @@ function toConsumedBatch(batch: EachBatchPayload["batch"]): ConsumedBatch {
   for (const message of messages) {
     message.topic = topic;
     message.partition = partition;
-    message.headers ??= {};
+    // kafkajs's decoders always give headers; jobpool's reads them on first
+    // use (`FetchedRecord`), so this asks whether they exist without reading them.
+    if (!("headers" in (message as object))) message.headers = {};
   }
   return { topic, partition, highWatermark, messages: messages as ConsumedMessage[] };
 }
