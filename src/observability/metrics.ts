@@ -20,9 +20,8 @@ interface JobTypeCounts {
   /** A job of the type started (the in-flight gauge shows it from then on). */
   started: boolean;
   inFlight: number;
+  /** Jobs finished per outcome (retries and dead letters are outcomes too). */
   readonly outcomes: Record<JobOutcome, number>;
-  retries: number;
-  deadLetters: number;
 }
 
 function noOutcomes(): Record<JobOutcome, number> {
@@ -70,7 +69,7 @@ export function createWorkerMetrics(): WorkerMetrics {
   const countsOf = (type: string): JobTypeCounts => {
     let counts = jobs.get(type);
     if (!counts) {
-      counts = { started: false, inFlight: 0, outcomes: noOutcomes(), retries: 0, deadLetters: 0 };
+      counts = { started: false, inFlight: 0, outcomes: noOutcomes() };
       jobs.set(type, counts);
     }
     return counts;
@@ -112,7 +111,9 @@ export function createWorkerMetrics(): WorkerMetrics {
     registers,
     collect() {
       this.reset();
-      for (const [type, counts] of jobs) if (counts.retries > 0) this.inc({ type }, counts.retries);
+      for (const [type, { outcomes }] of jobs) {
+        if (outcomes.retried > 0) this.inc({ type }, outcomes.retried);
+      }
     },
   });
   new Counter({
@@ -122,8 +123,8 @@ export function createWorkerMetrics(): WorkerMetrics {
     registers,
     collect() {
       this.reset();
-      for (const [type, counts] of jobs) {
-        if (counts.deadLetters > 0) this.inc({ type }, counts.deadLetters);
+      for (const [type, { outcomes }] of jobs) {
+        if (outcomes.dead_lettered > 0) this.inc({ type }, outcomes.dead_lettered);
       }
     },
   });
@@ -177,8 +178,6 @@ export function createWorkerMetrics(): WorkerMetrics {
       if (outcome === "skipped") return;
       counts.inFlight--;
       duration.observe(type, seconds);
-      if (outcome === "retried") counts.retries++;
-      else if (outcome === "dead_lettered") counts.deadLetters++;
     },
     setPoolSize(size) {
       poolSize.set(size);

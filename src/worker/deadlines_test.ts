@@ -1,19 +1,17 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { fileURLToPath } from "node:url";
-import { createJobEvent, type JobEvent } from "../jobs/mod.ts";
+import { createJobEvent } from "../jobs/mod.ts";
 import type { ConsumedMessage } from "./consumer.ts";
 import { type AnyJobHandler, HandlerAttempt } from "./deadlines.ts";
 
-function welcome(): JobEvent {
-  const campaignId = crypto.randomUUID();
-  return createJobEvent({
-    type: "job.email.welcome",
-    accountId: crypto.randomUUID(),
-    campaignId,
-    data: { type: "welcome", campaign_id: campaignId, user_id: crypto.randomUUID(), priority: 1 },
-  });
-}
+const id = crypto.randomUUID();
+const event = createJobEvent({
+  type: "job.reward.deliver",
+  accountId: id,
+  campaignId: id,
+  data: { user_reward_id: id },
+});
 
 const message: ConsumedMessage = {
   topic: "jobs",
@@ -30,7 +28,7 @@ function attempt(handler: AnyJobHandler, timeoutMs: number): Promise<unknown> {
   const running = new HandlerAttempt({
     timeoutMs,
     message,
-    event: welcome(),
+    event,
     kill: new AbortController().signal,
     attempt: 1,
     startedAt: performance.now(),
